@@ -1,0 +1,11 @@
+/* The t2 subcommands: each takes its own argv (argv[0] is the subcommand's name) and returns
+ * the process exit status: 0 success, 1 failure (bad input, I/O), 2 usage error. */
+#ifndef T2_CMD_COMMANDS_H
+#define T2_CMD_COMMANDS_H
+
+int t2_cmd_generate(int argc, char **argv);
+int t2_cmd_tokenize(int argc, char **argv);
+int t2_cmd_inspect(int argc, char **argv);
+int t2_cmd_new_model(int argc, char **argv);
+
+#endif

@@ -1,0 +1,52 @@
+/* t2: Transformer² for MPI clusters. Dispatches to one subcommand per file in cmd/. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cli.h"
+#include "cmd/commands.h"
+
+typedef struct t2_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} t2_command;
+
+static const t2_command commands[] = {
+    {"generate", t2_cmd_generate, "continue a prompt with a Hugging Face model"},
+    {"tokenize", t2_cmd_tokenize, "print the token ids of a text (or decode ids)"},
+    {"inspect", t2_cmd_inspect, "show a model's architecture, tensors and parameter count"},
+    {"new-model", t2_cmd_new_model, "write a randomly initialised Llama-style model folder"},
+};
+enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+
+static void print_help(FILE *out) {
+    fprintf(out,
+            "t2 — Transformer² (self-adaptive LLMs) for MPI clusters\n\n"
+            "usage: t2 COMMAND [OPTIONS]      (under mpirun for distributed commands)\n\n"
+            "commands:\n");
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n't2 COMMAND --help' describes a command. Documentation: docs/.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        print_help(stderr);
+        return T2_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        print_help(stdout);
+        return T2_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("t2 0.1.0\n");
+        return T2_EXIT_OK;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "t2: error: unknown command '%s'; expected one of:", argv[1]);
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(stderr, " %s", commands[i].name);
+    fprintf(stderr, "\nTry 't2 --help'.\n");
+    return T2_EXIT_USAGE;
+}

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs the Debian 12 packages t2 needs to build and test, when any is missing.
+# Runs as root (or through sudo when it is available); changes nothing when all are present.
+set -eu
+
+packages="build-essential cmake pkg-config
+libopenmpi-dev openmpi-bin libscalapack-openmpi-dev libblis-dev liblapack-dev liblapacke-dev
+libconfig-dev libprotobuf-c-dev protobuf-c-compiler libjansson-dev libpcre2-dev
+clang libclang-rt-14-dev"
+
+missing=""
+for p in $packages; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+echo "t2 setup: installing$missing" >&2
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+    sudo=sudo
+fi
+$sudo apt-get update -q >&2
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing >&2
