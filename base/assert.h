@@ -13,7 +13,8 @@
 
 _Noreturn void t2_assert_fail(const char *file, int line, const char *expr);
 
-/* Installs the function that ends the process after a failed assert (NULL restores abort). */
-void t2_assert_set_abort_hook(_Noreturn void (*hook)(void));
+/* Installs the function that ends the process after a failed assert (NULL restores abort);
+ * should it return, abort() follows. */
+void t2_assert_set_abort_hook(void (*hook)(void));
 
 #endif

@@ -16,8 +16,13 @@ int t2_error_set(t2_error *err, const char *fmt, ...) {
 
 int t2_error_prefix(t2_error *err, const char *prefix) {
     if (err == NULL) return -1;
-    char tmp[T2_ERROR_MAX];
-    snprintf(tmp, sizeof tmp, "%s: %s", prefix, err->msg);
-    memcpy(err->msg, tmp, sizeof tmp);
+    size_t plen = strlen(prefix) + 2, mlen = strlen(err->msg);
+    if (plen >= sizeof err->msg) plen = sizeof err->msg - 1;
+    if (plen + mlen >= sizeof err->msg) mlen = sizeof err->msg - 1 - plen;
+    memmove(err->msg + plen, err->msg, mlen);
+    memcpy(err->msg, prefix, plen - 2);
+    err->msg[plen - 2] = ':';
+    err->msg[plen - 1] = ' ';
+    err->msg[plen + mlen] = '\0';
     return -1;
 }

@@ -1,4 +1,5 @@
 /* BLIS kernel-set and thread selection (see blis_setup.h; BUILD-NOTES.md, "BLIS pitfalls"). */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #define BLIS_DISABLE_BLAS_DEFS
 #include <blis.h>
 

@@ -1,10 +1,67 @@
-/* Elementwise transformer kernels (see ops.h). Loops are written so the compiler vectorises
- * the inner one; reductions use float accumulators in several lanes. */
+/* Elementwise transformer kernels and small-batch attention (see ops.h).
+ *
+ * Vectorisation: the project compiles as ISO C17 without -ffast-math, so the compiler neither
+ * reassociates float sums nor contracts a*b+c into FMAs by itself. Reductions therefore keep
+ * LANES explicit partial sums (which the compiler maps onto one SIMD register), products use
+ * fmaf, and exp is the branch-free polynomial below instead of libm's scalar expf.
+ * Reference: Cephes expf (S. Moshier) for the polynomial and the two-part ln 2. */
 #include "linalg/ops.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "base/assert.h"
+
+enum { LANES = 16 };
+
+/* exp(x): x = n ln2 + r with |r| <= ln2/2, exp(r) by a degree-7 polynomial, 2^n put into
+ * the exponent bits. The rounding of x log2(e) to n uses the 1.5 * 2^23 trick (exact for
+ * |n| < 2^22), so no float-to-int conversion is needed and NaN flows through. */
+static inline float exp_poly(float x) {
+    const float magic = 12582912.0f; /* 1.5 * 2^23 */
+    float xc = x > 88.0f ? 88.0f : x;
+    xc = xc < -87.0f ? -87.0f : xc;
+    float shifted = fmaf(xc, 1.44269504088896341f, magic);
+    float n = shifted - magic;
+    float r = fmaf(n, -0.693359375f, xc);
+    r = fmaf(n, 2.12194440e-4f, r);
+    float p = 1.9875691500e-4f;
+    p = fmaf(p, r, 1.3981999507e-3f);
+    p = fmaf(p, r, 8.3334519073e-3f);
+    p = fmaf(p, r, 4.1665795894e-2f);
+    p = fmaf(p, r, 1.6666665459e-1f);
+    p = fmaf(p, r, 5.0000001201e-1f);
+    p = fmaf(p, r * r, r) + 1.0f;
+    uint32_t shifted_bits, scale_bits;
+    memcpy(&shifted_bits, &shifted, sizeof shifted_bits);
+    /* low mantissa bits of `shifted` hold n (two's complement around 0x400000) */
+    scale_bits = (shifted_bits - 0x4B400000u + 127u) << 23;
+    float scale;
+    memcpy(&scale, &scale_bits, sizeof scale);
+    float result = p * scale;
+    return x < -87.0f ? 0.0f : result;
+}
+
+void t2_exp_inplace(float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] = exp_poly(x[i]);
+}
+
+/* sum_i a[i] * b[i] in LANES partial sums. */
+static inline float dot(const float *restrict a, const float *restrict b, int64_t n) {
+    float acc[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int64_t l = 0; l < LANES; l++) acc[l] = fmaf(a[i + l], b[i + l], acc[l]);
+    float sum = 0.0f;
+    for (; i < n; i++) sum = fmaf(a[i], b[i], sum);
+    for (int64_t l = 0; l < LANES; l++) sum += acc[l];
+    return sum;
+}
+
+/* y[i] += alpha * x[i] */
+static inline void axpy(float *restrict y, float alpha, const float *restrict x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = fmaf(alpha, x[i], y[i]);
+}
 
 void t2_rmsnorm_forward(float *out, const float *x, const float *weight, int64_t rows,
                         int64_t dim, float eps) {
@@ -12,9 +69,7 @@ void t2_rmsnorm_forward(float *out, const float *x, const float *weight, int64_t
     for (int64_t t = 0; t < rows; t++) {
         const float *x_row = x + t * dim;
         float *out_row = out + t * dim;
-        float sum_sq = 0.0f;
-        for (int64_t i = 0; i < dim; i++) sum_sq += x_row[i] * x_row[i];
-        float inv_rms = 1.0f / sqrtf(sum_sq / (float)dim + eps);
+        float inv_rms = 1.0f / sqrtf(dot(x_row, x_row, dim) / (float)dim + eps);
         for (int64_t i = 0; i < dim; i++) out_row[i] = x_row[i] * inv_rms * weight[i];
     }
 }
@@ -30,27 +85,64 @@ void t2_rmsnorm_forward_ref(float *out, const float *x, const float *weight, int
     }
 }
 
+static float max_of(const float *x, int64_t n) {
+    float acc[LANES];
+    for (int64_t l = 0; l < LANES; l++) acc[l] = x[0];
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int64_t l = 0; l < LANES; l++) acc[l] = x[i + l] > acc[l] ? x[i + l] : acc[l];
+    float max = x[0];
+    for (; i < n; i++) max = x[i] > max ? x[i] : max;
+    for (int64_t l = 0; l < LANES; l++) max = acc[l] > max ? acc[l] : max;
+    return max;
+}
+
+static float sum_of(const float *x, int64_t n) {
+    float acc[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int64_t l = 0; l < LANES; l++) acc[l] += x[i + l];
+    float sum = 0.0f;
+    for (; i < n; i++) sum += x[i];
+    for (int64_t l = 0; l < LANES; l++) sum += acc[l];
+    return sum;
+}
+
 void t2_softmax_row(float *x, int64_t n, int64_t valid) {
     T2_ASSERT(valid >= 1 && valid <= n);
-    float max = x[0];
-    for (int64_t j = 1; j < valid; j++) max = x[j] > max ? x[j] : max;
-    float sum = 0.0f;
-    for (int64_t j = 0; j < valid; j++) {
-        x[j] = expf(x[j] - max);
-        sum += x[j];
-    }
-    float inv = 1.0f / sum;
+    float max = max_of(x, valid);
+    for (int64_t j = 0; j < valid; j++) x[j] = exp_poly(x[j] - max);
+    float inv = 1.0f / sum_of(x, valid);
     for (int64_t j = 0; j < valid; j++) x[j] *= inv;
     for (int64_t j = valid; j < n; j++) x[j] = 0.0f;
 }
 
-void t2_swiglu_forward(float *out, const float *gate, const float *up, int64_t rows,
-                       int64_t dim, int64_t ld) {
+void t2_softmax_row_ref(float *x, int64_t n, int64_t valid) {
+    T2_ASSERT(valid >= 1 && valid <= n);
+    double max = x[0], sum = 0.0;
+    for (int64_t j = 1; j < valid; j++) max = x[j] > max ? x[j] : max;
+    for (int64_t j = 0; j < valid; j++) sum += exp((double)x[j] - max);
+    for (int64_t j = 0; j < valid; j++) x[j] = (float)(exp((double)x[j] - max) / sum);
+    for (int64_t j = valid; j < n; j++) x[j] = 0.0f;
+}
+
+void t2_swiglu_forward(float *out, int64_t ld_out, const float *gate, int64_t ld_gate,
+                       const float *up, int64_t ld_up, int64_t rows, int64_t dim) {
     for (int64_t t = 0; t < rows; t++) {
-        const float *gate_row = gate + t * ld, *up_row = up + t * ld;
-        float *out_row = out + t * ld;
+        const float *gate_row = gate + t * ld_gate, *up_row = up + t * ld_up;
+        float *out_row = out + t * ld_out;
         for (int64_t i = 0; i < dim; i++)
-            out_row[i] = gate_row[i] / (1.0f + expf(-gate_row[i])) * up_row[i];
+            out_row[i] = gate_row[i] / (1.0f + exp_poly(-gate_row[i])) * up_row[i];
+    }
+}
+
+void t2_swiglu_forward_ref(float *out, int64_t ld_out, const float *gate, int64_t ld_gate,
+                           const float *up, int64_t ld_up, int64_t rows, int64_t dim) {
+    for (int64_t t = 0; t < rows; t++) {
+        for (int64_t i = 0; i < dim; i++) {
+            double g = gate[t * ld_gate + i];
+            out[t * ld_out + i] = (float)(g / (1.0 + exp(-g)) * up[t * ld_up + i]);
+        }
     }
 }
 
@@ -59,7 +151,7 @@ void t2_rope_forward(float *x, int64_t n_heads, int64_t head_dim, const float *c
     T2_ASSERT(head_dim % 2 == 0);
     int64_t half = head_dim / 2;
     for (int64_t h = 0; h < n_heads; h++) {
-        float *lo = x + h * head_dim, *hi = lo + half;
+        float *restrict lo = x + h * head_dim, *restrict hi = lo + half;
         for (int64_t i = 0; i < half; i++) {
             float a = lo[i], b = hi[i];
             lo[i] = a * cos[i] - b * sin[i];
@@ -72,5 +164,63 @@ void t2_add_bias(float *x, const float *bias, int64_t rows, int64_t n, int64_t l
     for (int64_t t = 0; t < rows; t++) {
         float *row = x + t * ld;
         for (int64_t j = 0; j < n; j++) row[j] += bias[j];
+    }
+}
+
+void t2_attention_forward(float *out, int64_t ld_out, const float *q, int64_t ld_q,
+                          const float *k, const float *v, int64_t n_q, int64_t n_group,
+                          int64_t head_dim, int64_t first_pos, float scale, float *scores) {
+    T2_ASSERT(n_q >= 1 && n_group >= 1 && head_dim >= 1 && first_pos >= 0);
+    int64_t n_ctx = first_pos + n_q;
+    for (int64_t t = 0; t < n_q; t++) {
+        int64_t valid = first_pos + t + 1;
+        const float *q_tok = q + t * ld_q;
+        float *out_tok = out + t * ld_out;
+        /* scores[g][j] = scale * q_g . k_j, one pass over the K rows for all heads */
+        for (int64_t j = 0; j < valid; j++) {
+            const float *k_row = k + j * head_dim;
+            for (int64_t g = 0; g < n_group; g++)
+                scores[g * n_ctx + j] = scale * dot(q_tok + g * head_dim, k_row, head_dim);
+        }
+        for (int64_t g = 0; g < n_group; g++) {
+            t2_softmax_row(scores + g * n_ctx, valid, valid);
+            memset(out_tok + g * head_dim, 0, (size_t)head_dim * sizeof(float));
+        }
+        /* out_g = sum_j p[g][j] v_j, one pass over the V rows for all heads */
+        for (int64_t j = 0; j < valid; j++) {
+            const float *v_row = v + j * head_dim;
+            for (int64_t g = 0; g < n_group; g++)
+                axpy(out_tok + g * head_dim, scores[g * n_ctx + j], v_row, head_dim);
+        }
+    }
+}
+
+void t2_attention_forward_ref(float *out, int64_t ld_out, const float *q, int64_t ld_q,
+                              const float *k, const float *v, int64_t n_q, int64_t n_group,
+                              int64_t head_dim, int64_t first_pos, float scale) {
+    for (int64_t t = 0; t < n_q; t++) {
+        int64_t valid = first_pos + t + 1;
+        for (int64_t g = 0; g < n_group; g++) {
+            const float *q_head = q + t * ld_q + g * head_dim;
+            double max = -INFINITY, sum = 0.0;
+            for (int64_t j = 0; j < valid; j++) {
+                double s = 0.0;
+                for (int64_t i = 0; i < head_dim; i++) s += (double)q_head[i] * k[j * head_dim + i];
+                max = s * scale > max ? s * scale : max;
+            }
+            for (int64_t i = 0; i < head_dim; i++) {
+                double acc = 0.0;
+                sum = 0.0;
+                for (int64_t j = 0; j < valid; j++) {
+                    double s = 0.0;
+                    for (int64_t c = 0; c < head_dim; c++)
+                        s += (double)q_head[c] * k[j * head_dim + c];
+                    double p = exp(s * scale - max);
+                    sum += p;
+                    acc += p * v[j * head_dim + i];
+                }
+                out[t * ld_out + g * head_dim + i] = (float)(acc / sum);
+            }
+        }
     }
 }

@@ -44,6 +44,10 @@ int t2_model_config_parse(t2_model_config *cfg, const char *json_text, const cha
 /* Writes cfg as a Hugging Face config.json (atomically). */
 int t2_model_config_write(const t2_model_config *cfg, const char *path, t2_error *err);
 
+/* 1 when o_proj has a bias too: model_type llama with attention_bias (transformers'
+ * LlamaAttention biases all four projections; Qwen2 biases q/k/v only). */
+int t2_model_config_o_proj_bias(const t2_model_config *cfg);
+
 /* Parameter count implied by the config (embeddings, blocks, norm, lm_head unless tied). */
 int64_t t2_model_config_param_count(const t2_model_config *cfg);
 

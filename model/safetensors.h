@@ -29,6 +29,14 @@ typedef enum t2_dtype {
 
 const char *t2_dtype_name(t2_dtype dtype); /* "F32", ... */
 size_t t2_dtype_size(t2_dtype dtype);       /* bytes per element */
+/* The dtype named `name` ("F32", ...): 0, or -1 when the name is not one of the above. */
+int t2_dtype_from_name(const char *name, t2_dtype *out);
+/* IEEE half and bfloat16 <-> float. Narrowing rounds to nearest, ties to even; overflow gives
+ * inf, NaN stays NaN (quiet), subnormals are exact or rounded like any other value. */
+float t2_dtype_f16_to_f32(uint16_t h);
+uint16_t t2_dtype_f32_to_f16(float f);
+float t2_dtype_bf16_to_f32(uint16_t h);
+uint16_t t2_dtype_f32_to_bf16(float f);
 
 enum { T2_TENSOR_MAX_DIMS = 8 };
 
@@ -44,6 +52,7 @@ typedef struct t2_tensor_info {
 } t2_tensor_info;
 
 typedef struct t2_safetensors {
+    char *index_path;      /* model.safetensors.index.json when sharded, else NULL */
     int n_files;
     char **paths;          /* [n_files] */
     void **maps;           /* [n_files] mmap base addresses */
@@ -68,6 +77,10 @@ const t2_tensor_info *t2_safetensors_find(const t2_safetensors *st, const char *
  * F32, F16, BF16 and F64 are supported; other dtypes return -1 with err set. */
 int t2_safetensors_read_f32(const t2_tensor_info *t, int64_t first, int64_t count, float *out,
                             t2_error *err);
+
+/* Writes "[d0, d1, ...]" into buf (truncated to size) and returns buf; for messages. */
+const char *t2_safetensors_shape_string(char *buf, size_t size, int n_dims,
+                                        const int64_t *shape);
 
 /* The metadata value for key, or NULL. */
 const char *t2_safetensors_metadata(const t2_safetensors *st, const char *key);

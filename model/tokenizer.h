@@ -38,7 +38,9 @@ const char *t2_tokenizer_token_bytes(const t2_tokenizer *tok, int32_t id, size_t
 int64_t t2_tokenizer_vocab_size(const t2_tokenizer *tok); /* including added tokens */
 /* Id of a token string (vocab or added), or -1. */
 int32_t t2_tokenizer_token_id(const t2_tokenizer *tok, const char *token);
-/* BOS id from the tokenizer (its post-processor / added tokens), or -1 if it has none. */
+/* BOS id from the tokenizer, or -1 if it has none: the special token a TemplateProcessing
+ * post-processor puts first; without such a post-processor, the added token named
+ * <|begin_of_text|>, <s>, <|bos|>, <bos> or <|startoftext|> (first found in that order). */
 int32_t t2_tokenizer_bos_id(const t2_tokenizer *tok);
 
 #endif

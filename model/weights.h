@@ -7,7 +7,7 @@
  *   model.layers.L.self_attn.q_proj.weight         (n_heads*head_dim) x d     (+ .bias if attention_bias)
  *   model.layers.L.self_attn.k_proj.weight         (n_kv*head_dim) x d        (+ .bias)
  *   model.layers.L.self_attn.v_proj.weight         (n_kv*head_dim) x d        (+ .bias)
- *   model.layers.L.self_attn.o_proj.weight         d x (n_heads*head_dim)
+ *   model.layers.L.self_attn.o_proj.weight         d x (n_heads*head_dim)     (+ .bias: llama only)
  *   model.layers.L.post_attention_layernorm.weight d
  *   model.layers.L.mlp.gate_proj.weight            ffn x d
  *   model.layers.L.mlp.up_proj.weight              ffn x d
@@ -29,6 +29,8 @@ typedef struct t2_layer_weights {
     float *wq, *wk, *wv; /* (n_heads*hd) x d, (n_kv*hd) x d, (n_kv*hd) x d */
     float *bq, *bk, *bv; /* biases or NULL */
     float *wo;           /* d x (n_heads*hd) */
+    float *bo;           /* d, or NULL: only model_type llama with attention_bias (HF puts the
+                          * bias on o_proj too); qwen2 has q/k/v biases only */
     float *post_norm;    /* d */
     float *w_gate, *w_up; /* ffn x d */
     float *w_down;        /* d x ffn */

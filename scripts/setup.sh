@@ -5,7 +5,7 @@ set -eu
 
 packages="build-essential cmake pkg-config
 libopenmpi-dev openmpi-bin libscalapack-openmpi-dev libblis-dev liblapack-dev liblapacke-dev
-libconfig-dev libprotobuf-c-dev protobuf-c-compiler libjansson-dev libpcre2-dev
+libconfig-dev libprotobuf-c-dev protobuf-c-compiler libjansson-dev libpcre2-dev libutf8proc-dev
 clang libclang-rt-14-dev"
 
 missing=""

@@ -1,0 +1,282 @@
+/* The batched transformer forward (see forward.h for the maths, batching and memory).
+ * Reference: Hugging Face transformers, modeling_llama.py / modeling_qwen2.py. */
+#include "model/forward.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "linalg/gemm.h"
+#include "linalg/ops.h"
+
+/* Runs of at most this many query tokens use the streaming attention kernel; longer ones
+ * use GEMMs over blocks of SCORE_ROWS query rows (faster once K and V are reused enough). */
+enum { ATTENTION_KERNEL_MAX_ROWS = 8, SCORE_ROWS = 64 };
+
+void t2_forward_init(t2_forward *f, const t2_model_config *cfg, const t2_model_weights *weights,
+                     int64_t max_rows, int64_t max_positions) {
+    T2_ASSERT(max_rows > 0 && max_positions > 0);
+    T2_ASSERT(cfg->num_attention_heads % cfg->num_key_value_heads == 0);
+    memset(f, 0, sizeof *f);
+    f->cfg = cfg;
+    f->weights = weights;
+    f->max_rows = max_rows;
+    f->max_positions = max_positions;
+    f->q_dim = cfg->num_attention_heads * cfg->head_dim;
+    f->kv_dim = cfg->num_key_value_heads * cfg->head_dim;
+    f->qkv_ld = f->q_dim + 2 * f->kv_dim;
+    t2_rope_init(&f->rope, cfg, max_positions);
+
+    int64_t d = cfg->hidden_size, ffn = cfg->intermediate_size;
+    int64_t group = cfg->num_attention_heads / cfg->num_key_value_heads;
+    f->score_rows = group > SCORE_ROWS ? group : SCORE_ROWS;
+    int64_t sizes[6] = {max_rows * d, max_rows * d, max_rows * f->qkv_ld, max_rows * f->q_dim,
+                        max_rows * 2 * ffn, f->score_rows * max_positions};
+    float **views[6] = {&f->x, &f->xn, &f->qkv, &f->attn, &f->mlp, &f->scores};
+    int64_t total = 0;
+    for (int i = 0; i < 6; i++) total += (sizes[i] + 15) / 16 * 16; /* 64-byte aligned views */
+    f->slab = t2_alloc_array((size_t)total, sizeof(float));
+    float *next = f->slab;
+    for (int i = 0; i < 6; i++) {
+        *views[i] = next;
+        next += (sizes[i] + 15) / 16 * 16;
+    }
+    f->pieces = t2_alloc_array((size_t)max_rows, sizeof(t2_forward_piece));
+}
+
+void t2_forward_free(t2_forward *f) {
+    t2_rope_free(&f->rope);
+    t2_free(f->slab);
+    t2_free(f->pieces);
+    f->slab = NULL;
+    f->pieces = NULL;
+}
+
+int64_t t2_forward_logits_rows(const t2_forward_seq *seqs, int64_t n_seqs,
+                               t2_forward_logits which) {
+    if (which == T2_FORWARD_LOGITS_LAST) return n_seqs;
+    int64_t rows = 0;
+    for (int64_t s = 0; s < n_seqs; s++) rows += seqs[s].n_tokens;
+    return rows;
+}
+
+/* out (rows x n_out, ld_out) = in (rows x n_in, ld_in) Wᵀ + beta * out; W: n_out x n_in. */
+static void linear(float *out, int64_t ld_out, const float *in, int64_t ld_in, const float *w,
+                   int64_t rows, int64_t n_out, int64_t n_in, float beta) {
+    t2_gemm(out, ld_out, in, ld_in, 0, w, n_in, 1, rows, n_out, n_in, 1.0f, beta);
+}
+
+/* [Q K V] of `rows` rows of f->xn into f->qkv: one GEMM when the three matrices lie one after
+ * the other in memory (then they are one (q_dim + 2 kv_dim) x d matrix), else three. */
+static void qkv_projection(t2_forward *f, const t2_layer_weights *lw, int64_t rows) {
+    int64_t d = f->cfg->hidden_size;
+    if (lw->wk == lw->wq + f->q_dim * d && lw->wv == lw->wk + f->kv_dim * d) {
+        linear(f->qkv, f->qkv_ld, f->xn, d, lw->wq, rows, f->qkv_ld, d, 0.0f);
+    } else {
+        linear(f->qkv, f->qkv_ld, f->xn, d, lw->wq, rows, f->q_dim, d, 0.0f);
+        linear(f->qkv + f->q_dim, f->qkv_ld, f->xn, d, lw->wk, rows, f->kv_dim, d, 0.0f);
+        linear(f->qkv + f->q_dim + f->kv_dim, f->qkv_ld, f->xn, d, lw->wv, rows, f->kv_dim, d,
+               0.0f);
+    }
+    if (lw->bq) t2_add_bias(f->qkv, lw->bq, rows, f->q_dim, f->qkv_ld);
+    if (lw->bk) t2_add_bias(f->qkv + f->q_dim, lw->bk, rows, f->kv_dim, f->qkv_ld);
+    if (lw->bv) t2_add_bias(f->qkv + f->q_dim + f->kv_dim, lw->bv, rows, f->kv_dim, f->qkv_ld);
+}
+
+/* RoPE on every row's q and k at the row's position, then k and v into the cache. */
+static void rope_and_store(t2_forward *f, t2_kv_cache *cache, int64_t layer,
+                           const t2_forward_piece *pieces, int64_t n_pieces) {
+    int64_t hd = f->cfg->head_dim, n_heads = f->cfg->num_attention_heads;
+    int64_t n_kv = f->cfg->num_key_value_heads;
+    for (int64_t p = 0; p < n_pieces; p++) {
+        const t2_forward_piece *piece = &pieces[p];
+        for (int64_t t = 0; t < piece->n; t++) {
+            int64_t pos = piece->first_pos + t;
+            float *q_row = f->qkv + (piece->row + t) * f->qkv_ld;
+            float *k_row = q_row + f->q_dim, *v_row = k_row + f->kv_dim;
+            const float *cos = t2_rope_cos(&f->rope, pos), *sin = t2_rope_sin(&f->rope, pos);
+            t2_rope_forward(q_row, n_heads, hd, cos, sin);
+            t2_rope_forward(k_row, n_kv, hd, cos, sin);
+            for (int64_t h = 0; h < n_kv; h++) {
+                memcpy(t2_kv_cache_k(cache, piece->slot, layer, h) + pos * hd, k_row + h * hd,
+                       (size_t)hd * sizeof(float));
+                memcpy(t2_kv_cache_v(cache, piece->slot, layer, h) + pos * hd, v_row + h * hd,
+                       (size_t)hd * sizeof(float));
+            }
+        }
+    }
+}
+
+/* Causal attention of one query head over n query rows (q rows at stride ld_q, output rows
+ * at stride ld_out) at positions first_pos.., as GEMMs over blocks of query rows:
+ * S = scale Q Kᵀ, row-wise masked softmax, O = S V. k, v: (first_pos + n) x hd. */
+static void attention_gemm(t2_forward *f, float *out, int64_t ld_out, const float *q,
+                           int64_t ld_q, const float *k, const float *v, int64_t n,
+                           int64_t first_pos, float scale) {
+    int64_t hd = f->cfg->head_dim;
+    for (int64_t r0 = 0; r0 < n; r0 += f->score_rows) {
+        int64_t block = n - r0 < f->score_rows ? n - r0 : f->score_rows;
+        int64_t n_ctx = first_pos + r0 + block; /* keys the block's last row sees */
+        t2_gemm_strided(f->scores, n_ctx, 1, q + r0 * ld_q, ld_q, 1, k, 1, hd, block, n_ctx, hd,
+                        scale, 0.0f);
+        for (int64_t i = 0; i < block; i++)
+            t2_softmax_row(f->scores + i * n_ctx, n_ctx, first_pos + r0 + i + 1);
+        t2_gemm_strided(out + r0 * ld_out, ld_out, 1, f->scores, n_ctx, 1, v, hd, 1, block, hd,
+                        n_ctx, 1.0f, 0.0f);
+    }
+}
+
+/* Attention output of every piece into f->attn (rows as in f->qkv). When last_only, piece p
+ * contributes only its last query token, read from and written to row p. */
+static void attention(t2_forward *f, const t2_kv_cache *cache, int64_t layer,
+                      const t2_forward_piece *pieces, int64_t n_pieces, int last_only) {
+    int64_t hd = f->cfg->head_dim, n_kv = f->cfg->num_key_value_heads;
+    int64_t group = f->cfg->num_attention_heads / n_kv;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int64_t p = 0; p < n_pieces; p++) {
+        const t2_forward_piece *piece = &pieces[p];
+        int64_t row = last_only ? p : piece->row, n = last_only ? 1 : piece->n;
+        int64_t first_pos = last_only ? piece->first_pos + piece->n - 1 : piece->first_pos;
+        for (int64_t h = 0; h < n_kv; h++) {
+            const float *k = t2_kv_cache_k(cache, piece->slot, layer, h);
+            const float *v = t2_kv_cache_v(cache, piece->slot, layer, h);
+            const float *q = f->qkv + row * f->qkv_ld + h * group * hd;
+            float *out = f->attn + row * f->q_dim + h * group * hd;
+            if (n <= ATTENTION_KERNEL_MAX_ROWS) {
+                t2_attention_forward(out, f->q_dim, q, f->qkv_ld, k, v, n, group, hd, first_pos,
+                                     scale, f->scores);
+                continue;
+            }
+            for (int64_t g = 0; g < group; g++)
+                attention_gemm(f, out + g * hd, f->q_dim, q + g * hd, f->qkv_ld, k, v, n,
+                               first_pos, scale);
+        }
+    }
+}
+
+/* Moves each last piece's last row (x and q) to the front: row i for the i-th last piece,
+ * and rewrites the pieces list to hold only last pieces. Returns their count. Rows only move
+ * towards the front, in order, so no source is overwritten before it is read. */
+static int64_t keep_last_rows(t2_forward *f, t2_forward_piece *pieces, int64_t n_pieces) {
+    int64_t d = f->cfg->hidden_size, kept = 0;
+    for (int64_t p = 0; p < n_pieces; p++) {
+        if (!pieces[p].is_last) continue;
+        int64_t src = pieces[p].row + pieces[p].n - 1;
+        memmove(f->x + kept * d, f->x + src * d, (size_t)d * sizeof(float));
+        memmove(f->qkv + kept * f->qkv_ld, f->qkv + src * f->qkv_ld,
+                (size_t)f->q_dim * sizeof(float));
+        pieces[kept++] = pieces[p];
+    }
+    return kept;
+}
+
+/* The MLP block on `rows` rows: X += (silu(G) * U) Wdᵀ with [G U] = RMSNorm(X) [Wg Wu]ᵀ. */
+static void mlp(t2_forward *f, const t2_layer_weights *lw, int64_t rows) {
+    int64_t d = f->cfg->hidden_size, ffn = f->cfg->intermediate_size, ld = 2 * ffn;
+    t2_rmsnorm_forward(f->xn, f->x, lw->post_norm, rows, d, f->cfg->rms_norm_eps);
+    if (lw->w_up == lw->w_gate + ffn * d) {
+        linear(f->mlp, ld, f->xn, d, lw->w_gate, rows, 2 * ffn, d, 0.0f);
+    } else {
+        linear(f->mlp, ld, f->xn, d, lw->w_gate, rows, ffn, d, 0.0f);
+        linear(f->mlp + ffn, ld, f->xn, d, lw->w_up, rows, ffn, d, 0.0f);
+    }
+    t2_swiglu_forward(f->mlp, ld, f->mlp, ld, f->mlp + ffn, ld, rows, ffn);
+    linear(f->x, d, f->mlp, ld, lw->w_down, rows, d, ffn, 1.0f);
+}
+
+/* One chunk (rows <= max_rows) through every layer; logits rows written to `logits`
+ * (ALL: one per row; LAST: one per last piece, in order). */
+static void run_chunk(t2_forward *f, t2_kv_cache *cache, t2_forward_piece *pieces,
+                      int64_t n_pieces, int64_t rows, t2_forward_logits which, float *logits) {
+    const t2_model_config *cfg = f->cfg;
+    const t2_model_weights *w = f->weights;
+    int64_t d = cfg->hidden_size;
+    for (int64_t p = 0; p < n_pieces; p++)
+        for (int64_t t = 0; t < pieces[p].n; t++)
+            memcpy(f->x + (pieces[p].row + t) * d, w->embed + (int64_t)pieces[p].tokens[t] * d,
+                   (size_t)d * sizeof(float));
+
+    for (int64_t layer = 0; layer < cfg->num_hidden_layers; layer++) {
+        const t2_layer_weights *lw = &w->layers[layer];
+        t2_rmsnorm_forward(f->xn, f->x, lw->input_norm, rows, d, cfg->rms_norm_eps);
+        qkv_projection(f, lw, rows);
+        rope_and_store(f, cache, layer, pieces, n_pieces);
+        int last_only = which == T2_FORWARD_LOGITS_LAST && layer == cfg->num_hidden_layers - 1;
+        if (last_only) rows = n_pieces = keep_last_rows(f, pieces, n_pieces);
+        attention(f, cache, layer, pieces, n_pieces, last_only);
+        linear(f->x, d, f->attn, f->q_dim, lw->wo, rows, d, f->q_dim, 1.0f);
+        if (lw->bo) t2_add_bias(f->x, lw->bo, rows, d, d);
+        mlp(f, lw, rows);
+    }
+    t2_rmsnorm_forward(f->xn, f->x, w->final_norm, rows, d, cfg->rms_norm_eps);
+    linear(logits, cfg->vocab_size, f->xn, d, w->lm_head, rows, cfg->vocab_size, d, 0.0f);
+}
+
+/* Checks the batch before anything is touched (see t2_forward_run). */
+static int validate(t2_forward *f, t2_kv_cache *cache, const t2_forward_seq *seqs,
+                    int64_t n_seqs, t2_error *err) {
+    uint64_t epoch = ++cache->epoch;
+    for (int64_t s = 0; s < n_seqs; s++) {
+        const t2_forward_seq *seq = &seqs[s];
+        T2_ASSERT(seq->slot >= 0 && seq->slot < cache->n_slots && seq->n_tokens >= 1);
+        T2_ASSERT(cache->mark[seq->slot] != epoch); /* a slot appears once per call */
+        cache->mark[seq->slot] = epoch;
+        int64_t end = cache->length[seq->slot] + seq->n_tokens;
+        if (end > cache->capacity)
+            return t2_error_set(err, "KV cache slot %lld: %lld held + %lld new positions exceed "
+                                "its capacity; expected at most %lld", (long long)seq->slot,
+                                (long long)cache->length[seq->slot], (long long)seq->n_tokens,
+                                (long long)cache->capacity);
+        if (end > f->max_positions)
+            return t2_error_set(err, "sequence %lld: position %lld is past the forward's range; "
+                                "expected positions below %lld", (long long)s,
+                                (long long)(end - 1), (long long)f->max_positions);
+        for (int64_t t = 0; t < seq->n_tokens; t++)
+            if (seq->tokens[t] < 0 || seq->tokens[t] >= f->cfg->vocab_size)
+                return t2_error_set(err, "sequence %lld, token %lld: id %d is outside the "
+                                    "vocabulary; expected 0 <= id < %lld", (long long)s,
+                                    (long long)t, seq->tokens[t],
+                                    (long long)f->cfg->vocab_size);
+    }
+    return 0;
+}
+
+int t2_forward_run(t2_forward *f, t2_kv_cache *cache, const t2_forward_seq *seqs,
+                   int64_t n_seqs, t2_forward_logits which, float *logits, t2_error *err) {
+    T2_ASSERT(cache->n_layers == f->cfg->num_hidden_layers &&
+              cache->n_kv_heads == f->cfg->num_key_value_heads &&
+              cache->head_dim == f->cfg->head_dim);
+    if (validate(f, cache, seqs, n_seqs, err) != 0) return -1;
+    int64_t vocab = f->cfg->vocab_size;
+    int64_t seq = 0, done = 0; /* next sequence, and its tokens already run */
+    int64_t out_row = 0;       /* next logits row */
+    while (seq < n_seqs) {
+        int64_t rows = 0, n_pieces = 0, n_last = 0;
+        while (seq < n_seqs && rows < f->max_rows) {
+            const t2_forward_seq *s = &seqs[seq];
+            int64_t take = s->n_tokens - done;
+            if (take > f->max_rows - rows) take = f->max_rows - rows;
+            t2_forward_piece *piece = &f->pieces[n_pieces++];
+            piece->seq = seq;
+            piece->slot = s->slot;
+            piece->first_pos = cache->length[s->slot];
+            piece->n = take;
+            piece->row = rows;
+            piece->tokens = s->tokens + done;
+            piece->is_last = done + take == s->n_tokens;
+            /* the piece keeps its first position; the slot's next piece follows it */
+            cache->length[s->slot] += take;
+            rows += take;
+            done += take;
+            if (piece->is_last) {
+                n_last++;
+                seq++;
+                done = 0;
+            }
+        }
+        run_chunk(f, cache, f->pieces, n_pieces, rows, which, logits + out_row * vocab);
+        out_row += which == T2_FORWARD_LOGITS_LAST ? n_last : rows;
+    }
+    return 0;
+}

@@ -1,0 +1,96 @@
+/* The batched transformer forward (Llama / Mistral / Qwen2) with a KV cache.
+ *
+ * One call runs many sequences of different lengths together: each sequence names its KV
+ * cache slot and brings its new tokens (a whole prompt to prefill, one token to decode, or
+ * anything between); its positions continue from what the slot already holds. All rows of
+ * all sequences go through every linear layer as ONE GEMM (Y = X Wᵀ with the Hugging Face
+ * out x in weights), so decoding hundreds of sequences costs a few large GEMMs per layer
+ * rather than many small ones. Attention runs per (sequence, KV head) against the cache:
+ * GEMMs over blocks of query rows for long runs (prefill), a streaming kernel for short
+ * ones (decode, linalg/ops.h t2_attention_forward).
+ *
+ * Per layer, for the rows X of the batch (R x d):
+ *   Xn = RMSNorm(X) ; [Q K V] = Xn [Wq Wk Wv]ᵀ (+ biases) ; RoPE(Q), RoPE(K) at each row's
+ *   position ; K, V -> cache ; A = causal GQA attention ; X += A Woᵀ (+ bias, llama only) ;
+ *   Xn = RMSNorm(X) ; [G U] = Xn [Wg Wu]ᵀ ; X += (silu(G) * U) Wdᵀ
+ * then logits = RMSNorm(X) lm_headᵀ (lm_head = embed_tokens when tied).
+ * With only the last logits wanted, the last layer's attention output, MLP and lm_head run
+ * for each sequence's last row alone.
+ *
+ * Memory: the workspace holds every activation for max_rows rows, allocated once at init;
+ * a call with more rows is split into chunks of at most max_rows rows (a long prompt may be
+ * split across chunks; its positions continue through the cache). Nothing is allocated per
+ * call, layer or token.
+ * Threading: the GEMMs use BLIS's threads (linalg/blis_setup.h); the rest is one thread.
+ * Reference: Hugging Face transformers' modeling_llama.py (LlamaModel.forward). */
+#ifndef T2_MODEL_FORWARD_H
+#define T2_MODEL_FORWARD_H
+
+#include <stdint.h>
+
+#include "base/error.h"
+#include "model/config.h"
+#include "model/kv_cache.h"
+#include "model/rope.h"
+#include "model/weights.h"
+
+/* One sequence of a batch. */
+typedef struct t2_forward_seq {
+    int64_t slot;          /* KV cache slot; positions continue from its length */
+    int64_t n_tokens;      /* new tokens, >= 1 */
+    const int32_t *tokens; /* [n_tokens], borrowed */
+} t2_forward_seq;
+
+typedef enum t2_forward_logits {
+    T2_FORWARD_LOGITS_ALL = 0,  /* one row per token, in batch order (sum of n_tokens rows) */
+    T2_FORWARD_LOGITS_LAST = 1, /* one row per sequence: after its last new token */
+} t2_forward_logits;
+
+/* One run of consecutive tokens of one sequence inside a chunk (internal bookkeeping). */
+typedef struct t2_forward_piece {
+    int64_t seq;           /* index in the caller's batch */
+    int64_t slot;
+    int64_t first_pos;     /* position of the piece's first token */
+    int64_t n;             /* tokens in the piece */
+    int64_t row;           /* first row in the chunk */
+    const int32_t *tokens; /* [n], borrowed */
+    int is_last;           /* holds the sequence's last new token */
+} t2_forward_piece;
+
+typedef struct t2_forward {
+    const t2_model_config *cfg;     /* borrowed */
+    const t2_model_weights *weights; /* borrowed */
+    int64_t max_rows;               /* rows per chunk */
+    int64_t max_positions;          /* rope table length: positions must stay below it */
+    int64_t q_dim, kv_dim, qkv_ld;  /* n_heads*hd, n_kv*hd, q_dim + 2*kv_dim */
+    t2_rope rope;
+    float *slab;                    /* owns the views below */
+    float *x;       /* max_rows x d: residual stream */
+    float *xn;      /* max_rows x d: normed input of the current sub-layer */
+    float *qkv;     /* max_rows x qkv_ld: q | k | v of each row */
+    float *attn;    /* max_rows x q_dim: attention output */
+    float *mlp;     /* max_rows x 2*ffn: gate | up; silu(gate)*up overwrites the gate half */
+    float *scores;  /* score_rows x max_positions: attention scores */
+    int64_t score_rows;
+    t2_forward_piece *pieces; /* [max_rows] of the current chunk */
+} t2_forward;
+
+/* Prepares a workspace for (cfg, weights), both borrowed and kept alive by the caller, for
+ * chunks of up to max_rows rows and positions below max_positions. */
+void t2_forward_init(t2_forward *f, const t2_model_config *cfg, const t2_model_weights *weights,
+                     int64_t max_rows, int64_t max_positions);
+void t2_forward_free(t2_forward *f); /* accepts a zeroed object; may run twice */
+
+/* Runs the batch: appends each sequence's keys/values to its slot and writes logits
+ * (float32, vocab_size per row): n_seqs rows for T2_FORWARD_LOGITS_LAST, sum of n_tokens
+ * rows for T2_FORWARD_LOGITS_ALL. Each slot may appear at most once per call (asserted).
+ * Returns 0, or -1 with err set and the cache untouched when a token id is outside the
+ * vocabulary or a slot would overflow the cache capacity or max_positions. */
+int t2_forward_run(t2_forward *f, t2_kv_cache *cache, const t2_forward_seq *seqs,
+                   int64_t n_seqs, t2_forward_logits which, float *logits, t2_error *err);
+
+/* Total rows the logits of a call hold: n_seqs or the sum of n_tokens. */
+int64_t t2_forward_logits_rows(const t2_forward_seq *seqs, int64_t n_seqs,
+                               t2_forward_logits which);
+
+#endif

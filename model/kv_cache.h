@@ -1,0 +1,55 @@
+/* The attention key/value cache: one slot per sequence being decoded, each with room for
+ * `capacity` positions.
+ *
+ * Layout (float32), for keys and values alike:
+ *     k[slot][layer][kv_head][position][head_dim]
+ * i.e. one head of one layer of one sequence is a contiguous position x head_dim matrix, so
+ * the attention of a (sequence, head) reads a dense row-major block: scores = Q K^T is a GEMM
+ * with K row-major (ld = head_dim), and the decode kernel streams K and V rows in order.
+ * A slot's positions [0, length) are valid; the forward writes positions
+ * [length, length + n_new) and then advances length.
+ *
+ * The arrays are allocated without being touched, so the operating system backs only the
+ * positions actually written: a generous capacity costs address space, not memory.
+ * Does not: page or share prefixes between slots; evict anything. */
+#ifndef T2_MODEL_KV_CACHE_H
+#define T2_MODEL_KV_CACHE_H
+
+#include <stdint.h>
+
+#include "model/config.h"
+
+typedef struct t2_kv_cache {
+    int64_t n_slots, capacity;
+    int64_t n_layers, n_kv_heads, head_dim;
+    float *k;        /* n_slots x n_layers x n_kv_heads x capacity x head_dim */
+    float *v;        /* same shape as k */
+    int64_t *length; /* [n_slots]: positions held */
+    uint64_t *mark;  /* [n_slots]: call stamp, so the forward can check a slot is used once */
+    uint64_t epoch;  /* last stamp handed out */
+} t2_kv_cache;
+
+/* Allocates n_slots x capacity positions for cfg's layers and KV heads; all slots empty. */
+void t2_kv_cache_init(t2_kv_cache *cache, const t2_model_config *cfg, int64_t n_slots,
+                      int64_t capacity);
+void t2_kv_cache_free(t2_kv_cache *cache); /* accepts a zeroed object; may run twice */
+
+/* Empties one slot (its next sequence starts at position 0), or every slot. */
+void t2_kv_cache_reset(t2_kv_cache *cache, int64_t slot);
+void t2_kv_cache_reset_all(t2_kv_cache *cache);
+
+/* The capacity x head_dim block of keys / values of (slot, layer, kv_head). */
+static inline float *t2_kv_cache_k(const t2_kv_cache *cache, int64_t slot, int64_t layer,
+                                   int64_t kv_head) {
+    return cache->k +
+           ((slot * cache->n_layers + layer) * cache->n_kv_heads + kv_head) * cache->capacity *
+               cache->head_dim;
+}
+static inline float *t2_kv_cache_v(const t2_kv_cache *cache, int64_t slot, int64_t layer,
+                                   int64_t kv_head) {
+    return cache->v +
+           ((slot * cache->n_layers + layer) * cache->n_kv_heads + kv_head) * cache->capacity *
+               cache->head_dim;
+}
+
+#endif

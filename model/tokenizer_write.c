@@ -1,0 +1,85 @@
+/* The byte-level tokenizer.json of t2's own models (see tokenizer_write.h). Built as a
+ * jansson tree in the layout Hugging Face tokenizers writes (version 1.0, model BPE with
+ * an empty merge list), dumped with two-space indentation in insertion order so the same
+ * special tokens always give the same bytes, and written through base/file.h's atomic
+ * write. Does not read tokenizers (tokenizer_load.c does). */
+#include "model/tokenizer_write.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/file.h"
+#include "model/tokenizer_impl.h"
+
+static json_t *byte_level_step(int add_prefix_space) {
+    return json_pack("{s:s, s:b, s:b, s:b}", "type", "ByteLevel", "add_prefix_space",
+                     add_prefix_space, "trim_offsets", 1, "use_regex", 1);
+}
+
+/* The model: 256 byte tokens, no merges. */
+static json_t *byte_model(void) {
+    uint32_t codepoint[256];
+    t2_tokenizer_byte_to_unicode(codepoint);
+    json_t *vocab = json_object();
+    for (int b = 0; b < 256; b++) {
+        char spelt[3];
+        uint32_t cp = codepoint[b];
+        size_t n = 1;
+        if (cp < 0x80) {
+            spelt[0] = (char)cp;
+        } else {
+            spelt[0] = (char)(0xc0 | (cp >> 6));
+            spelt[1] = (char)(0x80 | (cp & 0x3f));
+            n = 2;
+        }
+        spelt[n] = '\0';
+        json_object_set_new(vocab, spelt, json_integer(b));
+    }
+    return json_pack("{s:s, s:n, s:n, s:n, s:n, s:b, s:b, s:b, s:o, s:[]}", "type", "BPE",
+                     "dropout", "unk_token", "continuing_subword_prefix", "end_of_word_suffix",
+                     "fuse_unk", 0, "byte_fallback", 0, "ignore_merges", 0, "vocab", vocab,
+                     "merges");
+}
+
+/* The added_tokens array, or NULL with err set for a bad special token. */
+static json_t *special_list(const char *path, const char *const *special, int n,
+                            t2_error *err) {
+    json_t *list = json_array();
+    for (int i = 0; i < n; i++) {
+        json_t *content = special[i] ? json_string(special[i]) : NULL;
+        int repeated = 0;
+        for (int k = 0; k < i && content != NULL; k++) repeated |= strcmp(special[k], special[i]) == 0;
+        if (content == NULL || special[i][0] == '\0' || repeated) {
+            t2_error_set(err, "%s: special token %d ('%s') is %s; expected distinct non-empty "
+                         "UTF-8 strings", path, i, special[i] ? special[i] : "(null)",
+                         content == NULL ? "not UTF-8" : repeated ? "repeated" : "empty");
+            json_decref(content);
+            json_decref(list);
+            return NULL;
+        }
+        json_array_append_new(list, json_pack("{s:i, s:o, s:b, s:b, s:b, s:b, s:b}", "id",
+                                              256 + i, "content", content, "single_word", 0,
+                                              "lstrip", 0, "rstrip", 0, "normalized", 0,
+                                              "special", 1));
+    }
+    return list;
+}
+
+int t2_tokenizer_write_byte_level(const char *path, const char *const *special_tokens,
+                                  int n_special, t2_error *err) {
+    json_t *added = special_list(path, special_tokens, n_special, err);
+    if (added == NULL) return -1;
+    json_t *root = json_pack("{s:s, s:n, s:n, s:o, s:n, s:o, s:n, s:o, s:o}", "version", "1.0",
+                             "truncation", "padding", "added_tokens", added, "normalizer",
+                             "pre_tokenizer", byte_level_step(0), "post_processor", "decoder",
+                             byte_level_step(1), "model", byte_model());
+    char *text = json_dumps(root, JSON_INDENT(2));
+    json_decref(root);
+    if (text == NULL) return t2_error_set(err, "%s: cannot serialise the tokenizer", path);
+    size_t len = strlen(text);
+    text[len] = '\n'; /* json_dumps leaves room for its NUL, which becomes the final newline */
+    int rc = t2_file_write_atomic(path, text, len + 1, err);
+    free(text);
+    return rc;
+}
