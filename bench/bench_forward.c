@@ -9,10 +9,12 @@
  * and lm_head, with the same row counts) through t2_gemm alone. It prints tokens/s, the
  * forward's FLOP/s (projections, lm_head and causal attention), BLIS's FLOP/s on the GEMMs,
  * and their ratio; then the llama.cpp figures recorded in BUILD-NOTES.md for this model
- * shape, which are NOT measured by this program. Each figure is the best of a few repeats.
+ * shape, which are NOT measured by this program. Forward and GEMM timings alternate, after
+ * one warm-up round, and each figure is the best of --repeats rounds.
  *
  *   bench_forward [--d N] [--heads N] [--kv-heads N] [--layers N] [--ffn N] [--vocab N]
  *                 [--prompts N] [--prompt-len N] [--context N] [--steps N] [--repeats N]
+ *                 [--only-batch N]     (only the decode phase of batch N: for profiling)
  * Threads: t2_blis_setup(0, 1), i.e. BLIS_NUM_THREADS or every CPU available. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,7 @@
 typedef struct options {
     int64_t d, heads, kv_heads, layers, ffn, vocab;
     int64_t prompts, prompt_len, context, steps, repeats;
+    int64_t only_batch; /* > 0: run only the decode phase of that batch size (for profiling) */
 } options;
 
 typedef struct phase_result {
@@ -38,11 +41,13 @@ typedef struct phase_result {
 } phase_result;
 
 static int parse_options(options *o, int argc, char **argv) {
-    *o = (options){1024, 8, 4, 4, 2816, 32000, 4, 256, 128, 16, 3};
-    const char *names[] = {"--d", "--heads", "--kv-heads", "--layers", "--ffn", "--vocab",
-                           "--prompts", "--prompt-len", "--context", "--steps", "--repeats"};
-    int64_t *values[] = {&o->d, &o->heads, &o->kv_heads, &o->layers, &o->ffn, &o->vocab,
-                         &o->prompts, &o->prompt_len, &o->context, &o->steps, &o->repeats};
+    *o = (options){1024, 8, 4, 4, 2816, 32000, 4, 256, 128, 16, 3, 0};
+    const char *names[] = {"--d",      "--heads",      "--kv-heads", "--layers",
+                           "--ffn",    "--vocab",      "--prompts",  "--prompt-len",
+                           "--context", "--steps",     "--repeats",  "--only-batch"};
+    int64_t *values[] = {&o->d,       &o->heads,      &o->kv_heads, &o->layers,
+                         &o->ffn,     &o->vocab,      &o->prompts,  &o->prompt_len,
+                         &o->context, &o->steps,      &o->repeats,  &o->only_batch};
     for (int i = 1; i < argc; i++) {
         int known = 0;
         for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
@@ -119,29 +124,40 @@ static void plan_run(const gemm_plan *p, const t2_model_weights *w, float *x, fl
             0.0f);
 }
 
-/* Seconds for the plan's GEMMs, best of `repeats` runs of `times` plans each. */
-static double time_plan(const gemm_plan *p, const t2_model_weights *w, int64_t times,
-                        int64_t repeats) {
+/* Scratch shaped like the forward's activations, for timing a plan's GEMMs alone. */
+typedef struct gemm_scratch {
+    float *x, *y;
+} gemm_scratch;
+
+static gemm_scratch scratch_init(const gemm_plan *p) {
     const t2_model_config *c = p->cfg;
     int64_t width = c->vocab_size > 2 * c->intermediate_size ? c->vocab_size
                                                              : 2 * c->intermediate_size;
-    float *x = t2_alloc_array((size_t)(p->rows * (c->intermediate_size + c->hidden_size)),
-                              sizeof(float));
-    float *y = t2_alloc_array((size_t)(p->rows * width), sizeof(float));
+    gemm_scratch s = {
+        t2_alloc_array((size_t)(p->rows * (c->intermediate_size + c->hidden_size)),
+                       sizeof(float)),
+        t2_alloc_array((size_t)(p->rows * width), sizeof(float)),
+    };
     t2_rng rng;
     t2_rng_init(&rng, 3);
-    for (int64_t i = 0; i < p->rows * c->hidden_size; i++) x[i] = 0.1f * t2_rng_normal(&rng);
-    double best = 1e30;
-    for (int64_t r = 0; r < repeats; r++) {
-        double start = t2_time_now();
-        for (int64_t t = 0; t < times; t++) plan_run(p, w, x, y);
-        double elapsed = t2_time_now() - start;
-        best = elapsed < best ? elapsed : best;
-    }
-    t2_free(x);
-    t2_free(y);
-    return best;
+    for (int64_t i = 0; i < p->rows * c->hidden_size; i++) s.x[i] = 0.1f * t2_rng_normal(&rng);
+    return s;
 }
+
+static void scratch_free(gemm_scratch *s) {
+    t2_free(s->x);
+    t2_free(s->y);
+}
+
+/* Seconds for `times` runs of the plan's GEMMs. */
+static double time_plan(const gemm_plan *p, const t2_model_weights *w, int64_t times,
+                        gemm_scratch *s) {
+    double start = t2_time_now();
+    for (int64_t t = 0; t < times; t++) plan_run(p, w, s->x, s->y);
+    return t2_time_now() - start;
+}
+
+static double min2(double a, double b) { return a < b ? a : b; }
 
 /* Causal attention FLOPs (scores and weighted values) of n queries after `first` positions. */
 static double attention_flops(const t2_model_config *c, int64_t first, int64_t n) {
@@ -177,16 +193,21 @@ static phase_result bench_prefill(const options *o, const t2_model_config *cfg,
     t2_rng_init(&rng, 5);
     fill_tokens(tokens, rows, cfg->vocab_size, &rng);
     for (int64_t s = 0; s < n; s++) seqs[s] = (t2_forward_seq){s, len, tokens + s * len};
-    double best = 1e30;
-    for (int64_t r = 0; r < o->repeats + 1; r++) { /* the first run warms up */
+    gemm_plan plan = {cfg, rows, n};
+    gemm_scratch scratch = scratch_init(&plan);
+    /* forward and GEMMs alternate, so both see the same machine; the first round warms up */
+    double best = 1e30, gemm_time = 1e30;
+    for (int64_t r = 0; r < o->repeats + 1; r++) {
         t2_kv_cache_reset_all(&cache);
         double start = t2_time_now();
         run_or_die(&f, &cache, seqs, n, logits);
         double elapsed = t2_time_now() - start;
-        if (r > 0) best = elapsed < best ? elapsed : best;
+        double gemm = time_plan(&plan, w, 1, &scratch);
+        if (r == 0) continue;
+        best = min2(best, elapsed);
+        gemm_time = min2(gemm_time, gemm);
     }
-    gemm_plan plan = {cfg, rows, n};
-    double gemm_time = time_plan(&plan, w, 1, o->repeats);
+    scratch_free(&scratch);
     double flops = plan_flops(&plan) + (double)n * attention_flops(cfg, 0, len);
     phase_result res = {(double)rows / best, flops / best * 1e-9,
                         plan_flops(&plan) / gemm_time * 1e-9};
@@ -214,19 +235,23 @@ static phase_result bench_decode(const options *o, const t2_model_config *cfg,
     for (int64_t s = 0; s < batch; s++) seqs[s] = (t2_forward_seq){s, ctx, tokens + s * ctx};
     run_or_die(&f, &cache, seqs, batch, logits); /* the contexts, not timed */
     for (int64_t s = 0; s < batch; s++) seqs[s].n_tokens = 1;
-    double best = 1e30, attention = 0.0;
+    gemm_plan plan = {cfg, batch, batch};
+    gemm_scratch scratch = scratch_init(&plan);
+    double best = 1e30, gemm_time = 1e30, attention = 0.0;
     for (int64_t r = 0; r < o->repeats + 1; r++) {
         int64_t first = cache.length[0];
         double start = t2_time_now();
         for (int64_t t = 0; t < steps; t++) run_or_die(&f, &cache, seqs, batch, logits);
         double elapsed = t2_time_now() - start;
-        if (r > 0 && elapsed < best) {
+        double gemm = time_plan(&plan, w, steps, &scratch);
+        if (r == 0) continue;
+        gemm_time = min2(gemm_time, gemm);
+        if (elapsed < best) {
             best = elapsed;
             attention = (double)batch * attention_flops(cfg, first, steps);
         }
     }
-    gemm_plan plan = {cfg, batch, batch};
-    double gemm_time = time_plan(&plan, w, steps, o->repeats);
+    scratch_free(&scratch);
     double flops = (double)steps * plan_flops(&plan) + attention;
     phase_result res = {(double)(batch * steps) / best, flops / best * 1e-9,
                         (double)steps * plan_flops(&plan) / gemm_time * 1e-9};
@@ -258,11 +283,14 @@ int main(int argc, char **argv) {
     printf("%-28s %10s %12s %12s %10s\n", "phase", "tokens/s", "fwd GFLOP/s", "BLIS GFLOP/s",
            "fwd/BLIS");
     char what[64];
-    snprintf(what, sizeof what, "prefill %lld x %lld", (long long)o.prompts,
-             (long long)o.prompt_len);
-    print_row(what, bench_prefill(&o, &cfg, &w));
-    const int64_t batches[3] = {1, 32, 128};
-    for (int i = 0; i < 3; i++) {
+    if (o.only_batch == 0) {
+        snprintf(what, sizeof what, "prefill %lld x %lld", (long long)o.prompts,
+                 (long long)o.prompt_len);
+        print_row(what, bench_prefill(&o, &cfg, &w));
+    }
+    int64_t batches[3] = {1, 32, 128};
+    if (o.only_batch > 0) batches[0] = batches[1] = batches[2] = o.only_batch;
+    for (int i = 0; i < (o.only_batch > 0 ? 1 : 3); i++) {
         snprintf(what, sizeof what, "decode batch %lld (ctx %lld)", (long long)batches[i],
                  (long long)o.context);
         print_row(what, bench_decode(&o, &cfg, &w, batches[i]));

@@ -1,4 +1,277 @@
-/* placeholder until the generate command lands; replaced by its owner */
-#include "cmd/commands.h"
+/* t2 generate: continues a prompt with a Hugging Face model folder (config.json,
+ * model.safetensors or a sharded index, tokenizer.json). The generated text alone goes to
+ * standard output, streamed as tokens arrive and exactly the continuation of the prompt;
+ * statistics go to standard error with --verbose. Argument parsing, loading and output only:
+ * the maths is model/forward.h, model/sampler.h and model/generate.h. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/progress.h"
 #include "cmd/cli.h"
-int t2_cmd_generate(int argc, char **argv) { (void)argc; return t2_cli_fail(argv[0], "not built yet"); }
+#include "cmd/commands.h"
+#include "linalg/blis_setup.h"
+#include "model/config.h"
+#include "model/generate.h"
+#include "model/prompt_format.h"
+#include "model/safetensors.h"
+#include "model/tokenizer.h"
+#include "model/weights.h"
+
+static const char *const command = "generate";
+
+enum { MAX_STOPS = 16, PREFILL_ROWS = 512 };
+
+static void print_usage(FILE *out) {
+    fprintf(out,
+            "usage: t2 generate --model DIR --prompt TEXT [--max-new-tokens N]\n"
+            "                   [--temperature T] [--seed S] [--top-k K] [--top-p P]\n"
+            "                   [--format plain|llama3|mistral|chatml] [--stop STR]... [--bos]\n"
+            "                   [--verbose]\n"
+            "\n"
+            "Continues TEXT with the model in DIR (a Hugging Face folder: config.json,\n"
+            "model.safetensors, tokenizer.json) and prints the continuation alone, as it is\n"
+            "generated. Generation stops at an end-of-sequence token of the model's config,\n"
+            "at a stop string, or after N new tokens.\n"
+            "\n"
+            "options:\n"
+            "  --model DIR           the model folder\n"
+            "  --prompt TEXT         the prompt (special tokens written in it are kept whole)\n"
+            "  --max-new-tokens N    at most N new tokens (default 64)\n"
+            "  --temperature T       0 is greedy (default); higher is more random\n"
+            "  --seed S              seed of the sampling stream (default 0)\n"
+            "  --top-k K             sample among the K most probable tokens (0: all; default)\n"
+            "  --top-p P             sample from the smallest set of most probable tokens whose\n"
+            "                        probabilities add up to P (default 1: all)\n"
+            "  --format F            wrap the prompt in a chat template: plain (default, as is),\n"
+            "                        llama3, mistral or chatml; the template's end-of-turn\n"
+            "                        marker also stops generation\n"
+            "  --stop STR            stop when the text contains STR (not printed); repeatable\n"
+            "  --bos                 put the model's BOS token before the prompt\n"
+            "  --verbose             print token counts and speed to standard error\n"
+            "  -h, --help            show this help\n"
+            "\n"
+            "Details: docs/inference.md.\n");
+}
+
+typedef struct options {
+    const char *model_dir, *prompt, *format;
+    int64_t max_new_tokens, top_k, seed;
+    double temperature, top_p;
+    const char *stops[MAX_STOPS];
+    int n_stops, bos, verbose;
+} options;
+
+/* Parses the flags; returns 0 to run, else the exit status to return (usage or --help). */
+static int parse_options(int argc, char **argv, options *opt, int *done) {
+    static const struct option longs[] = {
+        {"model", required_argument, NULL, 'm'},   {"prompt", required_argument, NULL, 'p'},
+        {"max-new-tokens", required_argument, NULL, 'n'},
+        {"temperature", required_argument, NULL, 't'},
+        {"seed", required_argument, NULL, 's'},    {"top-k", required_argument, NULL, 'k'},
+        {"top-p", required_argument, NULL, 'P'},   {"format", required_argument, NULL, 'f'},
+        {"stop", required_argument, NULL, 'S'},    {"bos", no_argument, NULL, 'b'},
+        {"verbose", no_argument, NULL, 'v'},       {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(opt, 0, sizeof *opt);
+    opt->max_new_tokens = 64;
+    opt->top_p = 1.0;
+    opt->format = "plain";
+    opterr = 0;
+    optind = 1;
+    *done = 1;
+    t2_error err = {{0}};
+    int c, rc = 0;
+    while (rc == 0 && (c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'm': opt->model_dir = optarg; break;
+        case 'p': opt->prompt = optarg; break;
+        case 'f': opt->format = optarg; break;
+        case 'b': opt->bos = 1; break;
+        case 'v': opt->verbose = 1; break;
+        case 'n':
+            rc = t2_cli_parse_int("max-new-tokens", optarg, 0, 1 << 20, &opt->max_new_tokens,
+                                  &err);
+            break;
+        case 's': rc = t2_cli_parse_int("seed", optarg, 0, INT64_MAX, &opt->seed, &err); break;
+        case 'k': rc = t2_cli_parse_int("top-k", optarg, 0, INT32_MAX, &opt->top_k, &err); break;
+        case 't':
+            rc = t2_cli_parse_float("temperature", optarg, 0.0, 100.0, &opt->temperature, &err);
+            break;
+        case 'P':
+            rc = t2_cli_parse_float("top-p", optarg, 0.0, 1.0, &opt->top_p, &err);
+            if (rc == 0 && opt->top_p == 0.0)
+                rc = t2_error_set(&err, "--top-p: '%s' is not valid; expected a number in "
+                                  "(0, 1]", optarg);
+            break;
+        case 'S':
+            if (optarg[0] == '\0') {
+                rc = t2_error_set(&err, "--stop: empty; expected a non-empty string");
+            } else if (opt->n_stops == MAX_STOPS) {
+                rc = t2_error_set(&err, "--stop: more than %d stop strings", MAX_STOPS);
+            } else {
+                opt->stops[opt->n_stops++] = optarg;
+            }
+            break;
+        case 'h': print_usage(stdout); return T2_EXIT_OK;
+        default:
+            return t2_cli_usage(command, "unknown option or missing value '%s'",
+                                argv[optind - 1]);
+        }
+    }
+    if (rc != 0) return t2_cli_usage(command, "%s", err.msg);
+    if (optind < argc)
+        return t2_cli_usage(command, "unexpected argument '%s' (quote the prompt and pass it "
+                            "with --prompt)", argv[optind]);
+    if (opt->model_dir == NULL) return t2_cli_usage(command, "--model DIR is required");
+    if (opt->prompt == NULL) return t2_cli_usage(command, "--prompt TEXT is required");
+    if (t2_prompt_format_stop_strings(opt->format) == NULL)
+        return t2_cli_usage(command, "--format: '%s' is not known; expected one of llama3, "
+                            "mistral, chatml, plain", opt->format);
+    *done = 0;
+    return 0;
+}
+
+/* Everything loaded from the model folder. */
+typedef struct loaded {
+    t2_model_config cfg;
+    t2_model_weights weights;
+    t2_tokenizer *tok;
+} loaded;
+
+static int load_model(loaded *m, const char *dir, t2_error *err) {
+    memset(m, 0, sizeof *m);
+    if (t2_model_config_load(&m->cfg, dir, err) != 0) return -1;
+    t2_safetensors st = {0};
+    if (t2_safetensors_open(&st, dir, err) != 0) {
+        t2_safetensors_close(&st);
+        return -1;
+    }
+    t2_model_weights_init(&m->weights, &m->cfg);
+    int rc = t2_model_weights_load(&m->weights, &m->cfg, &st, err);
+    t2_safetensors_close(&st);
+    if (rc != 0) return -1;
+    size_t n = strlen(dir) + sizeof "/tokenizer.json";
+    char *path = t2_alloc(n);
+    snprintf(path, n, "%s/tokenizer.json", dir);
+    m->tok = t2_tokenizer_load(path, err);
+    t2_free(path);
+    return m->tok != NULL ? 0 : -1;
+}
+
+static void free_model(loaded *m) {
+    t2_tokenizer_free(m->tok);
+    t2_model_weights_free(&m->weights);
+}
+
+/* The prompt's ids: formatted, encoded, with BOS first when asked. Heap array or -1. */
+static int64_t encode_prompt(const loaded *m, const options *opt, int32_t **ids, t2_error *err) {
+    *ids = NULL;
+    char *text = t2_prompt_format_apply(opt->format, NULL, opt->prompt, err);
+    if (text == NULL) return -1;
+    int32_t *body = NULL;
+    int64_t n = t2_tokenizer_encode(m->tok, text, strlen(text), &body);
+    t2_free(text);
+    int64_t bos = -1;
+    if (opt->bos) {
+        bos = m->cfg.bos_token_id >= 0 ? m->cfg.bos_token_id : t2_tokenizer_bos_id(m->tok);
+        if (bos < 0) {
+            t2_free(body);
+            return t2_error_set(err, "--bos: the model has no BOS token (config.json "
+                                "bos_token_id, tokenizer.json); expected a model with one");
+        }
+    }
+    if (n + (bos >= 0) == 0)
+        return t2_error_set(err, "--prompt: no tokens to start from; expected a non-empty "
+                            "prompt or --bos");
+    *ids = t2_alloc_array((size_t)(n + (bos >= 0)), sizeof(int32_t));
+    if (bos >= 0) (*ids)[0] = (int32_t)bos;
+    if (n > 0) memcpy(*ids + (bos >= 0), body, (size_t)n * sizeof(int32_t));
+    t2_free(body);
+    return n + (bos >= 0);
+}
+
+static void write_text(void *ctx, int64_t seq, const char *text, size_t len) {
+    (void)ctx;
+    (void)seq;
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
+}
+
+static const char *finish_name(t2_finish_reason finish) {
+    switch (finish) {
+    case T2_FINISH_EOS: return "end-of-sequence token";
+    case T2_FINISH_STOP: return "stop string";
+    case T2_FINISH_LENGTH: break;
+    }
+    return "max-new-tokens";
+}
+
+static int run(const options *opt) {
+    double start = t2_time_now();
+    loaded m;
+    t2_error err = {{0}};
+    if (load_model(&m, opt->model_dir, &err) != 0) {
+        free_model(&m);
+        return t2_cli_fail_error(command, &err);
+    }
+    int32_t *prompt = NULL;
+    int64_t n_prompt = encode_prompt(&m, opt, &prompt, &err);
+    if (n_prompt < 0) {
+        free_model(&m);
+        return t2_cli_fail_error(command, &err);
+    }
+    const char *stops[MAX_STOPS + T2_PROMPT_FORMAT_MAX_STOPS];
+    int n_stops = 0;
+    for (int i = 0; i < opt->n_stops; i++) stops[n_stops++] = opt->stops[i];
+    for (const char *const *s = t2_prompt_format_stop_strings(opt->format); *s; s++)
+        stops[n_stops++] = *s;
+
+    int64_t capacity = n_prompt + (opt->max_new_tokens > 0 ? opt->max_new_tokens - 1 : 0);
+    t2_forward f;
+    t2_kv_cache cache;
+    t2_forward_init(&f, &m.cfg, &m.weights, n_prompt < PREFILL_ROWS ? n_prompt : PREFILL_ROWS,
+                    capacity);
+    t2_kv_cache_init(&cache, &m.cfg, 1, capacity);
+    t2_generate_params params = {
+        .max_new_tokens = opt->max_new_tokens,
+        .sampler = {(float)opt->temperature, opt->top_k, (float)opt->top_p},
+        .seed = (uint64_t)opt->seed,
+        .eos_ids = m.cfg.eos_token_ids,
+        .n_eos_ids = m.cfg.n_eos_token_ids,
+        .stop_strings = stops,
+        .n_stop_strings = n_stops,
+    };
+    double loaded_at = t2_time_now();
+    t2_generation out;
+    const int32_t *prompts[1] = {prompt};
+    int rc = t2_generate_run(&f, &cache, m.tok, prompts, &n_prompt, 1, &params, &out,
+                             write_text, NULL, &err);
+    double end = t2_time_now();
+    if (rc == 0 && opt->verbose)
+        fprintf(stderr, "t2 generate: %lld prompt tokens, %lld new tokens (stopped at %s); "
+                "load %.2f s, generation %.2f s, %.1f tokens/s\n", (long long)n_prompt,
+                (long long)out.n_tokens, finish_name(out.finish), loaded_at - start,
+                end - loaded_at, (double)out.n_tokens / (end - loaded_at));
+    if (rc == 0) t2_generate_free(&out, 1);
+    t2_kv_cache_free(&cache);
+    t2_forward_free(&f);
+    t2_free(prompt);
+    free_model(&m);
+    if (rc != 0) return t2_cli_fail_error(command, &err);
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return t2_cli_fail(command, "cannot write to standard output");
+    return T2_EXIT_OK;
+}
+
+int t2_cmd_generate(int argc, char **argv) {
+    options opt;
+    int done;
+    int status = parse_options(argc, argv, &opt, &done);
+    if (done) return status;
+    t2_blis_setup(0, 1);
+    return run(&opt);
+}

@@ -55,7 +55,7 @@ static int parse_options(int argc, char **argv, options *opt, int *status) {
     opterr = 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
         switch (c) {
         case 'm': opt->model_dir = optarg; break;
         case 't': opt->tokenizer_path = optarg; break;
@@ -66,9 +66,11 @@ static int parse_options(int argc, char **argv, options *opt, int *status) {
             print_usage(stdout);
             *status = T2_EXIT_OK;
             return 1;
+        case ':':
+            *status = t2_cli_usage(command, "option '%s' needs a value", argv[optind - 1]);
+            return -1;
         default:
-            *status = t2_cli_usage(command, "unknown option or missing value '%s'",
-                                   argv[optind - 1]);
+            *status = t2_cli_usage(command, "unknown option '%s'", argv[optind - 1]);
             return -1;
         }
     }

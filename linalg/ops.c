@@ -14,13 +14,41 @@
 
 enum { LANES = 16 };
 
+/* The float's bits, and back. */
+static inline uint32_t float_bits(float x) {
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    return bits;
+}
+static inline float bits_float(uint32_t bits) {
+    float x;
+    memcpy(&x, &bits, sizeof x);
+    return x;
+}
+
+/* A signed integer that orders like the float (for non-NaN values); its own inverse as a bit
+ * map. Selects and clamps go through these integers because, with the default
+ * -ftrapping-math, GCC will not if-convert float comparisons, which stops vectorisation. */
+static inline int32_t order_key(uint32_t bits) {
+    return (int32_t)(bits ^ ((0u - (bits >> 31)) & 0x7FFFFFFFu));
+}
+static inline uint32_t key_bits(int32_t key) {
+    uint32_t k = (uint32_t)key;
+    return k ^ ((0u - (k >> 31)) & 0x7FFFFFFFu);
+}
+
 /* exp(x): x = n ln2 + r with |r| <= ln2/2, exp(r) by a degree-7 polynomial, 2^n put into
  * the exponent bits. The rounding of x log2(e) to n uses the 1.5 * 2^23 trick (exact for
- * |n| < 2^22), so no float-to-int conversion is needed and NaN flows through. */
+ * |n| < 2^22), so no float-to-int conversion is needed. x is clamped to [-87, 88] first;
+ * below -87 the result is 0, and NaN stays NaN. */
 static inline float exp_poly(float x) {
     const float magic = 12582912.0f; /* 1.5 * 2^23 */
-    float xc = x > 88.0f ? 88.0f : x;
-    xc = xc < -87.0f ? -87.0f : xc;
+    uint32_t bits = float_bits(x);
+    int32_t key = order_key(bits), lo = order_key(0xC2AE0000u) /* -87 */,
+            hi = order_key(0x42B00000u) /* 88 */;
+    int32_t clamped = key < lo ? lo : key;
+    clamped = clamped > hi ? hi : clamped;
+    float xc = bits_float(key_bits(clamped));
     float shifted = fmaf(xc, 1.44269504088896341f, magic);
     float n = shifted - magic;
     float r = fmaf(n, -0.693359375f, xc);
@@ -32,18 +60,25 @@ static inline float exp_poly(float x) {
     p = fmaf(p, r, 1.6666665459e-1f);
     p = fmaf(p, r, 5.0000001201e-1f);
     p = fmaf(p, r * r, r) + 1.0f;
-    uint32_t shifted_bits, scale_bits;
-    memcpy(&shifted_bits, &shifted, sizeof shifted_bits);
-    /* low mantissa bits of `shifted` hold n (two's complement around 0x400000) */
-    scale_bits = (shifted_bits - 0x4B400000u + 127u) << 23;
-    float scale;
-    memcpy(&scale, &scale_bits, sizeof scale);
-    float result = p * scale;
-    return x < -87.0f ? 0.0f : result;
+    /* the low mantissa bits of `shifted` hold n (two's complement around 0x400000) */
+    float scale = bits_float((float_bits(shifted) - 0x4B400000u + 127u) << 23);
+    /* masks, not selects: a select would let GCC sink the float work into a branch */
+    uint32_t keep = 0u - (uint32_t)(key >= lo);
+    uint32_t nan = 0u - (uint32_t)((bits & 0x7FFFFFFFu) > 0x7F800000u);
+    uint32_t result = float_bits(p * scale) & keep;
+    return bits_float((bits & nan) | (result & ~nan));
 }
 
 void t2_exp_inplace(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] = exp_poly(x[i]);
+}
+
+/* The sum of the LANES partial sums, as a tree (a serial sum would be a chain of LANES
+ * dependent adds, which dominates a head_dim-long dot product). Overwrites acc. */
+static inline float reduce_lanes(float *acc) {
+    for (int64_t width = LANES / 2; width >= 1; width /= 2)
+        for (int64_t l = 0; l < width; l++) acc[l] += acc[l + width];
+    return acc[0];
 }
 
 /* sum_i a[i] * b[i] in LANES partial sums. */
@@ -52,9 +87,8 @@ static inline float dot(const float *restrict a, const float *restrict b, int64_
     int64_t i = 0;
     for (; i + LANES <= n; i += LANES)
         for (int64_t l = 0; l < LANES; l++) acc[l] = fmaf(a[i + l], b[i + l], acc[l]);
-    float sum = 0.0f;
+    float sum = reduce_lanes(acc);
     for (; i < n; i++) sum = fmaf(a[i], b[i], sum);
-    for (int64_t l = 0; l < LANES; l++) sum += acc[l];
     return sum;
 }
 
@@ -85,16 +119,25 @@ void t2_rmsnorm_forward_ref(float *out, const float *x, const float *weight, int
     }
 }
 
+/* The largest of n >= 1 values (through order_key, so the loop vectorises; NaN counts as
+ * largest). */
 static float max_of(const float *x, int64_t n) {
-    float acc[LANES];
-    for (int64_t l = 0; l < LANES; l++) acc[l] = x[0];
+    int32_t acc[LANES];
+    for (int64_t l = 0; l < LANES; l++) acc[l] = order_key(float_bits(x[0]));
     int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int64_t l = 0; l < LANES; l++) acc[l] = x[i + l] > acc[l] ? x[i + l] : acc[l];
-    float max = x[0];
-    for (; i < n; i++) max = x[i] > max ? x[i] : max;
-    for (int64_t l = 0; l < LANES; l++) max = acc[l] > max ? acc[l] : max;
-    return max;
+    for (; i + LANES <= n; i += LANES) {
+        for (int64_t l = 0; l < LANES; l++) {
+            int32_t key = order_key(float_bits(x[i + l]));
+            acc[l] = key > acc[l] ? key : acc[l];
+        }
+    }
+    int32_t max = acc[0];
+    for (int64_t l = 1; l < LANES; l++) max = acc[l] > max ? acc[l] : max;
+    for (; i < n; i++) {
+        int32_t key = order_key(float_bits(x[i]));
+        max = key > max ? key : max;
+    }
+    return bits_float(key_bits(max));
 }
 
 static float sum_of(const float *x, int64_t n) {
@@ -102,9 +145,8 @@ static float sum_of(const float *x, int64_t n) {
     int64_t i = 0;
     for (; i + LANES <= n; i += LANES)
         for (int64_t l = 0; l < LANES; l++) acc[l] += x[i + l];
-    float sum = 0.0f;
+    float sum = reduce_lanes(acc);
     for (; i < n; i++) sum += x[i];
-    for (int64_t l = 0; l < LANES; l++) sum += acc[l];
     return sum;
 }
 

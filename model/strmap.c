@@ -8,6 +8,8 @@
 #include "base/alloc.h"
 #include "base/assert.h"
 
+enum { EMPTY = UINT32_MAX };
+
 static uint64_t hash_bytes(const char *key, size_t len) {
     uint64_t h = 0xcbf29ce484222325ULL;
     size_t i = 0;
@@ -23,79 +25,77 @@ static uint64_t hash_bytes(const char *key, size_t len) {
     return h ^ (h >> 32);
 }
 
+static t2_strmap_slot *new_slots(size_t n) {
+    t2_strmap_slot *slots = t2_alloc(n * sizeof *slots);
+    for (size_t i = 0; i < n; i++) slots[i].key_len = EMPTY;
+    return slots;
+}
+
 void t2_strmap_init(t2_strmap *map, size_t expected) {
     memset(map, 0, sizeof *map);
     size_t n = 16;
     while (n < 2 * expected) n *= 2;
     map->n_slots = n;
-    map->slots = t2_alloc_array(n, sizeof *map->slots);
-    map->cap_entries = expected > 8 ? expected : 8;
-    map->entries = t2_alloc_array(map->cap_entries, sizeof *map->entries);
-    map->keys_cap = 16 * map->cap_entries;
+    map->slots = new_slots(n);
+    map->keys_cap = 16 * (expected > 16 ? expected : 16);
     map->keys = t2_alloc(map->keys_cap);
 }
 
 void t2_strmap_free(t2_strmap *map) {
     t2_free(map->slots);
-    t2_free(map->entries);
     t2_free(map->keys);
     memset(map, 0, sizeof *map);
 }
 
 /* The slot holding key, or the empty slot where it would go. */
-static size_t find_slot(const t2_strmap *map, const char *key, size_t len, uint64_t h) {
+static t2_strmap_slot *find_slot(const t2_strmap *map, const char *key, size_t len, uint32_t h) {
     size_t mask = map->n_slots - 1;
-    for (size_t s = (size_t)h & mask;; s = (s + 1) & mask) {
-        uint32_t e = map->slots[s];
-        if (e == 0) return s;
-        const t2_strmap_entry *entry = &map->entries[e - 1];
-        if (entry->hash == h && entry->key_len == len &&
-            memcmp(map->keys + entry->key_off, key, len) == 0)
-            return s;
+    for (size_t s = h & mask;; s = (s + 1) & mask) {
+        t2_strmap_slot *slot = &map->slots[s];
+        if (slot->key_len == EMPTY) return slot;
+        if (slot->hash == h && slot->key_len == len &&
+            memcmp(map->keys + slot->key_off, key, len) == 0)
+            return slot;
     }
 }
 
 static void grow_slots(t2_strmap *map) {
-    t2_free(map->slots);
+    t2_strmap_slot *old = map->slots;
+    size_t n_old = map->n_slots;
     map->n_slots *= 2;
-    map->slots = t2_alloc_array(map->n_slots, sizeof *map->slots);
+    map->slots = new_slots(map->n_slots);
     size_t mask = map->n_slots - 1;
-    for (size_t i = 0; i < map->n_entries; i++) {
-        size_t s = (size_t)map->entries[i].hash & mask;
-        while (map->slots[s] != 0) s = (s + 1) & mask;
-        map->slots[s] = (uint32_t)(i + 1);
+    for (size_t i = 0; i < n_old; i++) {
+        if (old[i].key_len == EMPTY) continue;
+        size_t s = old[i].hash & mask;
+        while (map->slots[s].key_len != EMPTY) s = (s + 1) & mask;
+        map->slots[s] = old[i];
     }
+    t2_free(old);
 }
 
 int32_t t2_strmap_put(t2_strmap *map, const char *key, size_t len, int32_t value) {
-    T2_ASSERT(value >= 0 && len <= UINT32_MAX && map->n_entries < UINT32_MAX - 1);
-    uint64_t h = hash_bytes(key, len);
-    size_t s = find_slot(map, key, len, h);
-    if (map->slots[s] != 0) {
-        t2_strmap_entry *entry = &map->entries[map->slots[s] - 1];
-        int32_t old = entry->value;
-        entry->value = value;
+    T2_ASSERT(value >= 0 && len < EMPTY && map->keys_len + len < UINT32_MAX);
+    uint32_t h = (uint32_t)hash_bytes(key, len);
+    t2_strmap_slot *slot = find_slot(map, key, len, h);
+    if (slot->key_len != EMPTY) {
+        int32_t old = slot->value;
+        slot->value = value;
         return old;
-    }
-    if (map->n_entries == map->cap_entries) {
-        map->cap_entries *= 2;
-        map->entries = t2_realloc(map->entries, map->cap_entries * sizeof *map->entries);
     }
     while (map->keys_len + len > map->keys_cap) {
         map->keys_cap *= 2;
         map->keys = t2_realloc(map->keys, map->keys_cap);
     }
     memcpy(map->keys + map->keys_len, key, len);
-    map->entries[map->n_entries] = (t2_strmap_entry){h, map->keys_len, (uint32_t)len, value};
+    *slot = (t2_strmap_slot){h, (uint32_t)len, (uint32_t)map->keys_len, value};
     map->keys_len += len;
-    map->slots[s] = (uint32_t)(++map->n_entries);
-    if (2 * map->n_entries > map->n_slots) grow_slots(map);
+    if (2 * ++map->n_entries > map->n_slots) grow_slots(map);
     return -1;
 }
 
 int32_t t2_strmap_get(const t2_strmap *map, const char *key, size_t len) {
-    if (map->n_slots == 0) return -1;
-    uint64_t h = hash_bytes(key, len);
-    uint32_t e = map->slots[find_slot(map, key, len, h)];
-    return e == 0 ? -1 : map->entries[e - 1].value;
+    if (map->n_slots == 0 || len >= EMPTY) return -1;
+    const t2_strmap_slot *slot = find_slot(map, key, len, (uint32_t)hash_bytes(key, len));
+    return slot->key_len == EMPTY ? -1 : slot->value;
 }

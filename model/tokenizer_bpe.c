@@ -9,6 +9,7 @@
  *      a doubly linked list of symbols; stale candidates are skipped when popped. Every merge
  *      pushes at most two candidates, so a pre-token of n symbols costs O(n log n) — a whole
  *      SentencePiece segment (no pre-tokenizer split) is never quadratic.
+ * Within one encode call, the ids of short pre-tokens are cached by their bytes.
  * Does not split text (tokenizer_pretok.c does) and knows nothing of added tokens. */
 #include <string.h>
 
@@ -29,31 +30,27 @@ static size_t pair_slot(uint64_t key, size_t mask) {
 void t2_tokenizer_merges_init(t2_tokenizer_merges *m, size_t expected) {
     memset(m, 0, sizeof *m);
     size_t n = 16;
-    while (n < 2 * expected) n *= 2;
+    while (n < expected + expected / 2) n *= 2; /* at most 2/3 full: short linear probes */
     m->n_slots = n;
-    m->keys = t2_alloc_array(n, sizeof *m->keys);
-    m->ranks = t2_alloc_array(n, sizeof *m->ranks);
-    m->merged = t2_alloc_array(n, sizeof *m->merged);
+    m->slots = t2_alloc_array(n, sizeof *m->slots);
 }
 
 void t2_tokenizer_merges_free(t2_tokenizer_merges *m) {
-    t2_free(m->keys);
-    t2_free(m->ranks);
-    t2_free(m->merged);
+    t2_free(m->slots);
     memset(m, 0, sizeof *m);
+}
+
+static t2_tokenizer_merge_slot *merges_find(const t2_tokenizer_merges *m, uint64_t key) {
+    size_t mask = m->n_slots - 1, s = pair_slot(key, mask);
+    while (m->slots[s].key != 0 && m->slots[s].key != key) s = (s + 1) & mask;
+    return &m->slots[s];
 }
 
 static void merges_grow(t2_tokenizer_merges *m) {
     t2_tokenizer_merges bigger;
     t2_tokenizer_merges_init(&bigger, m->n_slots);
-    for (size_t s = 0; s < m->n_slots; s++) {
-        if (m->keys[s] == 0) continue;
-        size_t t = pair_slot(m->keys[s], bigger.n_slots - 1);
-        while (bigger.keys[t] != 0) t = (t + 1) & (bigger.n_slots - 1);
-        bigger.keys[t] = m->keys[s];
-        bigger.ranks[t] = m->ranks[s];
-        bigger.merged[t] = m->merged[s];
-    }
+    for (size_t s = 0; s < m->n_slots; s++)
+        if (m->slots[s].key != 0) *merges_find(&bigger, m->slots[s].key) = m->slots[s];
     bigger.n = m->n;
     t2_tokenizer_merges_free(m);
     *m = bigger;
@@ -62,28 +59,20 @@ static void merges_grow(t2_tokenizer_merges *m) {
 void t2_tokenizer_merges_put(t2_tokenizer_merges *m, int32_t left, int32_t right, int32_t rank,
                              int32_t merged) {
     uint64_t key = pair_key(left, right);
-    size_t mask = m->n_slots - 1, s = pair_slot(key, mask);
-    while (m->keys[s] != 0 && m->keys[s] != key) s = (s + 1) & mask;
-    if (m->keys[s] == 0) m->n++;
-    m->keys[s] = key;
-    m->ranks[s] = rank;
-    m->merged[s] = merged;
-    if (2 * m->n > m->n_slots) merges_grow(m);
+    t2_tokenizer_merge_slot *slot = merges_find(m, key);
+    if (slot->key == 0) m->n++;
+    *slot = (t2_tokenizer_merge_slot){key, rank, merged};
+    if (3 * m->n > 2 * m->n_slots) merges_grow(m);
 }
 
 /* The merge of (left, right): 1 with *rank and *merged set, or 0. */
 static int merges_get(const t2_tokenizer_merges *m, int32_t left, int32_t right, int32_t *rank,
                       int32_t *merged) {
-    uint64_t key = pair_key(left, right);
-    size_t mask = m->n_slots - 1;
-    for (size_t s = pair_slot(key, mask); m->keys[s] != 0; s = (s + 1) & mask) {
-        if (m->keys[s] == key) {
-            *rank = m->ranks[s];
-            *merged = m->merged[s];
-            return 1;
-        }
-    }
-    return 0;
+    const t2_tokenizer_merge_slot *slot = merges_find(m, pair_key(left, right));
+    if (slot->key == 0) return 0;
+    *rank = slot->rank;
+    *merged = slot->merged;
+    return 1;
 }
 
 /* ---- candidate heap ------------------------------------------------------------------- */
@@ -124,8 +113,9 @@ static candidate heap_pop(candidate *heap, size_t *n) {
 /* Pushes the merge of the symbol at pos with its next one, if the pair has a merge. */
 static void push_pair(const t2_tokenizer *tok, t2_tokenizer_state *st, size_t *n_heap,
                       int32_t pos) {
+    if (pos < 0) return;
     int32_t right = st->next[pos];
-    if (pos < 0 || right < 0) return;
+    if (right < 0) return;
     int32_t rank, merged;
     if (!merges_get(&tok->merges, st->sym[pos], st->sym[right], &rank, &merged)) return;
     candidate c = {((uint64_t)(uint32_t)rank << 32) | (uint32_t)pos, st->sym[pos], st->sym[right],
@@ -145,7 +135,6 @@ static void reserve_symbols(t2_tokenizer_state *st, size_t n) {
     st->sym_cap = cap;
     /* a heap never holds more than the initial pairs plus two per merge */
     st->heap = t2_realloc(st->heap, 3 * cap * sizeof(candidate));
-    st->heap_cap = 3 * cap;
 }
 
 /* SentencePiece initial symbols: one per character in the vocabulary, its <0xXX> bytes
@@ -200,6 +189,37 @@ static int32_t whole_piece_id(const t2_tokenizer *tok, t2_tokenizer_state *st, c
     return t2_strmap_get(&tok->vocab, st->bytes, n);
 }
 
+/* Pre-tokens up to this long are cached, until the cache holds this many ids: text repeats
+ * its words, so most pre-tokens of a long text skip the merges. */
+enum { CACHE_MAX_LEN = 64, CACHE_MAX_IDS = 1 << 22 };
+
+/* Appends the cached ids of a pre-token: 1, or 0 when it is not cached. */
+static int from_cache(t2_tokenizer_state *st, const char *piece, size_t len) {
+    if (len > CACHE_MAX_LEN || st->cache.n_slots == 0) return 0;
+    int32_t off = t2_strmap_get(&st->cache, piece, len);
+    if (off < 0) return 0;
+    for (int32_t k = 1; k <= st->cached[off]; k++) t2_tokenizer_state_push(st, st->cached[off + k]);
+    return 1;
+}
+
+/* Caches the ids st->ids[first ..] just produced for a pre-token. */
+static void to_cache(t2_tokenizer_state *st, const char *piece, size_t len, int64_t first) {
+    size_t n = (size_t)(st->n_ids - first);
+    if (len > CACHE_MAX_LEN || st->n_cached + n + 1 > CACHE_MAX_IDS) return;
+    if (st->cache.n_slots == 0) t2_strmap_init(&st->cache, 1024);
+    if (st->n_cached + n + 1 > st->cap_cached) {
+        st->cap_cached = 2 * (st->n_cached + n + 1) + 1024;
+        st->cached = t2_realloc(st->cached, st->cap_cached * sizeof *st->cached);
+    }
+    t2_strmap_put(&st->cache, piece, len, (int32_t)st->n_cached);
+    st->cached[st->n_cached] = (int32_t)n;
+    memcpy(st->cached + st->n_cached + 1, st->ids + first, n * sizeof *st->ids);
+    st->n_cached += n + 1;
+}
+
+static void merge_piece(const t2_tokenizer *tok, t2_tokenizer_state *st, const char *piece,
+                        size_t len);
+
 void t2_tokenizer_bpe_encode(const t2_tokenizer *tok, t2_tokenizer_state *st, const char *piece,
                              size_t len) {
     if (len == 0) return;
@@ -210,6 +230,19 @@ void t2_tokenizer_bpe_encode(const t2_tokenizer *tok, t2_tokenizer_state *st, co
             return;
         }
     }
+    if (len == 1 && tok->kind == T2_TOKENIZER_BYTE_LEVEL) {
+        t2_tokenizer_state_push(st, tok->byte_id[(unsigned char)piece[0]]);
+        return;
+    }
+    if (from_cache(st, piece, len)) return;
+    int64_t first = st->n_ids;
+    merge_piece(tok, st, piece, len);
+    to_cache(st, piece, len, first);
+}
+
+/* Initial symbols, then merges by rank; appends the ids. */
+static void merge_piece(const t2_tokenizer *tok, t2_tokenizer_state *st, const char *piece,
+                        size_t len) {
     reserve_symbols(st, len);
     size_t n;
     if (tok->kind == T2_TOKENIZER_BYTE_LEVEL) {
@@ -237,7 +270,9 @@ void t2_tokenizer_bpe_encode(const t2_tokenizer *tok, t2_tokenizer_state *st, co
         push_pair(tok, st, &n_heap, st->prev[pos]);
         push_pair(tok, st, &n_heap, pos);
     }
-    for (int32_t i = n > 0 ? 0 : -1; i >= 0; i = st->next[i]) t2_tokenizer_state_push(st, st->sym[i]);
+    /* symbol 0 is never merged away (merges keep the left symbol) */
+    for (int32_t i = n > 0 ? 0 : -1; i >= 0; i = st->next[i])
+        t2_tokenizer_state_push(st, st->sym[i]);
 }
 
 void t2_tokenizer_bpe_free_state(t2_tokenizer_state *st) {
@@ -246,8 +281,10 @@ void t2_tokenizer_bpe_free_state(t2_tokenizer_state *st) {
     t2_free(st->next);
     t2_free(st->heap);
     t2_free(st->bytes);
-    st->sym = st->prev = st->next = NULL;
+    t2_strmap_free(&st->cache);
+    t2_free(st->cached);
+    st->sym = st->prev = st->next = st->cached = NULL;
     st->heap = NULL;
     st->bytes = NULL;
-    st->sym_cap = st->heap_cap = st->bytes_cap = 0;
+    st->sym_cap = st->bytes_cap = st->n_cached = st->cap_cached = 0;
 }

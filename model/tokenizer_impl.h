@@ -75,12 +75,15 @@ typedef struct t2_tokenizer_added {
 } t2_tokenizer_added;
 
 /* The BPE merge table: (left id, right id) -> (rank, merged id). Open addressing. */
+typedef struct t2_tokenizer_merge_slot {
+    uint64_t key;   /* (left << 32 | right) + 1; 0 = empty */
+    int32_t rank;   /* position in model.merges: lower merges first */
+    int32_t merged; /* id of left + right */
+} t2_tokenizer_merge_slot;
+
 typedef struct t2_tokenizer_merges {
-    uint64_t *keys;   /* [n_slots]: (left << 32 | right) + 1, 0 = empty */
-    int32_t *ranks;   /* [n_slots] */
-    int32_t *merged;  /* [n_slots] */
-    size_t n_slots;   /* power of two */
-    size_t n;
+    t2_tokenizer_merge_slot *slots; /* [n_slots], a power of two >= 1.5 n */
+    size_t n_slots, n;
 } t2_tokenizer_merges;
 
 struct t2_tokenizer {
@@ -135,10 +138,14 @@ typedef struct t2_tokenizer_state {
     /* BPE of one pre-token */
     int32_t *sym, *prev, *next; /* [sym_cap] symbol ids and links */
     size_t sym_cap;
-    void *heap;            /* [heap_cap] candidate merges, see tokenizer_bpe.c */
-    size_t heap_cap;
+    void *heap;            /* [3 sym_cap] candidate merges, see tokenizer_bpe.c */
     char *bytes;           /* byte-level spelling for ignore_merges look-ups, [bytes_cap] */
     size_t bytes_cap;
+    /* pre-tokens met earlier in this call -> their ids: cache maps the bytes to an offset in
+     * cached, where cached[off] is the count and the ids follow */
+    t2_strmap cache;
+    int32_t *cached;       /* [n_cached] of [cap_cached] */
+    size_t n_cached, cap_cached;
 } t2_tokenizer_state;
 
 /* Appends one id to the output. */

@@ -22,6 +22,10 @@
 
 #define METASPACE "\xe2\x96\x81" /* "▁", U+2581, SentencePiece's space */
 
+/* Token ids must be below this (2^24, as config.json's vocab_size): an absurd id in a bad
+ * file is an error, not a huge allocation. */
+enum { MAX_ID = 1 << 24 };
+
 /* Fills err with "<path>: <formatted>" and returns -1. */
 static int fail(t2_error *err, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -54,7 +58,9 @@ static size_t utf8_put_small(char *out, uint32_t cp) {
 }
 
 /* A JSON value's string, or NULL when it is not a string. */
-static const char *string_of(const json_t *v) { return json_is_string(v) ? json_string_value(v) : NULL; }
+static const char *string_of(const json_t *v) {
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
 
 static int bool_of(const json_t *obj, const char *key, int fallback) {
     const json_t *v = json_object_get(obj, key);
@@ -127,9 +133,9 @@ static int load_vocab(t2_tokenizer *tok, const json_t *vocab, const json_t *adde
     const json_t *value;
     json_object_foreach((json_t *)vocab, key, value) {
         int64_t id;
-        if (!t2_json_util_as_int(value, &id) || id < 0 || id >= INT32_MAX)
+        if (!t2_json_util_as_int(value, &id) || id < 0 || id >= MAX_ID)
             return fail(err, path, "model.vocab['%s'] is not a valid id; expected an integer in "
-                        "[0, %d)", key, INT32_MAX);
+                        "[0, %d)", key, MAX_ID);
         if (id > max_id) max_id = id;
         total_len += strlen(key);
     }
@@ -138,9 +144,9 @@ static int load_vocab(t2_tokenizer *tok, const json_t *vocab, const json_t *adde
         int64_t id;
         const char *content = string_of(json_object_get(a, "content"));
         if (!json_is_object(a) || content == NULL || content[0] == '\0' ||
-            !t2_json_util_as_int(json_object_get(a, "id"), &id) || id < 0 || id >= INT32_MAX)
+            !t2_json_util_as_int(json_object_get(a, "id"), &id) || id < 0 || id >= MAX_ID)
             return fail(err, path, "added_tokens[%zu] is not a token; expected an object with a "
-                        "non-empty \"content\" and an \"id\" in [0, %d)", i, INT32_MAX);
+                        "non-empty \"content\" and an \"id\" in [0, %d)", i, MAX_ID);
         if (bool_of(a, "single_word", 0))
             return fail(err, path, "added_tokens[%zu] ('%s') has single_word true, which is not "
                         "supported; expected single_word false", i, content);

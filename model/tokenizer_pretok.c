@@ -121,7 +121,8 @@ static void add_span(t2_tokenizer_state *st, int level, size_t *count, size_t st
                      int is_match) {
     if (*count == st->span_cap[level]) {
         st->span_cap[level] = st->span_cap[level] ? 2 * st->span_cap[level] : 64;
-        st->spans[level] = t2_realloc(st->spans[level], st->span_cap[level] * sizeof(t2_tokenizer_span));
+        st->spans[level] =
+            t2_realloc(st->spans[level], st->span_cap[level] * sizeof(t2_tokenizer_span));
     }
     st->spans[level][(*count)++] = (t2_tokenizer_span){start, end, is_match};
 }

@@ -49,7 +49,8 @@ static json_t *special_list(const char *path, const char *const *special, int n,
     for (int i = 0; i < n; i++) {
         json_t *content = special[i] ? json_string(special[i]) : NULL;
         int repeated = 0;
-        for (int k = 0; k < i && content != NULL; k++) repeated |= strcmp(special[k], special[i]) == 0;
+        for (int k = 0; k < i && content != NULL; k++)
+            repeated |= strcmp(special[k], special[i]) == 0;
         if (content == NULL || special[i][0] == '\0' || repeated) {
             t2_error_set(err, "%s: special token %d ('%s') is %s; expected distinct non-empty "
                          "UTF-8 strings", path, i, special[i] ? special[i] : "(null)",

@@ -9,9 +9,9 @@
  * decoder, and the n_special special tokens as added tokens with ids 256, 257, ... in the
  * order given. It loads back with t2_tokenizer_load and encodes any bytes to one id per byte
  * (special tokens written in the text to their id). A special token with a BOS name (see
- * t2_tokenizer_bos_id, e.g. <|bos|>) is the tokenizer's BOS. Returns 0, or -1 with err = "<path>: ..." (a
- * special token that is empty, repeated or not valid UTF-8, or a write failure); on failure
- * the file at path is left as it was. */
+ * t2_tokenizer_bos_id, e.g. <|bos|>) is the tokenizer's BOS. Returns 0, or -1 with
+ * err = "<path>: ..." (a special token that is empty, repeated or not valid UTF-8, or a write
+ * failure); on failure the file at path is left as it was. */
 int t2_tokenizer_write_byte_level(const char *path, const char *const *special_tokens,
                                   int n_special, t2_error *err);
 

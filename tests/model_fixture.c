@@ -9,6 +9,13 @@
 #include "base/alloc.h"
 #include "base/rng.h"
 #include "model/safetensors.h"
+#include "model/tokenizer_write.h"
+
+/* Special tokens (ids 256, 257, ...): BOS, EOS, then the markers of the chat formats. */
+static const char *const specials[] = {
+    "<|bos|>",     "<|eos|>",    "<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>",
+    "<|eot_id|>",  "<|im_start|>", "<|im_end|>",      "[INST]",              "[/INST]",
+};
 
 static const char *const names[T2_MODEL_FIXTURE_VARIANTS] = {
     "llama", "llama_bias", "qwen2", "mistral_tied", "llama3_rope", "head_dim",
@@ -39,8 +46,8 @@ int t2_model_fixture_config(t2_model_config *cfg, const char *variant) {
     cfg->max_position_embeddings = 256;
     cfg->rms_norm_eps = 1e-5f;
     cfg->rope_theta = 10000.0;
-    cfg->bos_token_id = 1;
-    cfg->eos_token_ids[0] = 2;
+    cfg->bos_token_id = T2_MODEL_FIXTURE_BOS;
+    cfg->eos_token_ids[0] = T2_MODEL_FIXTURE_EOS;
     cfg->n_eos_token_ids = 1;
     if (strcmp(variant, "llama_bias") == 0) {
         cfg->attention_bias = 1;
@@ -87,6 +94,21 @@ void t2_model_fixture_weights(t2_model_weights *w, const t2_model_config *cfg,
     t2_model_weights_visit(w, cfg, perturb_norm, &ctx);
 }
 
+void t2_model_fixture_successor(t2_model_config *cfg, t2_model_weights *w) {
+    t2_model_fixture_config(cfg, "llama");
+    t2_model_weights_init(w, cfg); /* zeroed */
+    int64_t d = cfg->hidden_size;
+    t2_rng rng;
+    t2_rng_init(&rng, 4242);
+    for (int64_t i = 0; i < cfg->vocab_size * d; i++) w->embed[i] = t2_rng_normal(&rng);
+    for (int64_t v = 1; v < cfg->vocab_size; v++)
+        memcpy(w->lm_head + v * d, w->embed + (v - 1) * d, (size_t)d * sizeof(float));
+    for (int64_t i = 0; i < d; i++) w->final_norm[i] = 1.0f;
+    for (int64_t l = 0; l < cfg->num_hidden_layers; l++)
+        for (int64_t i = 0; i < d; i++)
+            w->layers[l].input_norm[i] = w->layers[l].post_norm[i] = 1.0f;
+}
+
 int t2_model_fixture_write(const char *dir, const t2_model_config *cfg,
                            const t2_model_weights *w, t2_error *err) {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
@@ -95,6 +117,11 @@ int t2_model_fixture_write(const char *dir, const t2_model_config *cfg,
     char *path = t2_alloc(len);
     snprintf(path, len, "%s/config.json", dir);
     int rc = t2_model_config_write(cfg, path, err);
+    if (rc == 0) {
+        snprintf(path, len, "%s/tokenizer.json", dir);
+        rc = t2_tokenizer_write_byte_level(path, specials, sizeof specials / sizeof specials[0],
+                                           err);
+    }
     if (rc == 0) {
         t2_safetensors_writer writer;
         t2_safetensors_writer_init(&writer);

@@ -1,6 +1,10 @@
 /* Small random Llama / Mistral / Qwen2 models for tests, built in memory from a fixed seed
- * and written as Hugging Face folders (config.json, model.safetensors in F32) through the
- * project's own config, weights and safetensors writers.
+ * and written as Hugging Face folders (config.json, model.safetensors in F32, tokenizer.json)
+ * through the project's own config, weights, safetensors and tokenizer writers.
+ * The tokenizer is byte-level without merges (ids 0..255 are the bytes), then the special
+ * tokens <|bos|> (256, the BOS), <|eos|> (257, the EOS), <|begin_of_text|>,
+ * <|start_header_id|>, <|end_header_id|>, <|eot_id|>, <|im_start|>, <|im_end|>, [INST],
+ * [/INST] (258..265); ids 266..299 have no text.
  *
  * Variants (all d_model 64, 4 heads, 2 KV heads, 2 layers, ffn 160, vocab 300 unless named):
  *   llama        the base case, head_dim 16, untied lm_head
@@ -22,7 +26,7 @@
 #include "model/config.h"
 #include "model/weights.h"
 
-enum { T2_MODEL_FIXTURE_VARIANTS = 6 };
+enum { T2_MODEL_FIXTURE_VARIANTS = 6, T2_MODEL_FIXTURE_BOS = 256, T2_MODEL_FIXTURE_EOS = 257 };
 
 /* Name of variant i < T2_MODEL_FIXTURE_VARIANTS. */
 const char *t2_model_fixture_name(int i);
@@ -34,7 +38,14 @@ int t2_model_fixture_config(t2_model_config *cfg, const char *variant);
 void t2_model_fixture_weights(t2_model_weights *w, const t2_model_config *cfg,
                               const char *variant);
 
-/* Writes dir/config.json and dir/model.safetensors (creating dir). 0 or -1 with err. */
+/* A model whose greedy continuation is known: it predicts token t + 1 after token t (so
+ * after "a" comes "bcd..."). The llama config, every block's weights zero (the residual
+ * stream carries the embedding through), embeddings N(0, 1), lm_head row v = embedding row
+ * v - 1, norms 1: the logit of v + 1 is |e_v|^2 ~ 64, every other ~ N(0, 64). */
+void t2_model_fixture_successor(t2_model_config *cfg, t2_model_weights *w);
+
+/* Writes dir/config.json, dir/model.safetensors and dir/tokenizer.json (creating dir).
+ * 0 or -1 with err. */
 int t2_model_fixture_write(const char *dir, const t2_model_config *cfg,
                            const t2_model_weights *w, t2_error *err);
 

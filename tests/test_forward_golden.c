@@ -79,6 +79,8 @@ static void remove_model_dir(const char *dir) {
     unlink(path);
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     unlink(path);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    unlink(path);
     rmdir(dir);
 }
 

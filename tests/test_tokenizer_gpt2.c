@@ -75,7 +75,8 @@ static void check_cases(const t2_tokenizer *tok, const char *inp, size_t inp_len
 int main(void) {
     const char *shared = getenv("T2_SHARED_DATA");
     char *dir = data_path(shared ? shared : "../shared/data", "tokenizers/gpt2");
-    char *json = data_path(dir, "tokenizer.json"), *inp_path = data_path(dir, "ggml-vocab-gpt-2.gguf.inp");
+    char *json = data_path(dir, "tokenizer.json");
+    char *inp_path = data_path(dir, "ggml-vocab-gpt-2.gguf.inp");
     char *out_path = data_path(dir, "ggml-vocab-gpt-2.gguf.out");
     char *inp = NULL, *out = NULL;
     size_t inp_len, out_len;

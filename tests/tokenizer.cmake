@@ -2,3 +2,69 @@
 # formats, and the `t2 tokenize` command line.
 t2_add_test(NAME tokenizer_gpt2 SOURCES test_tokenizer_gpt2.c LABELS tokenizer TIMEOUT 60)
 set_tests_properties(tokenizer_gpt2 PROPERTIES SKIP_RETURN_CODE 77)
+t2_add_test(NAME tokenizer SOURCES test_tokenizer.c LABELS tokenizer TIMEOUT 60)
+t2_add_test(NAME tokenizer_write SOURCES test_tokenizer_write.c LABELS tokenizer)
+t2_add_test(NAME tokenizer_prompt SOURCES test_tokenizer_prompt.c LABELS tokenizer)
+
+# The command line. Fixture folders hold a tokenizer.json, so --model works on them too.
+set(TOK_DATA ${PROJECT_SOURCE_DIR}/tests/data/tokenizers)
+t2_add_cli_test(NAME tokenize_cli_help LABELS tokenizer cli STDOUT "^usage: t2 tokenize"
+  COMMAND ${T2_EXE} tokenize --help)
+# hello -> 261, " the" -> 258 (see test_tokenizer.c for why)
+t2_add_cli_test(NAME tokenize_cli_encode LABELS tokenizer cli STDOUT "^261 258$"
+  COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/bytelevel "hello the")
+t2_add_cli_test(NAME tokenize_cli_special LABELS tokenizer cli STDOUT "^261 263 258 264$"
+  COMMAND ${T2_EXE} tokenize --tokenizer ${TOK_DATA}/bytelevel/tokenizer.json
+          "hello<|endoftext|> the<|end|>")
+# standard input, exact bytes: the file's final newline is byte 10
+t2_add_cli_test(NAME tokenize_cli_stdin LABELS tokenizer cli STDOUT "^261 258 10$"
+  STDIN ${TOK_DATA}/hello.txt COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/bytelevel --file -)
+t2_add_cli_test(NAME tokenize_cli_bos LABELS tokenizer cli STDOUT "^300 257 108 108 111 261$"
+  COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/llama3 --bos "hello world")
+t2_add_cli_test(NAME tokenize_cli_no_bos LABELS tokenizer cli STDOUT "^261$"
+  STDERR "warning: the tokenizer has no BOS token"
+  COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/bytelevel --bos "hello")
+t2_add_cli_test(NAME tokenize_cli_sentencepiece LABELS tokenizer cli STDOUT "^271 276$"
+  COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/sentencepiece "hello world")
+# decode prints the text exactly (no newline added); ids may share an argument
+t2_add_cli_test(NAME tokenize_cli_decode LABELS tokenizer cli STDOUT "^hello<\\|endoftext\\|> the$"
+  COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/bytelevel --decode 261 "263 258")
+t2_add_cli_test(NAME tokenize_cli_decode_sentencepiece LABELS tokenizer cli STDOUT "^<s>hello world$"
+  COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/sentencepiece --decode 1 271 276)
+# bad input: one clear line each
+t2_add_cli_test(NAME tokenize_cli_invalid_json LABELS tokenizer cli EXIT 1
+  STDERR "^t2 tokenize: error: .*invalid/tokenizer.json: invalid JSON at line 3 column 27: .*; expected a Hugging Face tokenizer.json$"
+  COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/invalid "x")
+t2_add_cli_test(NAME tokenize_cli_unsupported LABELS tokenizer cli EXIT 1
+  STDERR "wordpiece/tokenizer.json: model type 'WordPiece' is not supported; expected BPE \\(byte-level or SentencePiece-style\\)$"
+  COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/wordpiece "x")
+t2_add_cli_test(NAME tokenize_cli_missing_file LABELS tokenizer cli EXIT 1
+  STDERR "^t2 tokenize: error: .*absent/tokenizer.json: cannot open: No such file or directory$"
+  COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/absent "x")
+t2_add_cli_test(NAME tokenize_cli_missing_text_file LABELS tokenizer cli EXIT 1
+  STDERR "^t2 tokenize: error: .*absent.txt: cannot open"
+  COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/bytelevel --file ${TOK_DATA}/absent.txt)
+t2_add_cli_test(NAME tokenize_cli_decode_malformed LABELS tokenizer cli EXIT 1
+  STDERR "^t2 tokenize: error: --decode: '12x' is not a token id; expected an integer in \\[0, 265\\]$"
+  COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/bytelevel --decode 261 12x)
+t2_add_cli_test(NAME tokenize_cli_decode_out_of_range LABELS tokenizer cli EXIT 1
+  STDERR "'266' is not a token id; expected an integer in \\[0, 265\\]$"
+  COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/bytelevel --decode 266)
+t2_add_cli_test(NAME tokenize_cli_decode_malformed_file LABELS tokenizer cli EXIT 1
+  STDERR "hello.txt: 'hello' is not a token id"
+  COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/bytelevel --decode --file ${TOK_DATA}/hello.txt)
+t2_add_cli_test(NAME tokenize_cli_no_tokenizer LABELS tokenizer cli EXIT 2
+  STDERR "give one of --model DIR or --tokenizer FILE"
+  COMMAND ${T2_EXE} tokenize "x")
+t2_add_cli_test(NAME tokenize_cli_two_texts LABELS tokenizer cli EXIT 2
+  STDERR "expected one TEXT argument \\(quote it\\) or --file; got 2"
+  COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/bytelevel hello there)
+t2_add_cli_test(NAME tokenize_cli_missing_value LABELS tokenizer cli EXIT 2
+  STDERR "option '--file' needs a value"
+  COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/bytelevel --file)
+# encode a file, decode the ids from standard input: the same bytes come back (the text is
+# the byte-level fixture: JSON full of characters the SentencePiece fixture lacks, so they
+# go through byte fallback; it holds no literal "▁", which would come back as a space)
+t2_add_cli_test(NAME tokenize_cli_round_trip LABELS tokenizer cli
+  COMMAND sh -c "\"$0\" tokenize --model \"$1\" --file \"$2\" | \"$0\" tokenize --model \"$1\" --decode --file - | cmp - \"$2\""
+          ${T2_EXE} ${TOK_DATA}/sentencepiece ${TOK_DATA}/bytelevel/tokenizer.json)

@@ -1,0 +1,200 @@
+/* Settings from libconfig files and command-line flags (see settings.h). */
+#include "cmd/settings.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+static const char *type_name(t2_setting_type type) {
+    switch (type) {
+    case T2_SETTING_INT: return "an integer";
+    case T2_SETTING_FLOAT: return "a number";
+    case T2_SETTING_BOOL: return "true or false";
+    case T2_SETTING_STRING: return "a string";
+    }
+    return "?";
+}
+
+static const t2_setting *find_key(const t2_setting *table, int n, const char *key) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(table[i].key, key) == 0) return &table[i];
+    return NULL;
+}
+
+static int check_range(const t2_setting *s, double v, const char *where, t2_error *err) {
+    if (v < s->min || v > s->max || isnan(v))
+        return t2_error_set(err, "%s: %s = %g is out of range; expected %s in [%g, %g]", where,
+                            s->key, v, type_name(s->type), s->min, s->max);
+    return 0;
+}
+
+static void set_string(const t2_setting *s, const char *text) {
+    char **slot = s->value;
+    t2_free(*slot);
+    *slot = t2_strdup(text);
+}
+
+/* Stores one libconfig value into its setting, checking the type. */
+static int store_config_value(const t2_setting *s, const config_setting_t *item, const char *where,
+                              t2_error *err) {
+    int type = config_setting_type(item);
+    switch (s->type) {
+    case T2_SETTING_INT:
+        if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) break;
+        {
+            long long v = config_setting_get_int64(item);
+            if (check_range(s, (double)v, where, err) != 0) return -1;
+            *(int64_t *)s->value = v;
+        }
+        return 0;
+    case T2_SETTING_FLOAT:
+        if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64 && type != CONFIG_TYPE_FLOAT) break;
+        {
+            double v = type == CONFIG_TYPE_FLOAT ? config_setting_get_float(item)
+                                                 : (double)config_setting_get_int64(item);
+            if (check_range(s, v, where, err) != 0) return -1;
+            *(double *)s->value = v;
+        }
+        return 0;
+    case T2_SETTING_BOOL:
+        if (type != CONFIG_TYPE_BOOL) break;
+        *(int *)s->value = config_setting_get_bool(item);
+        return 0;
+    case T2_SETTING_STRING:
+        if (type != CONFIG_TYPE_STRING) break;
+        set_string(s, config_setting_get_string(item));
+        return 0;
+    }
+    return t2_error_set(err, "%s: key '%s' has the wrong type; expected %s", where, s->key,
+                        type_name(s->type));
+}
+
+int t2_settings_parse_config(const t2_setting *table, int n, const char *text, const char *path,
+                             t2_error *err) {
+    config_t cfg;
+    config_init(&cfg);
+    int status = 0;
+    if (config_read_string(&cfg, text) != CONFIG_TRUE) {
+        status = t2_error_set(err, "%s:%d: %s; expected a libconfig file (key = value;)", path,
+                              config_error_line(&cfg), config_error_text(&cfg));
+        config_destroy(&cfg);
+        return status;
+    }
+    config_setting_t *root = config_root_setting(&cfg);
+    int count = config_setting_length(root);
+    for (int i = 0; i < count && status == 0; i++) {
+        config_setting_t *item = config_setting_get_elem(root, (unsigned)i);
+        char where[512];
+        snprintf(where, sizeof where, "%s:%d", path, config_setting_source_line(item));
+        const char *name = config_setting_name(item);
+        const t2_setting *s = find_key(table, n, name);
+        if (s == NULL) {
+            status = t2_error_set(err, "%s: unknown key '%s'; expected one of the keys in "
+                                  "docs/config.md (see --help)", where, name);
+            break;
+        }
+        status = store_config_value(s, item, where, err);
+    }
+    config_destroy(&cfg);
+    return status;
+}
+
+/* "--max-new-tokens" -> "max_new_tokens" (into buf); returns 1 for a "--no-" prefix. */
+static int flag_to_key(const char *flag, char *buf, size_t size) {
+    const char *name = flag + 2;
+    int negated = strncmp(name, "no-", 3) == 0;
+    snprintf(buf, size, "%s", name);
+    for (char *c = buf; *c; c++)
+        if (*c == '-') *c = '_';
+    return negated;
+}
+
+int t2_settings_apply_flag(const t2_setting *table, int n, const char *flag, const char *value,
+                           t2_error *err) {
+    char key[128];
+    if (strncmp(flag, "--", 2) != 0) return t2_error_set(err, "unexpected argument '%s'", flag);
+    int negated = flag_to_key(flag, key, sizeof key);
+    const t2_setting *s = find_key(table, n, key);
+    if (s == NULL && negated) {
+        s = find_key(table, n, key + 3);
+        if (s != NULL && s->type == T2_SETTING_BOOL) {
+            *(int *)s->value = 0;
+            return 0;
+        }
+    }
+    if (s == NULL) return t2_error_set(err, "unknown option '%s'", flag);
+    if (s->type == T2_SETTING_BOOL) {
+        *(int *)s->value = 1;
+        return 0;
+    }
+    if (value == NULL) return t2_error_set(err, "%s: missing value; expected %s", flag, type_name(s->type));
+    char *end = NULL;
+    errno = 0;
+    if (s->type == T2_SETTING_STRING) {
+        set_string(s, value);
+        return 1;
+    }
+    double v = s->type == T2_SETTING_INT ? (double)strtoll(value, &end, 10) : strtod(value, &end);
+    if (errno != 0 || end == value || *end != '\0')
+        return t2_error_set(err, "%s: '%s' is not valid; expected %s", flag, value, type_name(s->type));
+    if (check_range(s, v, flag, err) != 0) return -1;
+    if (s->type == T2_SETTING_INT)
+        *(int64_t *)s->value = strtoll(value, NULL, 10);
+    else
+        *(double *)s->value = v;
+    return 1;
+}
+
+int t2_settings_check_required(const t2_setting *table, int n, t2_error *err) {
+    for (int i = 0; i < n; i++) {
+        if (!table[i].required || table[i].type != T2_SETTING_STRING) continue;
+        if (*(char **)table[i].value != NULL) continue;
+        char flag[128];
+        snprintf(flag, sizeof flag, "%s", table[i].key);
+        for (char *c = flag; *c; c++)
+            if (*c == '_') *c = '-';
+        return t2_error_set(err, "missing setting '%s'; expected it in the config file or as --%s",
+                            table[i].key, flag);
+    }
+    return 0;
+}
+
+void t2_settings_print_help(const t2_setting *table, int n, void *stream) {
+    FILE *out = stream;
+    for (int i = 0; i < n; i++) {
+        const t2_setting *s = &table[i];
+        char flag[128];
+        snprintf(flag, sizeof flag, "--%s", s->key);
+        for (char *c = flag + 2; *c; c++)
+            if (*c == '_') *c = '-';
+        const char *arg = s->type == T2_SETTING_BOOL ? "" : s->type == T2_SETTING_STRING ? " S"
+                          : s->type == T2_SETTING_INT ? " N" : " X";
+        char left[160];
+        snprintf(left, sizeof left, "%s%s", flag, arg);
+        fprintf(out, "  %-26s %s", left, s->help);
+        switch (s->type) {
+        case T2_SETTING_INT: fprintf(out, " (default %lld)", (long long)*(int64_t *)s->value); break;
+        case T2_SETTING_FLOAT: fprintf(out, " (default %g)", *(double *)s->value); break;
+        case T2_SETTING_BOOL: fprintf(out, " (default %s)", *(int *)s->value ? "on" : "off"); break;
+        case T2_SETTING_STRING:
+            if (*(char **)s->value) fprintf(out, " (default %s)", *(char **)s->value);
+            else if (s->required) fprintf(out, " (required)");
+            break;
+        }
+        fputc('\n', out);
+    }
+}
+
+void t2_settings_free(const t2_setting *table, int n) {
+    for (int i = 0; i < n; i++) {
+        if (table[i].type != T2_SETTING_STRING) continue;
+        char **slot = table[i].value;
+        t2_free(*slot);
+        *slot = NULL;
+    }
+}
