@@ -130,8 +130,8 @@ static char *format(const char *fmt, ...) {
     return text;
 }
 
-/* Runs a shell command (freeing it), echoes it, and returns the number after `key` in its output (the
- * last occurrence), or -1. */
+/* Runs a shell command (freeing it), echoes it, and returns the number after `key` in its output
+ * (the last occurrence), or -1. */
 static double run_for(char *command, const char *key) {
     fprintf(stderr, "  $ %s\n", command);
     char *full = format("%s 2>&1", command);
@@ -163,8 +163,10 @@ static int parse(options *o, int argc, char **argv) {
         else if (strcmp(a, "--worker") == 0) o->worker = next;
         else if (strcmp(a, "--rows") == 0) o->rows = strtoll(next, NULL, 10);
         else if (strcmp(a, "--cols") == 0) o->cols = strtoll(next, NULL, 10);
-        else if (strcmp(a, "--precision") == 0 && strcmp(next, "float") == 0) o->precision = T2_PRECISION_FLOAT;
-        else if (strcmp(a, "--precision") == 0 && strcmp(next, "double") == 0) o->precision = T2_PRECISION_DOUBLE;
+        else if (strcmp(a, "--precision") == 0 && strcmp(next, "float") == 0)
+            o->precision = T2_PRECISION_FLOAT;
+        else if (strcmp(a, "--precision") == 0 && strcmp(next, "double") == 0)
+            o->precision = T2_PRECISION_DOUBLE;
         else return -1;
     }
     return o->rows > 0 && o->cols > 0 ? 0 : -1;
@@ -172,7 +174,8 @@ static int parse(options *o, int argc, char **argv) {
 
 static void ratio_line(const char *what, double seconds, double reference) {
     if (seconds < 0) printf("  %-44s   failed\n", what);
-    else if (reference > 0) printf("  %-44s %9.3f s   %6.2fx\n", what, seconds, seconds / reference);
+    else if (reference > 0)
+        printf("  %-44s %9.3f s   %6.2fx\n", what, seconds, seconds / reference);
     else printf("  %-44s %9.3f s\n", what, seconds);
 }
 
@@ -264,13 +267,15 @@ static int drive(const options *o) {
 int main(int argc, char **argv) {
     options o;
     if (parse(&o, argc, argv) != 0) {
-        fprintf(stderr, "bench_decompose: bad arguments; see the header of bench/bench_decompose.c\n");
+        fprintf(stderr,
+                "bench_decompose: bad arguments; see the header of bench/bench_decompose.c\n");
         return 2;
     }
     if (o.worker == NULL) return drive(&o);
     if (strcmp(o.worker, "lapack") == 0) return worker_lapack(&o);
     if (strcmp(o.worker, "fast") == 0) return worker_distributed(&o, T2_SVD_METHOD_FAST);
     if (strcmp(o.worker, "pgesvd") == 0) return worker_distributed(&o, T2_SVD_METHOD_PGESVD);
-    fprintf(stderr, "bench_decompose: unknown worker '%s'; expected lapack, fast or pgesvd\n", o.worker);
+    fprintf(stderr, "bench_decompose: unknown worker '%s'; expected lapack, fast or pgesvd\n",
+            o.worker);
     return 2;
 }

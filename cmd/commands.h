@@ -7,6 +7,7 @@ int t2_cmd_generate(int argc, char **argv);
 int t2_cmd_tokenize(int argc, char **argv);
 int t2_cmd_inspect(int argc, char **argv);
 int t2_cmd_new_model(int argc, char **argv);
+int t2_cmd_pretrain(int argc, char **argv);
 int t2_cmd_decompose(int argc, char **argv);
 int t2_cmd_task(int argc, char **argv);
 

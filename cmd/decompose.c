@@ -101,7 +101,8 @@ static int parse_flags(settings *s, int argc, char **argv, int *help, t2_error *
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         if (opt == OPT_HELP) *help = 1;
         else if (opt == OPT_CONFIG) s->config_path = optarg;
-        else if (opt >= 0 && opt < N_KEYS) s->value[opt] = keys[opt].kind == KIND_BOOL ? "true" : optarg;
+        else if (opt >= 0 && opt < N_KEYS)
+            s->value[opt] = keys[opt].kind == KIND_BOOL ? "true" : optarg;
         else if (optopt != 0)
             return t2_error_set(msg, "option '%s' needs a value", argv[optind - 1]), T2_EXIT_USAGE;
         else return t2_error_set(msg, "unknown option '%s'", argv[optind - 1]), T2_EXIT_USAGE;
@@ -135,9 +136,10 @@ static int load_config(settings *s, const t2_runtime *rt, t2_error *err) {
                                 "or force", s->config_path, name);
         int type = config_setting_type(item);
         static const char *const wanted[] = {"a string", "an integer", "a boolean"};
-        int fits = (keys[k].kind == KIND_STRING && type == CONFIG_TYPE_STRING) ||
-                   (keys[k].kind == KIND_INT && (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64)) ||
-                   (keys[k].kind == KIND_BOOL && type == CONFIG_TYPE_BOOL);
+        int fits =
+            (keys[k].kind == KIND_STRING && type == CONFIG_TYPE_STRING) ||
+            (keys[k].kind == KIND_INT && (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64)) ||
+            (keys[k].kind == KIND_BOOL && type == CONFIG_TYPE_BOOL);
         if (!fits)
             return t2_error_set(err, "%s: key '%s' has the wrong type; expected %s",
                                 s->config_path, name, wanted[keys[k].kind]);
@@ -186,7 +188,8 @@ static int make_options(const settings *s, t2_decompose_options *o, t2_error *er
     o->force = s->value[KEY_FORCE] != NULL;
     o->block_size = 64;
     if (o->model == NULL || o->out == NULL)
-        return t2_error_set(err, "%s is required", o->model == NULL ? "--model DIR" : "--out STORE");
+        return t2_error_set(err, "%s is required",
+                            o->model == NULL ? "--model DIR" : "--out STORE");
     if (o->targets.glob != NULL && o->targets.regex != NULL)
         return t2_error_set(err, "--match and --regex both given; expected one of them");
     const char *set = s->value[KEY_TARGETS];
@@ -227,7 +230,8 @@ static void print_verify(const t2_decompose_result *res, t2_precision p) {
     for (int i = 0; i < res->matrices; i++) {
         const t2_decompose_report *rep = &res->reports[i];
         char shape[32];
-        snprintf(shape, sizeof shape, "%lldx%lld", (long long)res->rows[i], (long long)res->cols[i]);
+        snprintf(shape, sizeof shape, "%lldx%lld", (long long)res->rows[i],
+                 (long long)res->cols[i]);
         printf("%-*s  %11s  %9.2e  %9.2e  %9.2e  %s\n", width, res->names[i], shape,
                rep->check.residual, rep->check.u_orth, rep->check.v_orth,
                rep->check.descending ? "yes" : "NO");

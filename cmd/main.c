@@ -15,6 +15,7 @@ static const t2_command commands[] = {
     {"generate", t2_cmd_generate, "continue a prompt with a Hugging Face model"},
     {"tokenize", t2_cmd_tokenize, "print the token ids of a text (or decode ids)"},
     {"inspect", t2_cmd_inspect, "show a model's architecture, tensors and parameter count"},
+    {"pretrain", t2_cmd_pretrain, "pretrain a model on built-in tasks, data parallel over MPI ranks"},
     {"new-model", t2_cmd_new_model, "write a randomly initialised Llama-style model folder"},
     {"decompose", t2_cmd_decompose, "SVD of a model's weight matrices across ranks into a store"},
     {"task", t2_cmd_task, "show a verifiable task's samples or score completions"},

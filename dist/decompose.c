@@ -292,7 +292,8 @@ static int decompose(run *r, t2_error *err) {
     if (open_writer(r, err) != 0) return -1;
 
     int n = r->targets.n;
-    int64_t *rows = t2_alloc_array((size_t)n, sizeof *rows), *cols = t2_alloc_array((size_t)n, sizeof *cols);
+    int64_t *rows = t2_alloc_array((size_t)n, sizeof *rows),
+            *cols = t2_alloc_array((size_t)n, sizeof *cols);
     for (int i = 0; i < n; i++) {
         rows[i] = r->targets.items[i].rows;
         cols[i] = r->targets.items[i].cols;

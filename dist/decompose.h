@@ -86,11 +86,13 @@ typedef struct t2_decompose_job {
 } t2_decompose_job;
 
 typedef struct t2_decompose_plan {
+    /* The big matrices, round by round: round k is grouped[round_start[k] ..
+     * round_start[k + 1]), and its groups cover every rank once. */
     int n_rounds;
-    int *round_start;        /* [n_rounds + 1]: round k holds jobs [start[k], start[k+1]) of grouped */
-    t2_decompose_job *grouped; /* the big matrices, round by round; a round's groups cover every rank */
+    int *round_start;          /* [n_rounds + 1] */
+    t2_decompose_job *grouped; /* [n_grouped] */
     int n_grouped;
-    t2_decompose_job *singles; /* every other matrix, one rank each, largest first */
+    t2_decompose_job *singles; /* [n_singles] every other matrix, one rank each, largest first */
     int n_singles;
 } t2_decompose_plan;
 

@@ -190,9 +190,11 @@ int t2_decompose_matrix_group(const t2_decompose_work *work, int target, MPI_Com
     if (status == 0) status = t2_svd_distributed(work->opts->method, &a, s, &u, &vt, err);
     if (status == 0 && work->opts->verify) t2_svd_check_distributed(&out->check, &a0, &u, s, &vt);
     if (status == 0) {
-        int local = write_factor(work, bg, &u, 1, transposed ? slot->v_offset : slot->u_offset, err);
+        int local =
+            write_factor(work, bg, &u, 1, transposed ? slot->v_offset : slot->u_offset, err);
         if (local == 0)
-            local = write_factor(work, bg, &vt, 0, transposed ? slot->u_offset : slot->v_offset, err);
+            local =
+                write_factor(work, bg, &vt, 0, transposed ? slot->u_offset : slot->v_offset, err);
         int rank = 0;
         MPI_Comm_rank(comm, &rank);
         if (local == 0 && rank == 0) {

@@ -4,8 +4,11 @@
 #include "dist/runtime.h"
 
 #include <mpi.h>
+#include <stdio.h>
 
+#include "base/alloc.h"
 #include "base/assert.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "linalg/blis_setup.h"
 
@@ -31,6 +34,46 @@ int t2_runtime_agree(const t2_runtime *rt, int local_ok) {
     int all_ok = 0;
     MPI_Allreduce(&local_ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     return all_ok;
+}
+
+int t2_runtime_agree_status(const t2_runtime *rt, int status, t2_error *err) {
+    int mine = status != 0 ? rt->rank : rt->size, first = rt->size;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (first == rt->size) return 0;
+    t2_error shared = {{0}};
+    if (rt->rank == first) {
+        shared = *err;
+        if (first != 0) {
+            char prefix[32];
+            snprintf(prefix, sizeof prefix, "rank %d", first);
+            t2_error_prefix(&shared, prefix);
+        }
+    }
+    MPI_Bcast(shared.msg, (int)sizeof shared.msg, MPI_CHAR, first, MPI_COMM_WORLD);
+    if (err != NULL) *err = shared;
+    return -1;
+}
+
+int t2_runtime_broadcast_file(const t2_runtime *rt, const char *path, char **text, size_t *len,
+                              t2_error *err) {
+    *text = NULL;
+    *len = 0;
+    int status = rt->rank == 0 ? t2_file_read(path, text, len, err) : 0;
+    if (t2_runtime_agree_status(rt, status, err) != 0) {
+        t2_free(*text);
+        *text = NULL;
+        return -1;
+    }
+    unsigned long long n = *len;
+    MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+    T2_ASSERT(n < (1ull << 31));
+    if (rt->rank != 0) {
+        *text = t2_alloc((size_t)n + 1);
+        (*text)[n] = '\0';
+        *len = (size_t)n;
+    }
+    MPI_Bcast(*text, (int)n, MPI_CHAR, 0, MPI_COMM_WORLD);
+    return 0;
 }
 
 void t2_runtime_finalize(t2_runtime *rt) {

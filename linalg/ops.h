@@ -3,7 +3,7 @@
  * single-threaded, and has a plain-loop `_ref` twin (double accumulation, libm exp) for
  * tests where the fast version differs in structure. The fast versions are written so the
  * compiler vectorises their inner loops: reductions run in 16 float lanes and exp is a
- * branch-free Cephes-style polynomial (relative error below 2e-7 on [-87, 88]). */
+ * branch-free Cephes-style polynomial (relative error below 1e-7 on [-87, 88]). */
 #ifndef T2_LINALG_OPS_H
 #define T2_LINALG_OPS_H
 
@@ -35,7 +35,8 @@ void t2_swiglu_forward_ref(float *out, int64_t ld_out, const float *gate, int64_
 
 /* RoPE, Hugging Face rotate-half convention, in place on one token's heads:
  * x: n_heads x head_dim (contiguous); cos, sin: head_dim/2 values for this token's position.
- * For i < h = head_dim/2: (x_i, x_{i+h}) <- (x_i cos_i - x_{i+h} sin_i, x_{i+h} cos_i + x_i sin_i). */
+ * For i < h = head_dim/2:
+ *   (x_i, x_{i+h}) <- (x_i cos_i - x_{i+h} sin_i, x_{i+h} cos_i + x_i sin_i). */
 void t2_rope_forward(float *x, int64_t n_heads, int64_t head_dim, const float *cos,
                      const float *sin);
 

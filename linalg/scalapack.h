@@ -89,19 +89,16 @@ double pdlange_(const char *norm, const int *m, const int *n, const double *a, c
 float pslange_(const char *norm, const int *m, const int *n, const float *a, const int *ia,
                const int *ja, const int *desca, float *work, size_t);
 
-/* Factorisations: QR, bidiagonal reduction, and applying their orthogonal factors. */
+/* Factorisations: QR (and its Q made explicit), bidiagonal reduction and applying its
+ * orthogonal factors. */
 void pdgeqrf_(const int *m, const int *n, double *a, const int *ia, const int *ja,
               const int *desca, double *tau, double *work, const int *lwork, int *info);
 void psgeqrf_(const int *m, const int *n, float *a, const int *ia, const int *ja,
               const int *desca, float *tau, float *work, const int *lwork, int *info);
-void pdormqr_(const char *side, const char *trans, const int *m, const int *n, const int *k,
-              const double *a, const int *ia, const int *ja, const int *desca,
-              const double *tau, double *c, const int *ic, const int *jc, const int *descc,
-              double *work, const int *lwork, int *info, size_t, size_t);
-void psormqr_(const char *side, const char *trans, const int *m, const int *n, const int *k,
-              const float *a, const int *ia, const int *ja, const int *desca, const float *tau,
-              float *c, const int *ic, const int *jc, const int *descc, float *work,
-              const int *lwork, int *info, size_t, size_t);
+void pdorgqr_(const int *m, const int *n, const int *k, double *a, const int *ia, const int *ja,
+              const int *desca, const double *tau, double *work, const int *lwork, int *info);
+void psorgqr_(const int *m, const int *n, const int *k, float *a, const int *ia, const int *ja,
+              const int *desca, const float *tau, float *work, const int *lwork, int *info);
 void pdgebrd_(const int *m, const int *n, double *a, const int *ia, const int *ja,
               const int *desca, double *d, double *e, double *tauq, double *taup, double *work,
               const int *lwork, int *info);

@@ -12,12 +12,12 @@
  * The fast distributed route (t2_svd_distributed with T2_SVD_METHOD_FAST), collective over
  * the grid: a wide A is transposed (p?tran) so that M >= N; a tall one (M >= 1.5 N, the
  * crossover measured in docs/decompose.md) is first reduced by a distributed QR (p?geqrf)
- * to its N x N triangle R; then p?gebrd reduces it to upper bidiagonal
- * form in parallel, the diagonal and superdiagonal are summed onto every process (BLACS
- * ?gsum2d), every process solves the small bidiagonal SVD with LAPACK's divide and conquer
- * (?bdsdc) and keeps the rows and columns of its singular vectors it owns, and the
- * back-transformations run in parallel (p?ormbr, then p?ormqr for the QR). All steps are
- * backward stable, as ?gesdd is. Errors: LAPACK/ScaLAPACK info != 0 (no convergence).
+ * to its N x N triangle R. p?gebrd then reduces R (or A) to upper bidiagonal form in
+ * parallel; the diagonal and superdiagonal are summed onto every process (BLACS ?gsum2d);
+ * every process solves the small bidiagonal SVD with LAPACK's divide and conquer (?bdsdc)
+ * and keeps the entries of its singular vectors it owns; the back-transformations run in
+ * parallel (p?ormbr, and for the QR, Q formed by p?orgqr times R's vectors by p?gemm).
+ * Every step is backward stable, as ?gesdd is. Errors: LAPACK/ScaLAPACK info != 0.
  * Threads: BLIS's thread count. Does not call MPI. */
 #ifndef T2_LINALG_SVD_H
 #define T2_LINALG_SVD_H

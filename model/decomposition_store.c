@@ -115,7 +115,8 @@ void t2_decomposition_layout_init(t2_decomposition_layout *layout, const t2_targ
                                   const char *model_path) {
     memset(layout, 0, sizeof *layout);
     layout->n = targets->n;
-    layout->slots = t2_alloc_array((size_t)(targets->n > 0 ? targets->n : 1), sizeof *layout->slots);
+    layout->slots =
+        t2_alloc_array((size_t)(targets->n > 0 ? targets->n : 1), sizeof *layout->slots);
     json_t *root = json_object(), *meta = json_object(), *names = json_array();
     char fp[T2_FINGERPRINT_CHARS];
     json_object_set_new(meta, "format", json_string("t2-decomposition"));

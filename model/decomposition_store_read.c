@@ -40,7 +40,8 @@ static int parse_targets(t2_decomposition_store *store, const char *text, t2_err
     }
     store->n = (int)n;
     store->names = t2_alloc_array(n, sizeof *store->names);
-    for (size_t i = 0; i < n; i++) store->names[i] = t2_strdup(json_string_value(json_array_get(names, i)));
+    for (size_t i = 0; i < n; i++)
+        store->names[i] = t2_strdup(json_string_value(json_array_get(names, i)));
     json_decref(names);
     return 0;
 }

@@ -258,7 +258,6 @@ int t2_forward_run(t2_forward *f, t2_kv_cache *cache, const t2_forward_seq *seqs
             int64_t take = s->n_tokens - done;
             if (take > f->max_rows - rows) take = f->max_rows - rows;
             t2_forward_piece *piece = &f->pieces[n_pieces++];
-            piece->seq = seq;
             piece->slot = s->slot;
             piece->first_pos = cache->length[s->slot];
             piece->n = take;

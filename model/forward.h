@@ -48,7 +48,6 @@ typedef enum t2_forward_logits {
 
 /* One run of consecutive tokens of one sequence inside a chunk (internal bookkeeping). */
 typedef struct t2_forward_piece {
-    int64_t seq;           /* index in the caller's batch */
     int64_t slot;
     int64_t first_pos;     /* position of the piece's first token */
     int64_t n;             /* tokens in the piece */

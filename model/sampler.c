@@ -4,8 +4,8 @@
  * (O(V log k)); top-p without top-k first drops every token whose probability is below
  * (1 - top_p) / V and sorts only the rest: a nucleus token t has more than 1 - top_p of the
  * mass at or below its rank, spread over at most V tokens no more probable than t (the
- * bound llama2.c uses, with V in place of V - 1 so the top token always stays). Reference: HF's TemperatureLogitsWarper, TopKLogitsWarper,
- * TopPLogitsWarper. */
+ * bound llama2.c uses, with V in place of V - 1 so the top token always stays).
+ * Reference: HF's TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper. */
 #include "model/sampler.h"
 
 #include <math.h>
@@ -119,7 +119,8 @@ int32_t t2_sampler_sample(t2_sampler *s, const float *logits, t2_rng *rng) {
     if (p->top_p < 1.0f) {
         /* the nucleus is taken from the top-k distribution renormalised, or the whole one */
         double mass = 0.0;
-        for (int64_t i = 0; i < (top_k ? n : vocab); i++) mass += top_k ? s->cand[i].prob : probs[i];
+        int64_t count = top_k ? n : vocab;
+        for (int64_t i = 0; i < count; i++) mass += top_k ? s->cand[i].prob : probs[i];
         double before = 0.0;
         int64_t keep = 0;
         while (keep < n && (keep == 0 || before < p->top_p * mass))

@@ -19,7 +19,8 @@ double *svd_fixture_matrix(int64_t rows, int64_t cols, svd_fixture_spectrum spec
     for (int64_t i = 0; i < rows * cols; i++) w[i] = (double)t2_rng_normal(&rng);
     if (spectrum == SVD_FIXTURE_GAUSSIAN) return w;
     /* W = U diag(sigma) V^T with the orthonormal U, V of a Gaussian matrix. */
-    double *u = t2_alloc((size_t)(rows * r) * sizeof *u), *v = t2_alloc((size_t)(cols * r) * sizeof *v);
+    double *u = t2_alloc((size_t)(rows * r) * sizeof *u),
+           *v = t2_alloc((size_t)(cols * r) * sizeof *v);
     double *s = t2_alloc((size_t)r * sizeof *s);
     t2_error err = {{0}};
     int status = t2_svd_lapack(T2_PRECISION_DOUBLE, u, s, v, w, rows, cols, &err);

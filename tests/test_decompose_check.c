@@ -38,8 +38,10 @@ int main(int argc, char **argv) {
     double worst = 0.0;
     for (int i = 0; i < store.n; i++) {
         int64_t rows = store.rows[i], cols = store.cols[i], r = store.ranks[i];
-        float *u = t2_alloc((size_t)(rows * r) * sizeof *u), *v = t2_alloc((size_t)(cols * r) * sizeof *v);
-        float *s = t2_alloc((size_t)r * sizeof *s), *w = t2_alloc((size_t)(rows * cols) * sizeof *w);
+        float *u = t2_alloc((size_t)(rows * r) * sizeof *u),
+              *v = t2_alloc((size_t)(cols * r) * sizeof *v);
+        float *s = t2_alloc((size_t)r * sizeof *s),
+              *w = t2_alloc((size_t)(rows * cols) * sizeof *w);
         CHECK(t2_decomposition_store_read(&store, i, u, s, v, &err) == 0, "%s", err.msg);
         const t2_tensor_info *t = t2_safetensors_find(&st, store.names[i]);
         CHECK(t != NULL && t2_safetensors_read_f32(t, 0, rows * cols, w, &err) == 0, "%s: %s",

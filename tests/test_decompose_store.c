@@ -23,7 +23,8 @@ static void check_xxh64(void) {
                    {"abc", 0, 0x44bc2cf5ad770999ull},
                    {"Nobody inspects the spammish repetition", 0, 0xfbcea83c8a378bf1ull}};
     for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
-        uint64_t got = t2_decomposition_xxh64(vectors[i].text, strlen(vectors[i].text), vectors[i].seed);
+        uint64_t got =
+            t2_decomposition_xxh64(vectors[i].text, strlen(vectors[i].text), vectors[i].seed);
         CHECK(got == vectors[i].want, "XXH64('%s') = %016llx; expected %016llx", vectors[i].text,
               (unsigned long long)got, (unsigned long long)vectors[i].want);
     }
@@ -59,7 +60,8 @@ static void write_model(const char *path, float scale) {
  * putting the factors in reverse order (as ranks finishing at different times would). */
 static uint64_t write_store(const char *store_path, const t2_target_list *targets) {
     uint64_t *hashes = t2_alloc_array((size_t)targets->n, sizeof *hashes);
-    for (int i = 0; i < targets->n; i++) hashes[i] = t2_decomposition_tensor_hash(targets->items[i].tensor);
+    for (int i = 0; i < targets->n; i++)
+        hashes[i] = t2_decomposition_tensor_hash(targets->items[i].tensor);
     uint64_t source = t2_decomposition_source_fingerprint(targets, hashes);
     t2_decomposition_layout layout;
     t2_decomposition_layout_init(&layout, targets, source, "precision=double", "m");
@@ -127,7 +129,8 @@ int main(void) {
     CHECK(t2_safetensors_open(&st_other, other, &err) == 0, "%s", err.msg);
     t2_target_list targets;
     t2_target_selector all = {T2_TARGET_SET_ALL, "*.weight", NULL};
-    CHECK(t2_targets_select(&targets, &st, model, &all, &err) == 0 && targets.n == 2, "%s", err.msg);
+    CHECK(t2_targets_select(&targets, &st, model, &all, &err) == 0 && targets.n == 2, "%s",
+          err.msg);
     uint64_t source = write_store(store_path, &targets);
 
     /* Read back: shapes, metadata, and every value where the writer put it. */

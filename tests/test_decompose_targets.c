@@ -29,7 +29,8 @@ static void write_model(const char *path) {
         snprintf(name, sizeof name, "model.layers.%d.input_layernorm.weight", layer);
         t2_safetensors_writer_add(&w, name, T2_DTYPE_F32, 1, (int64_t[]){6}, data);
     }
-    t2_safetensors_writer_add(&w, "model.embed_tokens.weight", T2_DTYPE_F32, 2, (int64_t[]){8, 6}, data);
+    t2_safetensors_writer_add(&w, "model.embed_tokens.weight", T2_DTYPE_F32, 2, (int64_t[]){8, 6},
+                              data);
     t2_safetensors_writer_add(&w, "lm_head.weight", T2_DTYPE_F32, 2, (int64_t[]){8, 6}, data);
     t2_safetensors_writer_add(&w, "model.norm.weight", T2_DTYPE_F32, 1, (int64_t[]){6}, data);
     t2_error err = {{0}};
@@ -113,7 +114,8 @@ static int check_plan(const char *what, const int64_t *rows, const int64_t *cols
                   "at rank %d with %d ranks", what, k, j, job->first_rank, job->ranks);
             covered += job->ranks;
             seen[job->target]++;
-            int64_t bytes = t2_svd_lapack_bytes(T2_PRECISION_DOUBLE, rows[job->target], cols[job->target]);
+            int64_t bytes =
+                t2_svd_lapack_bytes(T2_PRECISION_DOUBLE, rows[job->target], cols[job->target]);
             CHECK(job->ranks > 1 || bytes <= budget, "%s: a matrix of %lld bytes alone on a "
                   "rank with budget %lld", what, (long long)bytes, (long long)budget);
         }
@@ -132,7 +134,8 @@ static int check_plan(const char *what, const int64_t *rows, const int64_t *cols
         load[job->first_rank] += cost;
         seen[job->target]++;
     }
-    for (int i = 0; i < n; i++) CHECK(seen[i] == 1, "%s: matrix %d planned %d times", what, i, seen[i]);
+    for (int i = 0; i < n; i++)
+        CHECK(seen[i] == 1, "%s: matrix %d planned %d times", what, i, seen[i]);
     double lo = 1e300, hi = 0.0;
     for (int r = 0; r < ranks; r++) {
         lo = load[r] < lo ? load[r] : lo;

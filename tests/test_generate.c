@@ -170,7 +170,8 @@ static void test_generation(model *m) {
     }
     t2_generate_free(again, 4);
     CHECK(generate(m, 3, prompts, lens, 4, &greedy, batched, NULL, &err) == 0, "%s", err.msg);
-    for (int i = 0; i < 4; i++) same_tokens("greedy batched (3 slots) vs alone", &batched[i], &alone[i]);
+    for (int i = 0; i < 4; i++)
+        same_tokens("greedy batched (3 slots) vs alone", &batched[i], &alone[i]);
     t2_generate_free(batched, 4);
 
     t2_generate_params sampled = {MAX_NEW, {0.9f, 40, 0.95f}, 77, NULL, 0, NULL, 0};
@@ -193,7 +194,8 @@ static void test_generation(model *m) {
     int64_t stop_at = 2;
     for (;; stop_at++) {
         int seen = 0;
-        for (int64_t t = 0; t < stop_at; t++) seen |= alone[0].tokens[t] == alone[0].tokens[stop_at];
+        for (int64_t t = 0; t < stop_at; t++)
+            seen |= alone[0].tokens[t] == alone[0].tokens[stop_at];
         if (!seen || stop_at == MAX_NEW - 1) break;
     }
     int64_t eos = alone[0].tokens[stop_at];

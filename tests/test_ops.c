@@ -21,13 +21,16 @@ static void test_exp(void) {
         want[i] = (float)exp((double)x[i]);
     }
     t2_exp_inplace(x, N);
-    t2_check_close("exp on [-87, 88]", x, want, N, 0.0, 4e-7);
-    float special[4] = {0.0f, -100.0f, NAN, 1.0f};
-    t2_exp_inplace(special, 4);
+    t2_check_close("exp on [-87, 88]", x, want, N, 0.0, 1.5e-7);
+    float special[6] = {0.0f, -100.0f, NAN, 1.0f, -INFINITY, 100.0f};
+    t2_exp_inplace(special, 6);
     CHECK(special[0] == 1.0f, "exp(0) = %g; expected exactly 1", special[0]);
     CHECK(special[1] == 0.0f, "exp(-100) = %g; expected 0 (flushed)", special[1]);
     CHECK(isnan(special[2]), "exp(NaN) = %g; expected NaN", special[2]);
     CHECK(fabsf(special[3] - 2.7182817f) < 1e-6f, "exp(1) = %.9g", special[3]);
+    CHECK(special[4] == 0.0f, "exp(-inf) = %g; expected 0", special[4]);
+    CHECK(fabs(special[5] - exp(88.0)) < 1e-6 * exp(88.0), "exp(100) = %g; expected e^88",
+          special[5]);
 }
 
 static void test_rmsnorm(void) {

@@ -30,7 +30,8 @@ static void check_known_spectrum(int64_t rows, int64_t cols, t2_precision p) {
     CHECK(status == 0, "%s", err.msg);
     double eps = p == T2_PRECISION_DOUBLE ? DBL_EPSILON : FLT_EPSILON;
     double tol = 64.0 * eps * (double)(rows > cols ? rows : cols);
-    double *s_got = t2_alloc((size_t)r * sizeof *s_got), *s_want = t2_alloc((size_t)r * sizeof *s_want);
+    double *s_got = t2_alloc((size_t)r * sizeof *s_got),
+           *s_want = t2_alloc((size_t)r * sizeof *s_want);
     for (int64_t k = 0; k < r; k++) {
         s_got[k] = p == T2_PRECISION_DOUBLE ? ((double *)s)[k] : ((float *)s)[k];
         s_want[k] = pow(10.0, -3.0 * (double)k / (double)r);
@@ -70,7 +71,8 @@ static void check_known_spectrum(int64_t rows, int64_t cols, t2_precision p) {
 int main(void) {
     static const int64_t shapes[][2] = {{40, 40}, {64, 20}, {20, 64}, {33, 31}, {1, 9}, {9, 1}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        for (int p = 0; p < 2; p++) check_known_spectrum(shapes[i][0], shapes[i][1], (t2_precision)p);
+        for (int p = 0; p < 2; p++)
+            check_known_spectrum(shapes[i][0], shapes[i][1], (t2_precision)p);
     CHECK(t2_svd_flops(100, 10) == t2_svd_flops(10, 100), "the count depends on orientation");
     CHECK(t2_svd_flops(100, 10) == 6.0 * 100 * 100 + 20.0 * 1000, "R-SVD count: %g",
           t2_svd_flops(100, 10));

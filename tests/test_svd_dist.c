@@ -56,9 +56,9 @@ static void run_case(const t2_blacs_grid *bg, const svd_case *c, t2_precision p,
                      t2_svd_method method, int rank) {
     int64_t m = c->rows, n = c->cols, r = m < n ? m : n;
     char what[160];
-    snprintf(what, sizeof what, "%s %s %lldx%lld nb %lld on %dx%d", method == T2_SVD_METHOD_FAST ? "t2" : "p?gesvd",
-             t2_precision_name(p), (long long)m, (long long)n, (long long)c->nb,
-             bg->grid.nprow, bg->grid.npcol);
+    snprintf(what, sizeof what, "%s %s %lldx%lld nb %lld on %dx%d",
+             method == T2_SVD_METHOD_FAST ? "t2" : "p?gesvd", t2_precision_name(p), (long long)m,
+             (long long)n, (long long)c->nb, bg->grid.nprow, bg->grid.npcol);
     /* The column-major A (m x n) is the row-major W (n x m) of the same memory. */
     double *a_full = svd_fixture_matrix(n, m, c->spectrum, 1000 + (uint64_t)(m * 131 + n));
     size_t elem = t2_precision_size(p);

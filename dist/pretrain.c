@@ -1,0 +1,336 @@
+/* Data-parallel pretraining (see pretrain.h). Each rank runs rows rank, rank + size, ... of
+ * every step in micro-batches, the gradient slabs are summed with one MPI_Allreduce, and the
+ * identical AdamW update runs everywhere. Rank 0 alone writes checkpoints, metrics and the
+ * result; every failure is agreed on by all ranks before anyone stops. */
+#include "dist/pretrain.h"
+
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/alloc.h"
+#include "base/file.h"
+#include "base/log.h"
+#include "base/progress.h"
+#include "model/config.h"
+#include "model/safetensors.h"
+#include "model/tokenizer.h"
+#include "model/train.h"
+#include "model/weights.h"
+#include "rl/checkpoint.h"
+#include "rl/corpus.h"
+#include "rl/optim.h"
+
+/* One tensor's place in the slab and whether weight decay applies to it (matrices only). */
+typedef struct slab_segment {
+    int64_t offset, count;
+    int decay;
+} slab_segment;
+
+typedef struct pretrain_state {
+    t2_model_config cfg;
+    t2_model_weights weights, grads, adam_m, adam_v;
+    t2_tokenizer *tok;
+    t2_corpus corpus;
+    t2_trainer *trainer;
+    slab_segment *segments;
+    int n_segments;
+    int32_t *rows;         /* micro_batch x (seq_len + 1) */
+    int32_t *inputs, *targets;
+    float *loss_weights;   /* micro_batch x seq_len */
+    char run_id[256];
+} pretrain_state;
+
+typedef struct segment_list {
+    const float *slab;
+    slab_segment *items;
+    int n;
+} segment_list;
+
+static void collect_segment(void *ctx, const char *name, int n_dims, const int64_t *shape,
+                            float *data) {
+    (void)name;
+    segment_list *list = ctx;
+    int64_t count = 1;
+    for (int d = 0; d < n_dims; d++) count *= shape[d];
+    list->items = t2_realloc(list->items, sizeof *list->items * (size_t)(list->n + 1));
+    list->items[list->n++] = (slab_segment){data - list->slab, count, n_dims >= 2};
+}
+
+static void state_free(pretrain_state *ps) {
+    t2_trainer_free(ps->trainer);
+    t2_corpus_free(&ps->corpus);
+    t2_tokenizer_free(ps->tok);
+    t2_model_weights_free(&ps->weights);
+    t2_model_weights_free(&ps->grads);
+    t2_model_weights_free(&ps->adam_m);
+    t2_model_weights_free(&ps->adam_v);
+    t2_free(ps->segments);
+    t2_free(ps->rows);
+    t2_free(ps->inputs);
+    t2_free(ps->targets);
+    t2_free(ps->loss_weights);
+    memset(ps, 0, sizeof *ps);
+}
+
+static char *join_path(const char *dir, const char *name) {
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *path = t2_alloc(n);
+    snprintf(path, n, "%s/%s", dir, name);
+    return path;
+}
+
+/* Loads the starting model, tokenizer and corpus on this rank (local; may fail). */
+static int state_load(pretrain_state *ps, const t2_pretrain_settings *s, t2_error *err) {
+    if (t2_model_config_load(&ps->cfg, s->init_model, err) != 0) return -1;
+    t2_safetensors st;
+    if (t2_safetensors_open(&st, s->init_model, err) != 0) {
+        t2_safetensors_close(&st);
+        return -1;
+    }
+    t2_model_weights_init(&ps->weights, &ps->cfg);
+    int status = t2_model_weights_load(&ps->weights, &ps->cfg, &st, err);
+    t2_safetensors_close(&st);
+    if (status != 0) return -1;
+    char *tok_path = join_path(s->init_model, "tokenizer.json");
+    ps->tok = t2_tokenizer_load(tok_path, err);
+    t2_free(tok_path);
+    if (ps->tok == NULL) return -1;
+    if (ps->cfg.n_eos_token_ids < 1)
+        return t2_error_set(err, "%s/config.json: no eos_token_id; expected one to separate "
+                            "documents", s->init_model);
+    if (t2_corpus_init(&ps->corpus, s->corpus, (uint64_t)s->seed, ps->tok,
+                       (int32_t)ps->cfg.eos_token_ids[0], err) != 0)
+        return -1;
+    t2_model_weights_init(&ps->grads, &ps->cfg);
+    t2_model_weights_init(&ps->adam_m, &ps->cfg);
+    t2_model_weights_init(&ps->adam_v, &ps->cfg);
+    segment_list list = {.slab = ps->weights.slab};
+    t2_model_weights_visit(&ps->weights, &ps->cfg, collect_segment, &list);
+    ps->segments = list.items;
+    ps->n_segments = list.n;
+    int64_t cells = s->micro_batch * s->seq_len;
+    ps->rows = t2_alloc_array((size_t)(s->micro_batch * (s->seq_len + 1)), sizeof *ps->rows);
+    ps->inputs = t2_alloc_array((size_t)cells, sizeof *ps->inputs);
+    ps->targets = t2_alloc_array((size_t)cells, sizeof *ps->targets);
+    ps->loss_weights = t2_alloc_array((size_t)cells, sizeof *ps->loss_weights);
+    snprintf(ps->run_id, sizeof ps->run_id, "seed=%lld corpus=%s batch=%lld seq_len=%lld steps=%lld",
+             (long long)s->seed, s->corpus, (long long)s->batch_seqs, (long long)s->seq_len,
+             (long long)s->steps);
+    return 0;
+}
+
+/* Runs forward/backward over this rank's rows [rows of `step`] of `split`, adding into the
+ * gradients when train is set; returns the summed weighted loss in *loss. */
+static int run_rows(pretrain_state *ps, const t2_pretrain_settings *s, const t2_runtime *rt,
+                    t2_task_split split, int64_t step, int64_t n_rows, float weight, int train,
+                    double *loss, t2_error *err) {
+    *loss = 0.0;
+    int64_t len = s->seq_len;
+    int64_t row = rt->rank;
+    while (row < n_rows) {
+        int64_t n = 0;
+        for (; n < s->micro_batch && row < n_rows; n++, row += rt->size) {
+            int32_t *r = ps->rows + n * (len + 1);
+            t2_corpus_fill_row(&ps->corpus, split, step, row, r, len + 1);
+            memcpy(ps->inputs + n * len, r, sizeof *r * (size_t)len);
+            memcpy(ps->targets + n * len, r + 1, sizeof *r * (size_t)len);
+        }
+        for (int64_t i = 0; i < n * len; i++) ps->loss_weights[i] = weight;
+        t2_train_batch batch = {.n_seqs = n, .seq_len = len, .tokens = ps->inputs,
+                                .targets = ps->targets, .weights = ps->loss_weights};
+        double part = 0.0;
+        int status;
+        if (train) {
+            t2_train_options opt = {.grads = &ps->grads};
+            status = t2_trainer_step(ps->trainer, &batch, &opt, &part, err);
+        } else {
+            status = t2_trainer_loss(ps->trainer, &batch, NULL, &part, err);
+        }
+        if (status != 0) return -1;
+        *loss += part;
+    }
+    return 0;
+}
+
+static double allreduce_sum(double value) {
+    double total = 0.0;
+    MPI_Allreduce(&value, &total, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    return total;
+}
+
+/* Validation loss (mean per token) over eval_rows rows of the test split, all ranks. */
+static int validation_loss(pretrain_state *ps, const t2_pretrain_settings *s,
+                           const t2_runtime *rt, double *out, t2_error *err) {
+    double local = 0.0;
+    float weight = 1.0f / (float)(s->eval_rows * s->seq_len);
+    int status = run_rows(ps, s, rt, T2_TASK_SPLIT_TEST, 0, s->eval_rows, weight, 0, &local, err);
+    if (t2_runtime_agree_status(rt, status, err) != 0) return -1;
+    *out = allreduce_sum(local);
+    return 0;
+}
+
+/* The AdamW update of the whole model from the summed gradient; returns the global norm. */
+static double apply_update(pretrain_state *ps, const t2_pretrain_settings *s, int64_t step) {
+    double norm = sqrt(t2_sum_squares(ps->grads.slab, ps->grads.slab_floats));
+    float scale = t2_clip_factor(norm, (float)s->clip);
+    if (scale != 1.0f)
+        for (int64_t i = 0; i < ps->grads.slab_floats; i++) ps->grads.slab[i] *= scale;
+    t2_adamw_config cfg = {.lr = (float)s->lr, .beta1 = (float)s->beta1,
+                           .beta2 = (float)s->beta2, .eps = 1e-8f,
+                           .weight_decay = (float)s->weight_decay};
+    float lr = t2_lr_schedule((float)s->lr, (float)s->min_lr, s->warmup, s->steps, step);
+    for (int i = 0; i < ps->n_segments; i++) {
+        const slab_segment *seg = &ps->segments[i];
+        t2_adamw_step(&cfg, step, lr, seg->decay, ps->weights.slab + seg->offset,
+                      ps->grads.slab + seg->offset, ps->adam_m.slab + seg->offset,
+                      ps->adam_v.slab + seg->offset, seg->count);
+    }
+    return norm;
+}
+
+/* Rank 0: writes the model folder (config, weights, tokenizer) atomically per file. */
+static int write_result(pretrain_state *ps, const t2_pretrain_settings *s, t2_error *err) {
+    mkdir(s->out, 0777);
+    char *path = join_path(s->out, "model.safetensors");
+    t2_safetensors_writer writer;
+    t2_safetensors_writer_init(&writer);
+    t2_model_weights_add_to_writer(&ps->weights, &ps->cfg, &writer, T2_DTYPE_F32);
+    t2_safetensors_writer_add_metadata(&writer, "format", "pt");
+    t2_safetensors_writer_add_metadata(&writer, "t2_pretrain", ps->run_id);
+    int status = t2_safetensors_writer_write(&writer, path, err);
+    t2_safetensors_writer_free(&writer);
+    t2_free(path);
+    if (status == 0) {
+        path = join_path(s->out, "config.json");
+        status = t2_model_config_write(&ps->cfg, path, err);
+        t2_free(path);
+    }
+    if (status == 0) {
+        char *src = join_path(s->init_model, "tokenizer.json"), *text = NULL;
+        size_t len = 0;
+        status = t2_file_read(src, &text, &len, err);
+        if (status == 0) {
+            path = join_path(s->out, "tokenizer.json");
+            status = t2_file_write_atomic(path, text, len, err);
+            t2_free(path);
+        }
+        t2_free(text);
+        t2_free(src);
+    }
+    return status;
+}
+
+static void write_metrics(FILE *metrics, int64_t step, double loss, double val_loss, float lr,
+                          double norm, int64_t tokens, double seconds) {
+    if (metrics == NULL) return;
+    fprintf(metrics, "{\"step\": %lld, \"loss\": %.6f, ", (long long)step, loss);
+    if (!isnan(val_loss)) fprintf(metrics, "\"val_loss\": %.6f, ", val_loss);
+    fprintf(metrics, "\"lr\": %.6g, \"grad_norm\": %.6g, \"tokens\": %lld, \"seconds\": %.3f}\n",
+            lr, norm, (long long)tokens, seconds);
+    fflush(metrics);
+}
+
+/* Resumes from the checkpoint when asked and present (all ranks read it). */
+static int maybe_resume(pretrain_state *ps, const t2_pretrain_settings *s, int64_t *start,
+                        t2_error *err) {
+    *start = 0;
+    if (!s->resume || s->checkpoint_dir == NULL) return 0;
+    char *path = join_path(s->checkpoint_dir, "checkpoint.safetensors");
+    struct stat st;
+    int status = 0;
+    if (stat(path, &st) == 0)
+        status = t2_checkpoint_read(path, &ps->cfg, &ps->weights, &ps->adam_m, &ps->adam_v,
+                                    start, ps->run_id, err);
+    t2_free(path);
+    return status;
+}
+
+static int save_checkpoint(pretrain_state *ps, const t2_pretrain_settings *s,
+                           const t2_runtime *rt, int64_t step, t2_error *err) {
+    int status = 0;
+    if (rt->rank == 0) {
+        mkdir(s->checkpoint_dir, 0777);
+        char *path = join_path(s->checkpoint_dir, "checkpoint.safetensors");
+        status = t2_checkpoint_write(path, &ps->cfg, &ps->weights, &ps->adam_m, &ps->adam_v,
+                                     step, ps->run_id, err);
+        t2_free(path);
+    }
+    return t2_runtime_agree_status(rt, status, err);
+}
+
+static int train_loop(pretrain_state *ps, const t2_pretrain_settings *s, const t2_runtime *rt,
+                      int64_t start, FILE *metrics, t2_error *err) {
+    t2_progress progress;
+    t2_progress_init(&progress, "pretrain", s->steps);
+    double t0 = t2_time_now();
+    float weight = 1.0f / (float)(s->batch_seqs * s->seq_len);
+    int64_t end = s->stop_after > 0 && s->stop_after < s->steps ? s->stop_after : s->steps;
+    for (int64_t step = start + 1; step <= end; step++) {
+        memset(ps->grads.slab, 0, sizeof(float) * (size_t)ps->grads.slab_floats);
+        double local = 0.0;
+        int status = run_rows(ps, s, rt, T2_TASK_SPLIT_TRAIN, step, s->batch_seqs, weight, 1,
+                              &local, err);
+        if (t2_runtime_agree_status(rt, status, err) != 0) return -1;
+        MPI_Allreduce(MPI_IN_PLACE, ps->grads.slab, (int)ps->grads.slab_floats, MPI_FLOAT,
+                      MPI_SUM, MPI_COMM_WORLD);
+        double loss = allreduce_sum(local);
+        double norm = apply_update(ps, s, step);
+        double val_loss = NAN;
+        int last = step == s->steps;
+        if ((s->eval_every > 0 && step % s->eval_every == 0) || last)
+            if (validation_loss(ps, s, rt, &val_loss, err) != 0) return -1;
+        float lr = t2_lr_schedule((float)s->lr, (float)s->min_lr, s->warmup, s->steps, step);
+        int64_t tokens = step * s->batch_seqs * s->seq_len;
+        if (rt->rank == 0) {
+            write_metrics(metrics, step, loss, val_loss, lr, norm, tokens, t2_time_now() - t0);
+            char note[160];
+            if (isnan(val_loss))
+                snprintf(note, sizeof note, "loss %.4f  lr %.2e", loss, lr);
+            else
+                snprintf(note, sizeof note, "loss %.4f  val %.4f  lr %.2e", loss, val_loss, lr);
+            t2_progress_update(&progress, step, note);
+        }
+        if (s->checkpoint_dir != NULL && (step % s->checkpoint_every == 0 || step == end))
+            if (save_checkpoint(ps, s, rt, step, err) != 0) return -1;
+    }
+    t2_progress_finish(&progress);
+    return 0;
+}
+
+int t2_pretrain_run(const t2_runtime *rt, const t2_pretrain_settings *s, t2_error *err) {
+    pretrain_state ps;
+    memset(&ps, 0, sizeof ps);
+    int status = state_load(&ps, s, err);
+    if (t2_runtime_agree_status(rt, status, err) != 0) {
+        state_free(&ps);
+        return -1;
+    }
+    ps.trainer = t2_trainer_new(&ps.cfg, &ps.weights, s->micro_batch, s->seq_len);
+    int64_t start = 0;
+    status = maybe_resume(&ps, s, &start, err);
+    if (t2_runtime_agree_status(rt, status, err) != 0) {
+        state_free(&ps);
+        return -1;
+    }
+    if (start > 0) t2_log(T2_LOG_INFO, "pretrain: resuming after step %lld", (long long)start);
+    FILE *metrics = NULL;
+    status = 0;
+    if (rt->rank == 0 && s->metrics != NULL) {
+        metrics = fopen(s->metrics, start > 0 ? "a" : "w");
+        if (metrics == NULL)
+            status = t2_error_set(err, "%s: cannot write the metrics file", s->metrics);
+    }
+    if (t2_runtime_agree_status(rt, status, err) == 0) status = train_loop(&ps, s, rt, start, metrics, err);
+    else status = -1;
+    if (metrics != NULL) fclose(metrics);
+    int finished = s->stop_after <= 0 || s->stop_after >= s->steps;
+    if (status == 0 && finished) {
+        int local = rt->rank == 0 ? write_result(&ps, s, err) : 0;
+        status = t2_runtime_agree_status(rt, local, err);
+    }
+    state_free(&ps);
+    return status;
+}

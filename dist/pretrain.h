@@ -1,0 +1,46 @@
+/* Data-parallel pretraining (collective over MPI_COMM_WORLD): every rank holds the whole
+ * model, computes the gradient of its share of each step's rows, the gradients are summed
+ * with MPI_Allreduce, and every rank applies the same AdamW step, so the replicas never
+ * drift. Rows come from rl/corpus.h and depend only on (seed, step, row), so a run resumed
+ * from a checkpoint continues bitwise-identically with the same rank count.
+ *
+ * Files: the checkpoint (checkpoint_dir/checkpoint.safetensors: weights, AdamW moments as
+ * "adam_m.<name>" / "adam_v.<name>", metadata with the step and the run's identity) is
+ * written atomically by rank 0 every checkpoint_every steps; metrics are JSON lines, one per
+ * step, written by rank 0; the result is a model folder (config.json, model.safetensors,
+ * tokenizer.json). */
+#ifndef T2_DIST_PRETRAIN_H
+#define T2_DIST_PRETRAIN_H
+
+#include <stdint.h>
+
+#include "base/error.h"
+#include "dist/runtime.h"
+
+typedef struct t2_pretrain_settings {
+    char *init_model;      /* model folder to start from (e.g. made by t2 new-model) */
+    char *out;             /* model folder to write */
+    char *corpus;          /* task mix, rl/corpus.h syntax */
+    int64_t steps;         /* optimiser steps in all */
+    int64_t batch_seqs;    /* rows per step, over all ranks */
+    int64_t seq_len;       /* tokens per row */
+    int64_t micro_batch;   /* rows per forward/backward call on a rank */
+    double lr, min_lr, weight_decay, clip, beta1, beta2;
+    int64_t warmup;        /* warm-up steps */
+    int64_t seed;
+    char *checkpoint_dir;  /* NULL: no checkpoints */
+    int64_t checkpoint_every;
+    int64_t eval_every;    /* validation loss every K steps (0: only at the end) */
+    int64_t eval_rows;     /* rows of the test split for the validation loss */
+    char *metrics;         /* JSON-lines file, NULL: none */
+    int resume;            /* continue from checkpoint_dir's checkpoint when present */
+    int64_t stop_after;    /* end this invocation after this step (0: run to `steps`), for
+                              time-limited jobs that resume later; checkpoints there */
+} t2_pretrain_settings;
+
+/* Collective. Runs the training; 0 on every rank on success, or -1 on every rank with err
+ * set (on rank 0 at least) when any rank failed: bad model folder, corpus mix, checkpoint
+ * that belongs to another run, unwritable output. Nothing half-written is left behind. */
+int t2_pretrain_run(const t2_runtime *rt, const t2_pretrain_settings *s, t2_error *err);
+
+#endif

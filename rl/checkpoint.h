@@ -1,0 +1,30 @@
+/* Pretraining checkpoints: the weights, the AdamW moments and the step, in one safetensors
+ * file written atomically (temp + fsync + rename), with metadata identifying the run so a
+ * checkpoint is never resumed by a different run.
+ *
+ * Tensors: every model tensor under its Hugging Face name, and its moments under
+ * "adam_m.<name>" and "adam_v.<name>", all F32. Metadata: "t2_checkpoint" = "pretrain",
+ * "step" (decimal), "run" (the caller's identity string). Single-process. */
+#ifndef T2_RL_CHECKPOINT_H
+#define T2_RL_CHECKPOINT_H
+
+#include <stdint.h>
+
+#include "base/error.h"
+#include "model/config.h"
+#include "model/weights.h"
+
+/* Writes the checkpoint. On failure nothing is left at path (err set). */
+int t2_checkpoint_write(const char *path, const t2_model_config *cfg,
+                        const t2_model_weights *weights, const t2_model_weights *adam_m,
+                        const t2_model_weights *adam_v, int64_t step, const char *run,
+                        t2_error *err);
+
+/* Reads a checkpoint into initialised weights/moments of cfg's shapes; fails with err when
+ * the file is unreadable, its "run" differs from `run` ("<path>: checkpoint belongs to
+ * another run (...); expected ..."), or a tensor is missing or misshapen. */
+int t2_checkpoint_read(const char *path, const t2_model_config *cfg, t2_model_weights *weights,
+                       t2_model_weights *adam_m, t2_model_weights *adam_v, int64_t *step,
+                       const char *run, t2_error *err);
+
+#endif
