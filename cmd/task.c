@@ -1,4 +1,4 @@
-/* t2 task list | show | score: the verifiable tasks from the command line.
+/* t2 task list | show | score | eval: the verifiable tasks from the command line.
  *   list   the registered tasks, their kind and default level;
  *   show   samples of a task (prompt, worked answer, reference answer), as text or JSON lines;
  *   score  a JSON-lines file of completions, with the task's reward, printing the accuracy.
@@ -21,6 +21,7 @@ static void print_usage(FILE *out) {
             "                    [--start I] [--level L] [--seed S] [--jsonl]\n"
             "       t2 task score --task NAME [--data FILE] [--split train|test]\n"
             "                     --predictions FILE [--level L] [--seed S]\n"
+            "       t2 task eval --task NAME --model DIR [-n N] ...  (a model's accuracy)\n"
             "\n"
             "The verifiable tasks: built-in generators (math, code, reasoning, cls and the\n"
             "held-out arith_code, mc_math) and dataset files (gsm8k, arc, qa). Every sample is\n"
@@ -321,5 +322,6 @@ int t2_cmd_task(int argc, char **argv) {
     if (strcmp(sub, "list") == 0) return run_list(argc - 1, argv + 1);
     if (strcmp(sub, "show") == 0) return run_show(argc - 1, argv + 1);
     if (strcmp(sub, "score") == 0) return run_score(argc - 1, argv + 1);
-    return t2_cli_usage("task", "unknown subcommand '%s'; expected list, show or score", sub);
+    if (strcmp(sub, "eval") == 0) return t2_cmd_task_eval(argc - 1, argv + 1);
+    return t2_cli_usage("task", "unknown subcommand '%s'; expected list, show, score or eval", sub);
 }

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/progress.h"
 #include "model/config.h"
+#include "model/model_dir.h"
 #include "model/safetensors.h"
 #include "model/tokenizer.h"
 #include "model/train.h"
@@ -30,9 +31,8 @@ typedef struct slab_segment {
 } slab_segment;
 
 typedef struct pretrain_state {
-    t2_model_config cfg;
-    t2_model_weights weights, grads, adam_m, adam_v;
-    t2_tokenizer *tok;
+    t2_model_dir model;    /* config, weights being trained, tokenizer */
+    t2_model_weights grads, adam_m, adam_v;
     t2_corpus corpus;
     t2_trainer *trainer;
     slab_segment *segments;
@@ -62,8 +62,7 @@ static void collect_segment(void *ctx, const char *name, int n_dims, const int64
 static void state_free(pretrain_state *ps) {
     t2_trainer_free(ps->trainer);
     t2_corpus_free(&ps->corpus);
-    t2_tokenizer_free(ps->tok);
-    t2_model_weights_free(&ps->weights);
+    t2_model_dir_free(&ps->model);
     t2_model_weights_free(&ps->grads);
     t2_model_weights_free(&ps->adam_m);
     t2_model_weights_free(&ps->adam_v);
@@ -75,40 +74,20 @@ static void state_free(pretrain_state *ps) {
     memset(ps, 0, sizeof *ps);
 }
 
-static char *join_path(const char *dir, const char *name) {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *path = t2_alloc(n);
-    snprintf(path, n, "%s/%s", dir, name);
-    return path;
-}
-
 /* Loads the starting model, tokenizer and corpus on this rank (local; may fail). */
 static int state_load(pretrain_state *ps, const t2_pretrain_settings *s, t2_error *err) {
-    if (t2_model_config_load(&ps->cfg, s->init_model, err) != 0) return -1;
-    t2_safetensors st;
-    if (t2_safetensors_open(&st, s->init_model, err) != 0) {
-        t2_safetensors_close(&st);
-        return -1;
-    }
-    t2_model_weights_init(&ps->weights, &ps->cfg);
-    int status = t2_model_weights_load(&ps->weights, &ps->cfg, &st, err);
-    t2_safetensors_close(&st);
-    if (status != 0) return -1;
-    char *tok_path = join_path(s->init_model, "tokenizer.json");
-    ps->tok = t2_tokenizer_load(tok_path, err);
-    t2_free(tok_path);
-    if (ps->tok == NULL) return -1;
-    if (ps->cfg.n_eos_token_ids < 1)
+    if (t2_model_dir_load(&ps->model, s->init_model, err) != 0) return -1;
+    if (ps->model.cfg.n_eos_token_ids < 1)
         return t2_error_set(err, "%s/config.json: no eos_token_id; expected one to separate "
                             "documents", s->init_model);
-    if (t2_corpus_init(&ps->corpus, s->corpus, (uint64_t)s->seed, ps->tok,
-                       (int32_t)ps->cfg.eos_token_ids[0], err) != 0)
+    if (t2_corpus_init(&ps->corpus, s->corpus, (uint64_t)s->seed, ps->model.tok,
+                       (int32_t)ps->model.cfg.eos_token_ids[0], err) != 0)
         return -1;
-    t2_model_weights_init(&ps->grads, &ps->cfg);
-    t2_model_weights_init(&ps->adam_m, &ps->cfg);
-    t2_model_weights_init(&ps->adam_v, &ps->cfg);
-    segment_list list = {.slab = ps->weights.slab};
-    t2_model_weights_visit(&ps->weights, &ps->cfg, collect_segment, &list);
+    t2_model_weights_init(&ps->grads, &ps->model.cfg);
+    t2_model_weights_init(&ps->adam_m, &ps->model.cfg);
+    t2_model_weights_init(&ps->adam_v, &ps->model.cfg);
+    segment_list list = {.slab = ps->model.weights.slab};
+    t2_model_weights_visit(&ps->model.weights, &ps->model.cfg, collect_segment, &list);
     ps->segments = list.items;
     ps->n_segments = list.n;
     int64_t cells = s->micro_batch * s->seq_len;
@@ -184,7 +163,7 @@ static double apply_update(pretrain_state *ps, const t2_pretrain_settings *s, in
     float lr = t2_lr_schedule((float)s->lr, (float)s->min_lr, s->warmup, s->steps, step);
     for (int i = 0; i < ps->n_segments; i++) {
         const slab_segment *seg = &ps->segments[i];
-        t2_adamw_step(&cfg, step, lr, seg->decay, ps->weights.slab + seg->offset,
+        t2_adamw_step(&cfg, step, lr, seg->decay, ps->model.weights.slab + seg->offset,
                       ps->grads.slab + seg->offset, ps->adam_m.slab + seg->offset,
                       ps->adam_v.slab + seg->offset, seg->count);
     }
@@ -194,26 +173,26 @@ static double apply_update(pretrain_state *ps, const t2_pretrain_settings *s, in
 /* Rank 0: writes the model folder (config, weights, tokenizer) atomically per file. */
 static int write_result(pretrain_state *ps, const t2_pretrain_settings *s, t2_error *err) {
     mkdir(s->out, 0777);
-    char *path = join_path(s->out, "model.safetensors");
+    char *path = t2_model_dir_path(s->out, "model.safetensors");
     t2_safetensors_writer writer;
     t2_safetensors_writer_init(&writer);
-    t2_model_weights_add_to_writer(&ps->weights, &ps->cfg, &writer, T2_DTYPE_F32);
+    t2_model_weights_add_to_writer(&ps->model.weights, &ps->model.cfg, &writer, T2_DTYPE_F32);
     t2_safetensors_writer_add_metadata(&writer, "format", "pt");
     t2_safetensors_writer_add_metadata(&writer, "t2_pretrain", ps->run_id);
     int status = t2_safetensors_writer_write(&writer, path, err);
     t2_safetensors_writer_free(&writer);
     t2_free(path);
     if (status == 0) {
-        path = join_path(s->out, "config.json");
-        status = t2_model_config_write(&ps->cfg, path, err);
+        path = t2_model_dir_path(s->out, "config.json");
+        status = t2_model_config_write(&ps->model.cfg, path, err);
         t2_free(path);
     }
     if (status == 0) {
-        char *src = join_path(s->init_model, "tokenizer.json"), *text = NULL;
+        char *src = t2_model_dir_path(s->init_model, "tokenizer.json"), *text = NULL;
         size_t len = 0;
         status = t2_file_read(src, &text, &len, err);
         if (status == 0) {
-            path = join_path(s->out, "tokenizer.json");
+            path = t2_model_dir_path(s->out, "tokenizer.json");
             status = t2_file_write_atomic(path, text, len, err);
             t2_free(path);
         }
@@ -238,11 +217,11 @@ static int maybe_resume(pretrain_state *ps, const t2_pretrain_settings *s, int64
                         t2_error *err) {
     *start = 0;
     if (!s->resume || s->checkpoint_dir == NULL) return 0;
-    char *path = join_path(s->checkpoint_dir, "checkpoint.safetensors");
+    char *path = t2_model_dir_path(s->checkpoint_dir, "checkpoint.safetensors");
     struct stat st;
     int status = 0;
     if (stat(path, &st) == 0)
-        status = t2_checkpoint_read(path, &ps->cfg, &ps->weights, &ps->adam_m, &ps->adam_v,
+        status = t2_checkpoint_read(path, &ps->model.cfg, &ps->model.weights, &ps->adam_m, &ps->adam_v,
                                     start, ps->run_id, err);
     t2_free(path);
     return status;
@@ -253,8 +232,8 @@ static int save_checkpoint(pretrain_state *ps, const t2_pretrain_settings *s,
     int status = 0;
     if (rt->rank == 0) {
         mkdir(s->checkpoint_dir, 0777);
-        char *path = join_path(s->checkpoint_dir, "checkpoint.safetensors");
-        status = t2_checkpoint_write(path, &ps->cfg, &ps->weights, &ps->adam_m, &ps->adam_v,
+        char *path = t2_model_dir_path(s->checkpoint_dir, "checkpoint.safetensors");
+        status = t2_checkpoint_write(path, &ps->model.cfg, &ps->model.weights, &ps->adam_m, &ps->adam_v,
                                      step, ps->run_id, err);
         t2_free(path);
     }
@@ -308,7 +287,7 @@ int t2_pretrain_run(const t2_runtime *rt, const t2_pretrain_settings *s, t2_erro
         state_free(&ps);
         return -1;
     }
-    ps.trainer = t2_trainer_new(&ps.cfg, &ps.weights, s->micro_batch, s->seq_len);
+    ps.trainer = t2_trainer_new(&ps.model.cfg, &ps.model.weights, s->micro_batch, s->seq_len);
     int64_t start = 0;
     status = maybe_resume(&ps, s, &start, err);
     if (t2_runtime_agree_status(rt, status, err) != 0) {

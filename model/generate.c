@@ -124,12 +124,20 @@ static int accept_token(t2_generation *g, seq_state *st, int64_t seq, int32_t to
     return 0;
 }
 
-static int check_prompts(const t2_kv_cache *cache, const int64_t *prompt_lens,
-                         int64_t n_prompts, int64_t max_new_tokens, t2_error *err) {
+/* Everything the forward would reject, checked before any prompt starts (so nothing has been
+ * streamed when an error is returned). */
+static int check_prompts(const t2_kv_cache *cache, int64_t vocab, const int32_t *const *prompts,
+                         const int64_t *prompt_lens, int64_t n_prompts, int64_t max_new_tokens,
+                         t2_error *err) {
     for (int64_t i = 0; i < n_prompts; i++) {
         if (prompt_lens[i] < 1)
             return t2_error_set(err, "prompt %lld: empty; expected at least one token",
                                 (long long)i);
+        for (int64_t t = 0; t < prompt_lens[i]; t++)
+            if (prompts[i][t] < 0 || prompts[i][t] >= vocab)
+                return t2_error_set(err, "prompt %lld, token %lld: id %d is outside the model's "
+                                    "vocabulary; expected 0 <= id < %lld", (long long)i,
+                                    (long long)t, prompts[i][t], (long long)vocab);
         /* the last sampled token is never fed back, so it needs no position */
         int64_t positions = prompt_lens[i] + (max_new_tokens > 0 ? max_new_tokens - 1 : 0);
         if (positions > cache->capacity)
@@ -151,7 +159,9 @@ int t2_generate_run(t2_forward *f, t2_kv_cache *cache, const t2_tokenizer *tok,
     for (int s = 0; s < params->n_stop_strings; s++)
         T2_ASSERT(params->stop_strings[s][0] != '\0');
     memset(out, 0, (size_t)n_prompts * sizeof *out);
-    if (check_prompts(cache, prompt_lens, n_prompts, params->max_new_tokens, err) != 0) return -1;
+    if (check_prompts(cache, f->cfg->vocab_size, prompts, prompt_lens, n_prompts,
+                      params->max_new_tokens, err) != 0)
+        return -1;
     if (params->max_new_tokens == 0) {
         for (int64_t i = 0; i < n_prompts; i++) {
             out[i].text = t2_alloc_zero(1);
@@ -179,7 +189,6 @@ int t2_generate_run(t2_forward *f, t2_kv_cache *cache, const t2_tokenizer *tok,
     for (int64_t s = 0; s < n_slots; s++) slot_seq[s] = -1;
     t2_kv_cache_reset_all(cache);
 
-    int rc = 0;
     int64_t next_prompt = 0, n_active = 0;
     while (n_active > 0 || next_prompt < n_prompts) {
         for (int64_t s = 0; s < n_slots && next_prompt < n_prompts; s++) {
@@ -205,10 +214,10 @@ int t2_generate_run(t2_forward *f, t2_kv_cache *cache, const t2_tokenizer *tok,
             }
             batch_seq[n_batch++] = i;
         }
-        if (t2_forward_run(f, cache, batch, n_batch, T2_FORWARD_LOGITS_LAST, logits, err) != 0) {
-            rc = -1;
-            break;
-        }
+        /* check_prompts ruled out every input the forward rejects */
+        int forward_rc = t2_forward_run(f, cache, batch, n_batch, T2_FORWARD_LOGITS_LAST, logits,
+                                        err);
+        T2_ASSERT(forward_rc == 0);
         for (int64_t b = 0; b < n_batch; b++) {
             int64_t i = batch_seq[b];
             int32_t token = t2_sampler_sample(&sampler, logits + b * vocab, &state[i].rng);
@@ -228,9 +237,5 @@ int t2_generate_run(t2_forward *f, t2_kv_cache *cache, const t2_tokenizer *tok,
     t2_free(batch);
     t2_free(slot_seq);
     t2_free(state);
-    if (rc != 0) {
-        t2_generate_free(out, n_prompts);
-        memset(out, 0, (size_t)n_prompts * sizeof *out);
-    }
-    return rc;
+    return 0;
 }

@@ -61,9 +61,9 @@ typedef void (*t2_generate_text_fn)(void *ctx, int64_t seq, const char *text, si
 /* Continues n_prompts prompts (prompts[i]: prompt_lens[i] >= 1 token ids). Uses every slot
  * of cache (emptied first) and f's workspace; tok may be NULL when there are no stop strings
  * (texts stay empty). on_text may be NULL. out: n_prompts results, filled on success (free
- * with t2_generate_free). Returns 0, or -1 with err set and out zeroed when a prompt is
- * empty, a prompt plus max_new_tokens does not fit a cache slot, or the forward fails (a
- * token id outside the vocabulary). */
+ * with t2_generate_free). Returns 0, or -1 with err set and out zeroed, before anything is
+ * generated, when a prompt is empty, holds an id outside the model's vocabulary, or with
+ * max_new_tokens does not fit a cache slot. */
 int t2_generate_run(t2_forward *f, t2_kv_cache *cache, const t2_tokenizer *tok,
                     const int32_t *const *prompts, const int64_t *prompt_lens, int64_t n_prompts,
                     const t2_generate_params *params, t2_generation *out,

@@ -1,0 +1,39 @@
+/* Loading a model folder (see model_dir.h). */
+#include "model/model_dir.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "model/safetensors.h"
+
+char *t2_model_dir_path(const char *dir, const char *name) {
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *path = t2_alloc(n);
+    snprintf(path, n, "%s/%s", dir, name);
+    return path;
+}
+
+int t2_model_dir_load(t2_model_dir *m, const char *dir, t2_error *err) {
+    memset(m, 0, sizeof *m);
+    if (t2_model_config_load(&m->cfg, dir, err) != 0) return -1;
+    t2_safetensors st;
+    if (t2_safetensors_open(&st, dir, err) != 0) {
+        t2_safetensors_close(&st);
+        return -1;
+    }
+    t2_model_weights_init(&m->weights, &m->cfg);
+    int status = t2_model_weights_load(&m->weights, &m->cfg, &st, err);
+    t2_safetensors_close(&st);
+    if (status != 0) return -1;
+    char *path = t2_model_dir_path(dir, "tokenizer.json");
+    m->tok = t2_tokenizer_load(path, err);
+    t2_free(path);
+    return m->tok != NULL ? 0 : -1;
+}
+
+void t2_model_dir_free(t2_model_dir *m) {
+    t2_tokenizer_free(m->tok);
+    t2_model_weights_free(&m->weights);
+    memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,102 @@
+/* Task accuracy through batched generation (see evaluate.h). */
+#include "rl/evaluate.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "model/forward.h"
+#include "model/generate.h"
+#include "model/kv_cache.h"
+
+enum { EVAL_PREFILL_ROWS = 512 };
+
+void t2_eval_result_free(t2_eval_result *r) {
+    if (r->completions != NULL)
+        for (int64_t i = 0; i < r->n; i++) t2_free(r->completions[i]);
+    t2_free(r->completions);
+    memset(r, 0, sizeof *r);
+}
+
+void t2_eval_interval(int64_t correct, int64_t n, double *lo, double *hi) {
+    if (n == 0) {
+        *lo = 0.0;
+        *hi = 1.0;
+        return;
+    }
+    const double z = 1.959963984540054;
+    double p = (double)correct / (double)n, nn = (double)n;
+    double denom = 1.0 + z * z / nn;
+    double centre = (p + z * z / (2.0 * nn)) / denom;
+    double half = z * sqrt(p * (1.0 - p) / nn + z * z / (4.0 * nn * nn)) / denom;
+    *lo = centre - half;
+    *hi = centre + half;
+}
+
+int t2_evaluate_task(const t2_model_dir *model, const t2_task *task, t2_task_split split,
+                     const t2_eval_options *opt, int keep_completions, t2_eval_result *out,
+                     t2_error *err) {
+    memset(out, 0, sizeof *out);
+    int64_t n = opt->n;
+    t2_task_sample *samples = t2_alloc_array((size_t)n, sizeof *samples);
+    int32_t **prompts = t2_alloc_array((size_t)n, sizeof *prompts);
+    int64_t *lens = t2_alloc_array((size_t)n, sizeof *lens);
+    int64_t longest = 1;
+    for (int64_t i = 0; i < n; i++) {
+        t2_task_get(task, split, opt->first + i, &samples[i]);
+        lens[i] = t2_tokenizer_encode(model->tok, samples[i].prompt, strlen(samples[i].prompt),
+                                      &prompts[i]);
+        if (lens[i] > longest) longest = lens[i];
+        out->prompt_tokens += lens[i];
+    }
+    int64_t capacity = longest + opt->max_new_tokens;
+    int status = 0;
+    if (capacity > model->cfg.max_position_embeddings)
+        status = t2_error_set(err, "task prompts: %lld tokens plus %lld new ones exceed the "
+                              "model's %lld positions; expected shorter prompts or fewer new "
+                              "tokens", (long long)longest, (long long)opt->max_new_tokens,
+                              (long long)model->cfg.max_position_embeddings);
+    t2_generation *gens = t2_alloc_array((size_t)n, sizeof *gens);
+    if (status == 0) {
+        t2_forward f;
+        t2_kv_cache cache;
+        int64_t slots = opt->batch < n ? opt->batch : n;
+        t2_forward_init(&f, &model->cfg, &model->weights, EVAL_PREFILL_ROWS, capacity);
+        t2_kv_cache_init(&cache, &model->cfg, slots, capacity);
+        const char *stops[1] = {T2_TASK_TERMINATOR};
+        t2_generate_params params = {
+            .max_new_tokens = opt->max_new_tokens,
+            .sampler = opt->sampler,
+            .seed = opt->seed,
+            .eos_ids = model->cfg.eos_token_ids,
+            .n_eos_ids = model->cfg.n_eos_token_ids,
+            .stop_strings = stops,
+            .n_stop_strings = 1,
+        };
+        status = t2_generate_run(&f, &cache, model->tok, (const int32_t *const *)prompts, lens,
+                                 n, &params, gens, NULL, NULL, err);
+        t2_kv_cache_free(&cache);
+        t2_forward_free(&f);
+    }
+    if (status == 0) {
+        out->n = n;
+        if (keep_completions) out->completions = t2_alloc_array((size_t)n, sizeof(char *));
+        for (int64_t i = 0; i < n; i++) {
+            out->new_tokens += gens[i].n_tokens;
+            if (t2_task_reward(&samples[i], gens[i].text) > 0) out->correct++;
+            char answer[T2_ANSWER_MAX];
+            if (!t2_answer_extract(gens[i].text, samples[i].match, answer)) out->no_answer++;
+            if (keep_completions) out->completions[i] = t2_strdup(gens[i].text);
+        }
+        t2_generate_free(gens, n);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        t2_task_sample_free(&samples[i]);
+        t2_free(prompts[i]);
+    }
+    t2_free(gens);
+    t2_free(samples);
+    t2_free(prompts);
+    t2_free(lens);
+    return status;
+}

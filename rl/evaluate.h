@@ -1,0 +1,39 @@
+/* Greedy (or sampled) accuracy of a model on a task: completes the prompts of samples
+ * [first, first + n) of a split in batches through model/generate.h (stopping at the task
+ * terminator, EOS or max_new_tokens) and scores each completion with the task's reward.
+ * Single-process; dist/ shards the sample range over ranks. */
+#ifndef T2_RL_EVALUATE_H
+#define T2_RL_EVALUATE_H
+
+#include <stdint.h>
+
+#include "base/error.h"
+#include "model/model_dir.h"
+#include "model/sampler.h"
+#include "rl/task.h"
+
+typedef struct t2_eval_options {
+    int64_t first, n;          /* sample range of the split */
+    int64_t batch;             /* sequences decoded together (KV-cache slots) */
+    int64_t max_new_tokens;
+    t2_sampler_params sampler; /* temperature 0: greedy */
+    uint64_t seed;
+} t2_eval_options;
+
+typedef struct t2_eval_result {
+    int64_t n, correct, no_answer;
+    int64_t prompt_tokens, new_tokens;
+    char **completions; /* [n] heap texts when asked for, else NULL (t2_eval_result_free) */
+} t2_eval_result;
+
+/* Evaluates; keep_completions stores each completion's text in out->completions. 0, or -1
+ * with err set (a prompt too long for the model's context, forward failure). */
+int t2_evaluate_task(const t2_model_dir *model, const t2_task *task, t2_task_split split,
+                     const t2_eval_options *opt, int keep_completions, t2_eval_result *out,
+                     t2_error *err);
+void t2_eval_result_free(t2_eval_result *r); /* accepts a zeroed result; may run twice */
+
+/* Wilson 95 % interval of an accuracy of `correct` out of n: [*lo, *hi]. */
+void t2_eval_interval(int64_t correct, int64_t n, double *lo, double *hi);
+
+#endif
