@@ -9,7 +9,8 @@
  *      1 and 2 BLAS threads), ScaLAPACK's p?gesvd on 2 ranks, and t2's distributed route on
  *      2 ranks. Target: t2 on 2 ranks faster than the best single-process figure.
  * Every piece runs in its own process (this program again, under mpirun for the MPI ones),
- * so thread counts are set per piece through BLIS_NUM_THREADS / OPENBLAS_NUM_THREADS.
+ * so thread counts are set per piece through BLIS_NUM_THREADS / OPENBLAS_NUM_THREADS (numpy
+ * reaches BLAS through Debian's libblas.so.3, which may be BLIS or OpenBLAS).
  *
  *   bench_decompose [--t2 PATH] [--model DIR] [--rows N] [--cols N] [--precision double|float]
  *                   [--mpirun PATH] [--skip-pgesvd]

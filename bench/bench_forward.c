@@ -9,8 +9,9 @@
  * and lm_head, with the same row counts) through t2_gemm alone. It prints tokens/s, the
  * forward's FLOP/s (projections, lm_head and causal attention), BLIS's FLOP/s on the GEMMs,
  * and their ratio; then the llama.cpp figures recorded in BUILD-NOTES.md for this model
- * shape, which are NOT measured by this program. Forward and GEMM timings alternate, after
- * one warm-up round, and each figure is the best of --repeats rounds.
+ * shape, which are NOT measured by this program. Forward and GEMM timings alternate (per
+ * call for prefill, per step for decode) after one warm-up round; prefill figures are the
+ * best of --repeats rounds, decode figures the median step of --repeats x --steps steps.
  *
  *   bench_forward [--d N] [--heads N] [--kv-heads N] [--layers N] [--ffn N] [--vocab N]
  *                 [--prompts N] [--prompt-len N] [--context N] [--steps N] [--repeats N]
@@ -149,15 +150,25 @@ static void scratch_free(gemm_scratch *s) {
     t2_free(s->y);
 }
 
-/* Seconds for `times` runs of the plan's GEMMs. */
-static double time_plan(const gemm_plan *p, const t2_model_weights *w, int64_t times,
-                        gemm_scratch *s) {
+/* Seconds for one run of the plan's GEMMs. */
+static double time_plan(const gemm_plan *p, const t2_model_weights *w, gemm_scratch *s) {
     double start = t2_time_now();
-    for (int64_t t = 0; t < times; t++) plan_run(p, w, s->x, s->y);
+    plan_run(p, w, s->x, s->y);
     return t2_time_now() - start;
 }
 
 static double min2(double a, double b) { return a < b ? a : b; }
+
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of n > 0 values (sorts them). */
+static double median(double *v, int64_t n) {
+    qsort(v, (size_t)n, sizeof *v, compare_doubles);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
 
 /* Causal attention FLOPs (scores and weighted values) of n queries after `first` positions. */
 static double attention_flops(const t2_model_config *c, int64_t first, int64_t n) {
@@ -202,7 +213,7 @@ static phase_result bench_prefill(const options *o, const t2_model_config *cfg,
         double start = t2_time_now();
         run_or_die(&f, &cache, seqs, n, logits);
         double elapsed = t2_time_now() - start;
-        double gemm = time_plan(&plan, w, 1, &scratch);
+        double gemm = time_plan(&plan, w, &scratch);
         if (r == 0) continue;
         best = min2(best, elapsed);
         gemm_time = min2(gemm_time, gemm);
@@ -237,24 +248,31 @@ static phase_result bench_decode(const options *o, const t2_model_config *cfg,
     for (int64_t s = 0; s < batch; s++) seqs[s].n_tokens = 1;
     gemm_plan plan = {cfg, batch, batch};
     gemm_scratch scratch = scratch_init(&plan);
-    double best = 1e30, gemm_time = 1e30, attention = 0.0;
+    /* one forward step, then the same step's GEMMs alone, alternating, so that both see the
+     * same machine; the medians over the timed rounds (the first warms up) are compared */
+    int64_t n_timed = steps * o->repeats, k = 0, first = 0;
+    double *fwd_times = t2_alloc_array((size_t)n_timed, sizeof(double));
+    double *gemm_times = t2_alloc_array((size_t)n_timed, sizeof(double));
     for (int64_t r = 0; r < o->repeats + 1; r++) {
-        int64_t first = cache.length[0];
-        double start = t2_time_now();
-        for (int64_t t = 0; t < steps; t++) run_or_die(&f, &cache, seqs, batch, logits);
-        double elapsed = t2_time_now() - start;
-        double gemm = time_plan(&plan, w, steps, &scratch);
-        if (r == 0) continue;
-        gemm_time = min2(gemm_time, gemm);
-        if (elapsed < best) {
-            best = elapsed;
-            attention = (double)batch * attention_flops(cfg, first, steps);
+        if (r == 1) first = cache.length[0];
+        for (int64_t t = 0; t < steps; t++) {
+            double start = t2_time_now();
+            run_or_die(&f, &cache, seqs, batch, logits);
+            double elapsed = t2_time_now() - start;
+            double gemm = time_plan(&plan, w, &scratch);
+            if (r == 0) continue;
+            fwd_times[k] = elapsed;
+            gemm_times[k++] = gemm;
         }
     }
+    double step = median(fwd_times, n_timed), gemm_step = median(gemm_times, n_timed);
+    double attention = (double)batch * attention_flops(cfg, first, n_timed) / (double)n_timed;
     scratch_free(&scratch);
-    double flops = (double)steps * plan_flops(&plan) + attention;
-    phase_result res = {(double)(batch * steps) / best, flops / best * 1e-9,
-                        (double)steps * plan_flops(&plan) / gemm_time * 1e-9};
+    t2_free(fwd_times);
+    t2_free(gemm_times);
+    double flops = plan_flops(&plan) + attention;
+    phase_result res = {(double)batch / step, flops / step * 1e-9,
+                        plan_flops(&plan) / gemm_step * 1e-9};
     t2_free(logits);
     t2_free(seqs);
     t2_free(tokens);

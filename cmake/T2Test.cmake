@@ -7,20 +7,18 @@
 #   runs a command line through tests/expect.sh, which checks the exit status, that stderr
 #   matches STDERR, stdout matches STDOUT, and that no sanitizer report or crash occurred.
 #   "$<TARGET_FILE:t2>" is available as T2_EXE.
+# Open MPI's own leaks (tests/lsan.supp) are only recognised with full allocation stacks,
+# which the slower unwinder gives; oversubscribed ranks must yield the CPU while they wait
+# (busy polling made a 4-rank test 70x slower on 2 cores). t2 commands start MPI even without
+# mpiexec, so every test gets this environment.
 set(T2_TEST_ENV
   "OMPI_ALLOW_RUN_AS_ROOT=1" "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1" "OMPI_MCA_rmaps_base_oversubscribe=1"
-  "BLIS_NUM_THREADS=1" "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0"
-  "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
-  "T2_SOURCE_DIR=${PROJECT_SOURCE_DIR}" "T2_SHARED_DATA=${PROJECT_SOURCE_DIR}/../shared/data"
+  "OMPI_MCA_mpi_yield_when_idle=1" "OMPI_MCA_mca_base_component_disable_dlclose=1"
+  "BLIS_NUM_THREADS=1" "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:fast_unwind_on_malloc=0"
   "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/tests/lsan.supp"
-  "OMPI_MCA_mca_base_component_disable_dlclose=1")
-# Tests that start MPI: Open MPI's own leaks (tests/lsan.supp) are only recognised with full
-# allocation stacks, which the slower unwinder gives; oversubscribed ranks must yield the CPU
-# while they wait (busy polling made a 4-rank test 70x slower on 2 cores). RANKS tests get
-# this environment; a test starting MPI without mpiexec sets it itself (ENVIRONMENT
-# "${T2_TEST_ENV_MPI}").
-set(T2_TEST_ENV_MPI ${T2_TEST_ENV} "OMPI_MCA_mpi_yield_when_idle=1"
-  "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:fast_unwind_on_malloc=0")
+  "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
+  "T2_SOURCE_DIR=${PROJECT_SOURCE_DIR}" "T2_SHARED_DATA=${PROJECT_SOURCE_DIR}/../shared/data")
+set(T2_TEST_ENV_MPI ${T2_TEST_ENV}) # the same: kept for tests that name it
 set(T2_EXE $<TARGET_FILE:t2>)
 
 function(t2_mpi_prefix out ranks)
@@ -43,11 +41,7 @@ function(t2_add_test)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 120)
   endif()
-  set(env ${T2_TEST_ENV})
-  if(T_RANKS)
-    set(env ${T2_TEST_ENV_MPI})
-  endif()
-  set_tests_properties(${T_NAME} PROPERTIES ENVIRONMENT "${env}" TIMEOUT ${T_TIMEOUT}
+  set_tests_properties(${T_NAME} PROPERTIES ENVIRONMENT "${T2_TEST_ENV}" TIMEOUT ${T_TIMEOUT}
     LABELS "${T_LABELS}")
 endfunction()
 
@@ -64,11 +58,7 @@ function(t2_add_cli_test)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 120)
   endif()
-  set(env ${T2_TEST_ENV})
-  if(T_RANKS)
-    set(env ${T2_TEST_ENV_MPI})
-  endif()
-  set_tests_properties(${T_NAME} PROPERTIES ENVIRONMENT "${env}" TIMEOUT ${T_TIMEOUT}
+  set_tests_properties(${T_NAME} PROPERTIES ENVIRONMENT "${T2_TEST_ENV}" TIMEOUT ${T_TIMEOUT}
     LABELS "${T_LABELS}")
   if(T_FIXTURES)
     set_tests_properties(${T_NAME} PROPERTIES FIXTURES_REQUIRED "${T_FIXTURES}")

@@ -15,10 +15,9 @@
 #include "linalg/blis_setup.h"
 #include "model/config.h"
 #include "model/generate.h"
+#include "model/model_dir.h"
 #include "model/prompt_format.h"
-#include "model/safetensors.h"
 #include "model/tokenizer.h"
-#include "model/weights.h"
 
 static const char *const command = "generate";
 
@@ -135,40 +134,8 @@ static int parse_options(int argc, char **argv, options *opt, int *done) {
     return 0;
 }
 
-/* Everything loaded from the model folder. */
-typedef struct loaded {
-    t2_model_config cfg;
-    t2_model_weights weights;
-    t2_tokenizer *tok;
-} loaded;
-
-static int load_model(loaded *m, const char *dir, t2_error *err) {
-    memset(m, 0, sizeof *m);
-    if (t2_model_config_load(&m->cfg, dir, err) != 0) return -1;
-    t2_safetensors st = {0};
-    if (t2_safetensors_open(&st, dir, err) != 0) {
-        t2_safetensors_close(&st);
-        return -1;
-    }
-    t2_model_weights_init(&m->weights, &m->cfg);
-    int rc = t2_model_weights_load(&m->weights, &m->cfg, &st, err);
-    t2_safetensors_close(&st);
-    if (rc != 0) return -1;
-    size_t n = strlen(dir) + sizeof "/tokenizer.json";
-    char *path = t2_alloc(n);
-    snprintf(path, n, "%s/tokenizer.json", dir);
-    m->tok = t2_tokenizer_load(path, err);
-    t2_free(path);
-    return m->tok != NULL ? 0 : -1;
-}
-
-static void free_model(loaded *m) {
-    t2_tokenizer_free(m->tok);
-    t2_model_weights_free(&m->weights);
-}
-
 /* The prompt's ids: formatted, encoded, with BOS first when asked. Heap array or -1. */
-static int64_t encode_prompt(const loaded *m, const options *opt, int32_t **ids, t2_error *err) {
+static int64_t encode_prompt(const t2_model_dir *m, const options *opt, int32_t **ids, t2_error *err) {
     *ids = NULL;
     char *text = t2_prompt_format_apply(opt->format, NULL, opt->prompt, err);
     if (text == NULL) return -1;
@@ -212,16 +179,16 @@ static const char *finish_name(t2_finish_reason finish) {
 
 static int run(const options *opt) {
     double start = t2_time_now();
-    loaded m;
+    t2_model_dir m;
     t2_error err = {{0}};
-    if (load_model(&m, opt->model_dir, &err) != 0) {
-        free_model(&m);
+    if (t2_model_dir_load(&m, opt->model_dir, &err) != 0) {
+        t2_model_dir_free(&m);
         return t2_cli_fail_error(command, &err);
     }
     int32_t *prompt = NULL;
     int64_t n_prompt = encode_prompt(&m, opt, &prompt, &err);
     if (n_prompt < 0) {
-        free_model(&m);
+        t2_model_dir_free(&m);
         return t2_cli_fail_error(command, &err);
     }
     const char *stops[MAX_STOPS + T2_PROMPT_FORMAT_MAX_STOPS];
@@ -260,7 +227,7 @@ static int run(const options *opt) {
     t2_kv_cache_free(&cache);
     t2_forward_free(&f);
     t2_free(prompt);
-    free_model(&m);
+    t2_model_dir_free(&m);
     if (rc != 0) return t2_cli_fail_error(command, &err);
     if (fflush(stdout) != 0 || ferror(stdout))
         return t2_cli_fail(command, "cannot write to standard output");

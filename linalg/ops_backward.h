@@ -2,8 +2,9 @@
  * pieces the training pass needs beyond linalg/ops.h (attention keeping its log-sum-exp,
  * cross-entropy). The maths of each is derived in docs/training-engine.md.
  *
- * Conventions: row-major matrices with explicit leading dimensions; single-threaded except
- * for the GEMMs inside the attention kernels (BLIS's threads). Gradients of inputs are
+ * Conventions: row-major matrices with explicit leading dimensions; every kernel runs on the
+ * calling thread only (the attention kernels' GEMMs too: BLIS with one thread), so callers
+ * may run several at once on different rows or heads. Gradients of inputs are
  * overwritten unless the comment says "adds"; parameter gradients (RMSNorm weight) add.
  * Kernels whose fast version differs in structure from the maths (lane-wise reductions, the
  * polynomial exp, GEMM blocking) have a plain-loop `_ref` twin accumulating in double, for

@@ -12,10 +12,14 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "linalg/blis_setup.h"
 #include "linalg/gemm.h"
 #include "linalg/ops.h"
 #include "linalg/ops_backward.h"
 #include "model/train_impl.h"
+#include "base/progress.h"
+#include <stdio.h>
+double prof_t[64]; const char *prof_n[64];
 
 enum { DLOGITS_FLOATS = 1 << 22 }; /* dlogits rows at a time: about this many floats */
 
@@ -62,8 +66,6 @@ static void carve_views(t2_trainer *tr, carver *c) {
     tr->dh = carve(c, rows * ffn);
     tr->dlogits = carve(c, tr->logit_rows * tr->vocab);
     tr->delta = carve(c, rows * (delta_width > tr->kv_dim ? delta_width : tr->kv_dim));
-    tr->attn_scratch = carve(c, t2_attention_scratch_floats(tr->max_len, tr->group,
-                                                            tr->head_dim));
 }
 
 t2_trainer *t2_trainer_new(const t2_model_config *cfg, const t2_model_weights *weights,
@@ -96,11 +98,29 @@ t2_trainer *t2_trainer_new(const t2_model_config *cfg, const t2_model_weights *w
     tr->slab = t2_alloc((size_t)count.total * sizeof(float));
     carver fill = {tr->slab, 0};
     carve_views(tr, &fill);
+    tr->attn_scratch_floats = t2_attention_scratch_floats(max_len, tr->group, tr->head_dim);
+    tr->partial_width = tr->qkv_ld > tr->d ? tr->qkv_ld : tr->d;
+    t2_trainer_set_threads(tr, t2_blis_threads());
     return tr;
+}
+
+void t2_trainer_set_threads(t2_trainer *tr, int n_threads) {
+    T2_ASSERT(n_threads >= 1);
+    if (tr->pool != NULL && t2_train_pool_threads(tr->pool) == n_threads) return;
+    t2_train_pool_free(tr->pool);
+    t2_free(tr->attn_scratch);
+    t2_free(tr->partials);
+    tr->pool = t2_train_pool_new(n_threads);
+    tr->attn_scratch = t2_alloc_array((size_t)(n_threads * tr->attn_scratch_floats),
+                                      sizeof(float));
+    tr->partials = t2_alloc_array((size_t)(n_threads * tr->partial_width), sizeof(float));
 }
 
 void t2_trainer_free(t2_trainer *tr) {
     if (tr == NULL) return;
+    t2_train_pool_free(tr->pool);
+    t2_free(tr->attn_scratch);
+    t2_free(tr->partials);
     t2_rope_free(&tr->rope);
     t2_free(tr->layers);
     t2_free(tr->slab);
@@ -138,86 +158,144 @@ static void linear(float *out, int64_t ld_out, const float *in, int64_t ld_in, c
     t2_gemm(out, ld_out, in, ld_in, 0, w, n_in, 1, rows, n_out, n_in, 1.0f, beta);
 }
 
-/* q | k | v of every row (one GEMM when Wq, Wk, Wv lie back to back), biases, then RoPE on
- * q and k (adjacent in the row, so one call rotates all n_heads + n_kv heads). */
-static void qkv_forward(t2_trainer *tr, const t2_layer_weights *lw, t2_train_layer_acts *a,
-                        int64_t rows, int64_t seq_len) {
-    int64_t d = tr->d, q_dim = tr->q_dim, kv_dim = tr->kv_dim, ld = tr->qkv_ld;
-    if (lw->wk == lw->wq + q_dim * d && lw->wv == lw->wk + kv_dim * d) {
-        linear(a->qkv, ld, a->xn1, d, lw->wq, rows, ld, d, 0.0f);
-    } else {
-        linear(a->qkv, ld, a->xn1, d, lw->wq, rows, q_dim, d, 0.0f);
-        linear(a->qkv + q_dim, ld, a->xn1, d, lw->wk, rows, kv_dim, d, 0.0f);
-        linear(a->qkv + q_dim + kv_dim, ld, a->xn1, d, lw->wv, rows, kv_dim, d, 0.0f);
-    }
-    if (lw->bq) t2_add_bias(a->qkv, lw->bq, rows, q_dim, ld);
-    if (lw->bk) t2_add_bias(a->qkv + q_dim, lw->bk, rows, kv_dim, ld);
-    if (lw->bv) t2_add_bias(a->qkv + q_dim + kv_dim, lw->bv, rows, kv_dim, ld);
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t pos = r % seq_len;
-        t2_rope_forward(a->qkv + r * ld, tr->n_heads + tr->n_kv, tr->head_dim,
+/* What the forward's parallel parts read: the step and the layer being run. */
+typedef struct forward_ctx {
+    t2_trainer *tr;
+    const t2_train_batch *b;
+    const t2_layer_weights *lw;
+    t2_train_layer_acts *a;
+    float *x_out; /* the next layer's residual input (or x_final) */
+} forward_ctx;
+
+/* Rows [begin, end): xn1 = RMSNorm(x), and x_mid starts as a copy of x (o_proj adds). */
+static void rows_attention_input(void *arg, int64_t begin, int64_t end, int worker) {
+    forward_ctx *c = arg;
+    int64_t d = c->tr->d;
+    t2_rmsnorm_forward(c->a->xn1 + begin * d, c->a->x + begin * d, c->lw->input_norm,
+                       end - begin, d, c->tr->cfg->rms_norm_eps);
+    memcpy(c->a->x_mid + begin * d, c->a->x + begin * d, (size_t)((end - begin) * d) *
+           sizeof(float));
+}
+
+/* Rows [begin, end) of q | k | v: biases, then RoPE on q and k (adjacent in the row, so one
+ * call rotates all n_heads + n_kv heads) at each row's position. */
+static void rows_qkv_finish(void *arg, int64_t begin, int64_t end, int worker) {
+    forward_ctx *c = arg;
+    t2_trainer *tr = c->tr;
+    int64_t ld = tr->qkv_ld, q_dim = tr->q_dim, kv_dim = tr->kv_dim, n = end - begin;
+    float *qkv = c->a->qkv + begin * ld;
+    if (c->lw->bq) t2_add_bias(qkv, c->lw->bq, n, q_dim, ld);
+    if (c->lw->bk) t2_add_bias(qkv + q_dim, c->lw->bk, n, kv_dim, ld);
+    if (c->lw->bv) t2_add_bias(qkv + q_dim + kv_dim, c->lw->bv, n, kv_dim, ld);
+    for (int64_t r = begin; r < end; r++) {
+        int64_t pos = r % c->b->seq_len;
+        t2_rope_forward(c->a->qkv + r * ld, tr->n_heads + tr->n_kv, tr->head_dim,
                         t2_rope_cos(&tr->rope, pos), t2_rope_sin(&tr->rope, pos));
     }
 }
 
-/* Causal attention of every (sequence, KV head) into a->attn, keeping a->lse. */
-static void attention_forward(t2_trainer *tr, t2_train_layer_acts *a, int64_t n_seqs,
-                              int64_t seq_len) {
-    int64_t hd = tr->head_dim, ld = tr->qkv_ld;
+/* (sequence, KV head) pairs [begin, end): causal attention into attn, keeping lse. */
+static void pairs_attention(void *arg, int64_t begin, int64_t end, int worker) {
+    forward_ctx *c = arg;
+    t2_trainer *tr = c->tr;
+    int64_t hd = tr->head_dim, ld = tr->qkv_ld, len = c->b->seq_len;
     float scale = 1.0f / sqrtf((float)hd);
-    for (int64_t s = 0; s < n_seqs; s++) {
-        int64_t row0 = s * seq_len;
-        for (int64_t h = 0; h < tr->n_kv; h++) {
-            const float *q = a->qkv + row0 * ld + h * tr->group * hd;
-            const float *k = a->qkv + row0 * ld + tr->q_dim + h * hd;
-            const float *v = k + tr->kv_dim;
-            t2_attention_lse_forward(a->attn + row0 * tr->q_dim + h * tr->group * hd, tr->q_dim,
-                                     a->lse + row0 * tr->n_heads + h * tr->group, tr->n_heads,
-                                     q, ld, k, v, ld, seq_len, tr->group, hd, scale,
-                                     tr->attn_scratch);
-        }
+    float *scratch = tr->attn_scratch + worker * tr->attn_scratch_floats;
+    for (int64_t pair = begin; pair < end; pair++) {
+        int64_t row0 = pair / tr->n_kv * len, h = pair % tr->n_kv;
+        const float *q = c->a->qkv + row0 * ld + h * tr->group * hd;
+        const float *k = c->a->qkv + row0 * ld + tr->q_dim + h * hd;
+        t2_attention_lse_forward(c->a->attn + row0 * tr->q_dim + h * tr->group * hd, tr->q_dim,
+                                 c->a->lse + row0 * tr->n_heads + h * tr->group, tr->n_heads,
+                                 q, ld, k, k + tr->kv_dim, ld, len, tr->group, hd, scale,
+                                 scratch);
     }
 }
 
-/* The MLP block: x_out = x_mid + (silu(G) U) Wdᵀ with [G U] = RMSNorm(x_mid) [Wg Wu]ᵀ. */
-static void mlp_forward(t2_trainer *tr, const t2_layer_weights *lw, t2_train_layer_acts *a,
-                        float *x_out, int64_t rows) {
-    int64_t d = tr->d, ffn = tr->ffn;
-    t2_rmsnorm_forward(a->xn2, a->x_mid, lw->post_norm, rows, d, tr->cfg->rms_norm_eps);
+/* Rows [begin, end) after o_proj: its bias, xn2 = RMSNorm(x_mid), and x_out starts as a
+ * copy of x_mid (down_proj adds). */
+static void rows_mlp_input(void *arg, int64_t begin, int64_t end, int worker) {
+    forward_ctx *c = arg;
+    int64_t d = c->tr->d, n = end - begin;
+    float *x_mid = c->a->x_mid + begin * d;
+    if (c->lw->bo) t2_add_bias(x_mid, c->lw->bo, n, d, d);
+    t2_rmsnorm_forward(c->a->xn2 + begin * d, x_mid, c->lw->post_norm, n, d,
+                       c->tr->cfg->rms_norm_eps);
+    memcpy(c->x_out + begin * d, x_mid, (size_t)(n * d) * sizeof(float));
+}
+
+/* Rows [begin, end): h = silu(gate) up. */
+static void rows_swiglu(void *arg, int64_t begin, int64_t end, int worker) {
+    forward_ctx *c = arg;
+    int64_t ffn = c->tr->ffn;
+    const float *gu = c->a->gu + begin * 2 * ffn;
+    t2_swiglu_forward(c->tr->h + begin * ffn, ffn, gu, 2 * ffn, gu + ffn, 2 * ffn, end - begin,
+                      ffn);
+}
+
+/* Rows [begin, end): the final norm. */
+static void rows_final_norm(void *arg, int64_t begin, int64_t end, int worker) {
+    forward_ctx *c = arg;
+    int64_t d = c->tr->d;
+    t2_rmsnorm_forward(c->tr->xn_final + begin * d, c->tr->x_final + begin * d,
+                       c->tr->weights->final_norm, end - begin, d, c->tr->cfg->rms_norm_eps);
+}
+
+/* Rows [begin, end): log-sum-exp and log p(target) of the logits. */
+static void rows_cross_entropy(void *arg, int64_t begin, int64_t end, int worker) {
+    forward_ctx *c = arg;
+    t2_trainer *tr = c->tr;
+    t2_cross_entropy_forward(tr->logprob + begin, tr->lse + begin,
+                             tr->logits + begin * tr->vocab, tr->vocab, c->b->targets + begin,
+                             end - begin, tr->vocab);
+}
+
+/* One layer: attention block then MLP block, from a->x into x_out. The GEMMs run over all
+ * rows; the parts between them on the pool. */
+static void layer_forward(forward_ctx *c, int64_t rows) {
+    t2_trainer *tr = c->tr;
+    const t2_layer_weights *lw = c->lw;
+    t2_train_layer_acts *a = c->a;
+    int64_t d = tr->d, ffn = tr->ffn, q_dim = tr->q_dim, kv_dim = tr->kv_dim;
+    { double _t = t2_time_now(); t2_train_pool_run(tr->pool, rows, rows_attention_input, c); prof_t[5] += t2_time_now() - _t; prof_n[5] = "rows_attention_input_f"; }
+    if (lw->wk == lw->wq + q_dim * d && lw->wv == lw->wk + kv_dim * d) {
+        linear(a->qkv, tr->qkv_ld, a->xn1, d, lw->wq, rows, tr->qkv_ld, d, 0.0f);
+    } else {
+        linear(a->qkv, tr->qkv_ld, a->xn1, d, lw->wq, rows, q_dim, d, 0.0f);
+        linear(a->qkv + q_dim, tr->qkv_ld, a->xn1, d, lw->wk, rows, kv_dim, d, 0.0f);
+        linear(a->qkv + q_dim + kv_dim, tr->qkv_ld, a->xn1, d, lw->wv, rows, kv_dim, d, 0.0f);
+    }
+    { double _t = t2_time_now(); t2_train_pool_run(tr->pool, rows, rows_qkv_finish, c); prof_t[42] += t2_time_now() - _t; prof_n[42] = "rows_qkv_finish_f"; }
+    { double _t = t2_time_now(); t2_train_pool_run(tr->pool, c->b->n_seqs * tr->n_kv, pairs_attention, c); prof_t[12] += t2_time_now() - _t; prof_n[12] = "pairs_attention_f"; }
+    linear(a->x_mid, d, a->attn, q_dim, lw->wo, rows, d, q_dim, 1.0f);
+    { double _t = t2_time_now(); t2_train_pool_run(tr->pool, rows, rows_mlp_input, c); prof_t[31] += t2_time_now() - _t; prof_n[31] = "rows_mlp_input_f"; }
     if (lw->w_up == lw->w_gate + ffn * d) {
         linear(a->gu, 2 * ffn, a->xn2, d, lw->w_gate, rows, 2 * ffn, d, 0.0f);
     } else {
         linear(a->gu, 2 * ffn, a->xn2, d, lw->w_gate, rows, ffn, d, 0.0f);
         linear(a->gu + ffn, 2 * ffn, a->xn2, d, lw->w_up, rows, ffn, d, 0.0f);
     }
-    t2_swiglu_forward(tr->h, ffn, a->gu, 2 * ffn, a->gu + ffn, 2 * ffn, rows, ffn);
-    memcpy(x_out, a->x_mid, (size_t)(rows * d) * sizeof(float));
-    linear(x_out, d, tr->h, ffn, lw->w_down, rows, d, ffn, 1.0f);
+    { double _t = t2_time_now(); t2_train_pool_run(tr->pool, rows, rows_swiglu, c); prof_t[16] += t2_time_now() - _t; prof_n[16] = "rows_swiglu_f"; }
+    linear(c->x_out, d, tr->h, ffn, lw->w_down, rows, d, ffn, 1.0f);
 }
 
 /* Every layer, the final norm, lm_head and the per-row log-sum-exp and log p(target). */
 static void forward(t2_trainer *tr, const t2_train_batch *b) {
-    const t2_model_config *cfg = tr->cfg;
     const t2_model_weights *w = tr->weights;
-    int64_t d = tr->d, rows = b->n_seqs * b->seq_len, n_layers = cfg->num_hidden_layers;
+    int64_t d = tr->d, rows = b->n_seqs * b->seq_len, n_layers = tr->cfg->num_hidden_layers;
     float *x0 = n_layers > 0 ? tr->layers[0].x : tr->x_final;
     for (int64_t r = 0; r < rows; r++)
         memcpy(x0 + r * d, w->embed + (int64_t)b->tokens[r] * d, (size_t)d * sizeof(float));
+    forward_ctx c = {tr, b, NULL, NULL, NULL};
     for (int64_t l = 0; l < n_layers; l++) {
-        const t2_layer_weights *lw = &w->layers[l];
-        t2_train_layer_acts *a = &tr->layers[l];
-        t2_rmsnorm_forward(a->xn1, a->x, lw->input_norm, rows, d, cfg->rms_norm_eps);
-        qkv_forward(tr, lw, a, rows, b->seq_len);
-        attention_forward(tr, a, b->n_seqs, b->seq_len);
-        memcpy(a->x_mid, a->x, (size_t)(rows * d) * sizeof(float));
-        linear(a->x_mid, d, a->attn, tr->q_dim, lw->wo, rows, d, tr->q_dim, 1.0f);
-        if (lw->bo) t2_add_bias(a->x_mid, lw->bo, rows, d, d);
-        mlp_forward(tr, lw, a, l + 1 < n_layers ? tr->layers[l + 1].x : tr->x_final, rows);
+        c.lw = &w->layers[l];
+        c.a = &tr->layers[l];
+        c.x_out = l + 1 < n_layers ? tr->layers[l + 1].x : tr->x_final;
+        layer_forward(&c, rows);
     }
-    t2_rmsnorm_forward(tr->xn_final, tr->x_final, w->final_norm, rows, d, cfg->rms_norm_eps);
+    { double _t = t2_time_now(); t2_train_pool_run(tr->pool, rows, rows_final_norm, &c); prof_t[21] += t2_time_now() - _t; prof_n[21] = "rows_final_norm_f"; }
     linear(tr->logits, tr->vocab, tr->xn_final, d, w->lm_head, rows, tr->vocab, d, 0.0f);
-    t2_cross_entropy_forward(tr->logprob, tr->lse, tr->logits, tr->vocab, b->targets, rows,
-                             tr->vocab);
+    { double _t = t2_time_now(); t2_train_pool_run(tr->pool, rows, rows_cross_entropy, &c); prof_t[37] += t2_time_now() - _t; prof_n[37] = "rows_cross_entropy_f"; }
 }
 
 /* L = sum w (-log p(target)), accumulated in double; copies log p out when asked. */
@@ -238,6 +316,8 @@ int t2_trainer_step(t2_trainer *tr, const t2_train_batch *batch, const t2_train_
     *loss = loss_of(tr, batch, opt ? opt->token_logprobs : NULL);
     if (opt != NULL && (opt->grads != NULL || opt->linear_fn != NULL))
         t2_trainer_backward(tr, batch, opt);
+    static int steps = 0;
+    if (++steps % 5 == 0) { double tot = 0; for (int i = 0; i < 64; i++) if (prof_n[i]) { fprintf(stderr, "%-24s %.3f\n", prof_n[i], prof_t[i] / 5); tot += prof_t[i] / 5; } fprintf(stderr, "%-24s %.3f\n", "TOTAL", tot); memset(prof_t, 0, sizeof prof_t); }
     return 0;
 }
 

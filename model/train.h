@@ -58,6 +58,13 @@ t2_trainer *t2_trainer_new(const t2_model_config *cfg, const t2_model_weights *w
                            int64_t max_seqs, int64_t max_len);
 void t2_trainer_free(t2_trainer *tr); /* accepts NULL */
 
+/* Threads for the work between GEMMs (elementwise kernels over rows, attention over
+ * (sequence, KV head) pairs); the GEMMs use BLIS's own threads. t2_trainer_new starts as many
+ * as BLIS uses (linalg/blis_setup.h), so one rank per core with one BLIS thread runs
+ * everything on the calling thread. The count changes only the rounding of the norm and bias
+ * gradients (their sums over rows are split between threads). n_threads >= 1. */
+void t2_trainer_set_threads(t2_trainer *tr, int n_threads);
+
 /* Forward, loss and backward over the batch. Returns 0 and the loss L in *loss, or -1 with
  * err set (a token outside the vocabulary, batch larger than the workspace) and nothing
  * added to the gradients. */

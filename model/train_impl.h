@@ -6,7 +6,9 @@
  * A batch of n_seqs x seq_len tokens uses the first rows = n_seqs seq_len rows of every
  * view; row r is token r % seq_len of sequence r / seq_len. Per layer the forward keeps what
  * the backward reads (t2_train_layer_acts); the backward's own buffers are shared by all
- * layers. Nothing is allocated per step. */
+ * layers. Nothing is allocated per step.
+ * Threads: GEMMs use BLIS's threads; the elementwise kernels (over rows) and attention (over
+ * (sequence, KV head) pairs) run on the trainer's pool, one thread per part. */
 #ifndef T2_MODEL_TRAIN_IMPL_H
 #define T2_MODEL_TRAIN_IMPL_H
 
@@ -14,6 +16,17 @@
 
 #include "model/rope.h"
 #include "model/train.h"
+
+/* The worker threads for the work between GEMMs (model/train_pool.c): a fork-join pool of
+ * n_threads - 1 pthreads plus the caller. A run splits [0, n) into n_threads contiguous
+ * parts (the same split for the same n and thread count), calls fn(ctx, begin, end, worker)
+ * on each, worker 0 on the calling thread, and returns when all are done. */
+typedef struct t2_train_pool t2_train_pool;
+typedef void (*t2_train_pool_fn)(void *ctx, int64_t begin, int64_t end, int worker);
+t2_train_pool *t2_train_pool_new(int n_threads);
+void t2_train_pool_free(t2_train_pool *p); /* accepts NULL */
+int t2_train_pool_threads(const t2_train_pool *p);
+void t2_train_pool_run(t2_train_pool *p, int64_t n, t2_train_pool_fn fn, void *ctx);
 
 /* What one layer's forward leaves for its backward (each rows x width, leading dimension
  * = width). */
@@ -54,7 +67,12 @@ struct t2_trainer {
     float *dh;       /* rows x ffn: dL/dh */
     float *dlogits;  /* logit_rows x vocab */
     float *delta;    /* rows x max(q_dim, kv_dim, ffn): a contiguous Δ for the callback */
-    float *attn_scratch; /* t2_attention_scratch_floats(max_len, group, head_dim) */
+    /* per worker thread (outside the slab: their count follows t2_trainer_set_threads) */
+    t2_train_pool *pool;
+    int64_t attn_scratch_floats;  /* t2_attention_scratch_floats(max_len, group, head_dim) */
+    float *attn_scratch;          /* n_threads x attn_scratch_floats */
+    int64_t partial_width;        /* max(d, qkv_ld): the widest column sum */
+    float *partials;              /* n_threads x partial_width: per-worker column sums */
 };
 
 /* Backward of the last forward over `batch` (validated, forward run): adds weight gradients

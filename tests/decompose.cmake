@@ -9,9 +9,14 @@ t2_add_test(NAME decompose_targets SOURCES test_decompose_targets.c LABELS decom
 
 # The distributed SVDs against LAPACK on 1, 2, 3 and 4 (oversubscribed) ranks.
 t2_add_test(NAME svd_dist SOURCES test_svd_dist.c svd_fixture.c RANKS 1 LABELS decompose)
+# Their leak check is left to the 1-rank run (the same allocations): with the full stacks
+# needed to suppress Open MPI's leaks, every malloc of the thousands of BLACS messages costs
+# an unwind, and the sanitizer build spent 20 of 21 s on that at 4 ranks.
 foreach(ranks 2 3 4)
   t2_add_cli_test(NAME svd_dist_${ranks}ranks RANKS ${ranks} LABELS decompose TIMEOUT 180
     COMMAND $<TARGET_FILE:test_svd_dist>)
+  set_property(TEST svd_dist_${ranks}ranks APPEND PROPERTY ENVIRONMENT
+    "ASAN_OPTIONS=detect_leaks=0:abort_on_error=0")
 endforeach()
 
 # `t2 decompose`. Everything lives in D, emptied first; the models are fixtures: small (a

@@ -8,7 +8,8 @@
  *     prompt the tokens it gets alone, greedy and sampled;
  *   - stopping at an EOS id, at a stop string (text cut before it, streamed pieces adding up
  *     to the text, nothing of the stop string streamed), at max_new_tokens;
- *   - prompts that do not fit the cache or are empty are reported. */
+ *   - prompts that do not fit the cache, are empty or hold ids outside the vocabulary are
+ *     reported before anything is generated. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -272,6 +273,13 @@ static void test_errors(model *m) {
     CHECK(generate(m, 2, prompts, lens, 2, &params, out, NULL, &err) == -1 &&
               strstr(err.msg, "empty") != NULL,
           "empty prompt: %s", err.msg);
+    int32_t outside[2] = {5, (int32_t)m->cfg.vocab_size};
+    prompts[1] = outside;
+    lens[0] = 1;
+    lens[1] = 2;
+    CHECK(generate(m, 2, prompts, lens, 2, &params, out, NULL, &err) == -1 &&
+              strstr(err.msg, "prompt 1, token 1") && strstr(err.msg, "vocabulary"),
+          "id outside the vocabulary: %s", err.msg);
 }
 
 int main(void) {
