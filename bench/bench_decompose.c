@@ -173,8 +173,11 @@ static int parse(options *o, int argc, char **argv) {
     return o->rows > 0 && o->cols > 0 ? 0 : -1;
 }
 
+enum { SKIPPED = -2 }; /* a figure not measured (-1: the piece failed) */
+
 static void ratio_line(const char *what, double seconds, double reference) {
-    if (seconds < 0) printf("  %-44s   failed\n", what);
+    if (seconds == SKIPPED) printf("  %-44s   not measured\n", what);
+    else if (seconds < 0) printf("  %-44s   failed\n", what);
     else if (reference > 0)
         printf("  %-44s %9.3f s   %6.2fx\n", what, seconds, seconds / reference);
     else printf("  %-44s %9.3f s\n", what, seconds);
@@ -218,18 +221,20 @@ static int drive(const options *o) {
                                     k == 2 ? "none" : "core", t2, model, tmp, k, prec),
                              "rank groups) in ");
     }
-    double single[4], dist[2] = {-1.0, -1.0};
+    double single[4], dist[2] = {SKIPPED, SKIPPED};
     for (int threads = 1; threads <= 2; threads++) {
         single[threads - 1] =
             run_for(format("BLIS_NUM_THREADS=%d %s --worker lapack --rows %lld --cols %lld "
                            "--precision %s", threads, self, (long long)o->rows,
                            (long long)o->cols, prec),
                     "seconds: ");
-        single[threads + 1] =
-            run_for(format("BLIS_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d OMP_NUM_THREADS=%d "
-                           "/usr/bin/python3 %s %lld %lld %s", threads, threads, threads, script,
-                           (long long)o->rows, (long long)o->cols, prec),
-                    "seconds: ");
+        single[threads + 1] = SKIPPED;
+        if (access("/usr/bin/python3", X_OK) == 0)
+            single[threads + 1] = run_for(
+                format("BLIS_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d OMP_NUM_THREADS=%d "
+                       "/usr/bin/python3 %s %lld %lld %s", threads, threads, threads, script,
+                       (long long)o->rows, (long long)o->cols, prec),
+                "seconds: ");
     }
     for (int k = o->skip_pgesvd ? 1 : 0; k < 2; k++) {
         dist[k] = run_for(format("BLIS_NUM_THREADS=1 %s -n 2 %s --worker %s --rows %lld --cols "

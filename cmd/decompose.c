@@ -79,19 +79,20 @@ static void print_usage(FILE *out) {
 
 /* Parses argv into s. 0, or T2_EXIT_USAGE with msg filled. */
 static int parse_flags(settings *s, int argc, char **argv, int *help, t2_error *msg) {
-    enum { OPT_CONFIG = N_KEYS, OPT_HELP };
+    /* getopt values: KEY + OPT_BASE (never 0, which getopt reserves for "unknown"). */
+    enum { OPT_BASE = 256, OPT_CONFIG = OPT_BASE + N_KEYS, OPT_HELP };
     static const struct option options[] = {
-        {"model", required_argument, NULL, KEY_MODEL},
-        {"out", required_argument, NULL, KEY_OUT},
-        {"targets", required_argument, NULL, KEY_TARGETS},
-        {"match", required_argument, NULL, KEY_MATCH},
-        {"regex", required_argument, NULL, KEY_REGEX},
-        {"precision", required_argument, NULL, KEY_PRECISION},
-        {"method", required_argument, NULL, KEY_METHOD},
-        {"block-size", required_argument, NULL, KEY_BLOCK_SIZE},
-        {"memory-per-rank", required_argument, NULL, KEY_MEMORY},
-        {"verify", no_argument, NULL, KEY_VERIFY},
-        {"force", no_argument, NULL, KEY_FORCE},
+        {"model", required_argument, NULL, OPT_BASE + KEY_MODEL},
+        {"out", required_argument, NULL, OPT_BASE + KEY_OUT},
+        {"targets", required_argument, NULL, OPT_BASE + KEY_TARGETS},
+        {"match", required_argument, NULL, OPT_BASE + KEY_MATCH},
+        {"regex", required_argument, NULL, OPT_BASE + KEY_REGEX},
+        {"precision", required_argument, NULL, OPT_BASE + KEY_PRECISION},
+        {"method", required_argument, NULL, OPT_BASE + KEY_METHOD},
+        {"block-size", required_argument, NULL, OPT_BASE + KEY_BLOCK_SIZE},
+        {"memory-per-rank", required_argument, NULL, OPT_BASE + KEY_MEMORY},
+        {"verify", no_argument, NULL, OPT_BASE + KEY_VERIFY},
+        {"force", no_argument, NULL, OPT_BASE + KEY_FORCE},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0}};
@@ -101,14 +102,19 @@ static int parse_flags(settings *s, int argc, char **argv, int *help, t2_error *
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         if (opt == OPT_HELP) *help = 1;
         else if (opt == OPT_CONFIG) s->config_path = optarg;
-        else if (opt >= 0 && opt < N_KEYS)
-            s->value[opt] = keys[opt].kind == KIND_BOOL ? "true" : optarg;
-        else if (optopt != 0)
-            return t2_error_set(msg, "option '%s' needs a value", argv[optind - 1]), T2_EXIT_USAGE;
-        else return t2_error_set(msg, "unknown option '%s'", argv[optind - 1]), T2_EXIT_USAGE;
+        else if (opt >= OPT_BASE && opt < OPT_BASE + N_KEYS)
+            s->value[opt - OPT_BASE] = keys[opt - OPT_BASE].kind == KIND_BOOL ? "true" : optarg;
+        else {
+            /* '?': optopt names a known option missing its value, 0 an unknown option */
+            t2_error_set(msg, optopt != 0 ? "option '%s' needs a value" : "unknown option '%s'",
+                         argv[optind - 1]);
+            return T2_EXIT_USAGE;
+        }
     }
-    if (optind < argc)
-        return t2_error_set(msg, "unexpected argument '%s'", argv[optind]), T2_EXIT_USAGE;
+    if (optind < argc) {
+        t2_error_set(msg, "unexpected argument '%s'", argv[optind]);
+        return T2_EXIT_USAGE;
+    }
     return 0;
 }
 

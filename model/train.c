@@ -17,9 +17,6 @@
 #include "linalg/ops.h"
 #include "linalg/ops_backward.h"
 #include "model/train_impl.h"
-#include "base/progress.h"
-#include <stdio.h>
-double prof_t[64]; const char *prof_n[64];
 
 enum { DLOGITS_FLOATS = 1 << 22 }; /* dlogits rows at a time: about this many floats */
 
@@ -100,7 +97,8 @@ t2_trainer *t2_trainer_new(const t2_model_config *cfg, const t2_model_weights *w
     carve_views(tr, &fill);
     tr->attn_scratch_floats = t2_attention_scratch_floats(max_len, tr->group, tr->head_dim);
     tr->partial_width = tr->qkv_ld > tr->d ? tr->qkv_ld : tr->d;
-    t2_trainer_set_threads(tr, t2_blis_threads());
+    int threads = t2_blis_threads();
+    t2_trainer_set_threads(tr, threads > 1 ? threads : 1);
     return tr;
 }
 
@@ -257,7 +255,7 @@ static void layer_forward(forward_ctx *c, int64_t rows) {
     const t2_layer_weights *lw = c->lw;
     t2_train_layer_acts *a = c->a;
     int64_t d = tr->d, ffn = tr->ffn, q_dim = tr->q_dim, kv_dim = tr->kv_dim;
-    { double _t = t2_time_now(); t2_train_pool_run(tr->pool, rows, rows_attention_input, c); prof_t[5] += t2_time_now() - _t; prof_n[5] = "rows_attention_input_f"; }
+    t2_train_pool_run(tr->pool, rows, rows_attention_input, c);
     if (lw->wk == lw->wq + q_dim * d && lw->wv == lw->wk + kv_dim * d) {
         linear(a->qkv, tr->qkv_ld, a->xn1, d, lw->wq, rows, tr->qkv_ld, d, 0.0f);
     } else {
@@ -265,17 +263,17 @@ static void layer_forward(forward_ctx *c, int64_t rows) {
         linear(a->qkv + q_dim, tr->qkv_ld, a->xn1, d, lw->wk, rows, kv_dim, d, 0.0f);
         linear(a->qkv + q_dim + kv_dim, tr->qkv_ld, a->xn1, d, lw->wv, rows, kv_dim, d, 0.0f);
     }
-    { double _t = t2_time_now(); t2_train_pool_run(tr->pool, rows, rows_qkv_finish, c); prof_t[42] += t2_time_now() - _t; prof_n[42] = "rows_qkv_finish_f"; }
-    { double _t = t2_time_now(); t2_train_pool_run(tr->pool, c->b->n_seqs * tr->n_kv, pairs_attention, c); prof_t[12] += t2_time_now() - _t; prof_n[12] = "pairs_attention_f"; }
+    t2_train_pool_run(tr->pool, rows, rows_qkv_finish, c);
+    t2_train_pool_run(tr->pool, c->b->n_seqs * tr->n_kv, pairs_attention, c);
     linear(a->x_mid, d, a->attn, q_dim, lw->wo, rows, d, q_dim, 1.0f);
-    { double _t = t2_time_now(); t2_train_pool_run(tr->pool, rows, rows_mlp_input, c); prof_t[31] += t2_time_now() - _t; prof_n[31] = "rows_mlp_input_f"; }
+    t2_train_pool_run(tr->pool, rows, rows_mlp_input, c);
     if (lw->w_up == lw->w_gate + ffn * d) {
         linear(a->gu, 2 * ffn, a->xn2, d, lw->w_gate, rows, 2 * ffn, d, 0.0f);
     } else {
         linear(a->gu, 2 * ffn, a->xn2, d, lw->w_gate, rows, ffn, d, 0.0f);
         linear(a->gu + ffn, 2 * ffn, a->xn2, d, lw->w_up, rows, ffn, d, 0.0f);
     }
-    { double _t = t2_time_now(); t2_train_pool_run(tr->pool, rows, rows_swiglu, c); prof_t[16] += t2_time_now() - _t; prof_n[16] = "rows_swiglu_f"; }
+    t2_train_pool_run(tr->pool, rows, rows_swiglu, c);
     linear(c->x_out, d, tr->h, ffn, lw->w_down, rows, d, ffn, 1.0f);
 }
 
@@ -293,9 +291,9 @@ static void forward(t2_trainer *tr, const t2_train_batch *b) {
         c.x_out = l + 1 < n_layers ? tr->layers[l + 1].x : tr->x_final;
         layer_forward(&c, rows);
     }
-    { double _t = t2_time_now(); t2_train_pool_run(tr->pool, rows, rows_final_norm, &c); prof_t[21] += t2_time_now() - _t; prof_n[21] = "rows_final_norm_f"; }
+    t2_train_pool_run(tr->pool, rows, rows_final_norm, &c);
     linear(tr->logits, tr->vocab, tr->xn_final, d, w->lm_head, rows, tr->vocab, d, 0.0f);
-    { double _t = t2_time_now(); t2_train_pool_run(tr->pool, rows, rows_cross_entropy, &c); prof_t[37] += t2_time_now() - _t; prof_n[37] = "rows_cross_entropy_f"; }
+    t2_train_pool_run(tr->pool, rows, rows_cross_entropy, &c);
 }
 
 /* L = sum w (-log p(target)), accumulated in double; copies log p out when asked. */
@@ -316,8 +314,6 @@ int t2_trainer_step(t2_trainer *tr, const t2_train_batch *batch, const t2_train_
     *loss = loss_of(tr, batch, opt ? opt->token_logprobs : NULL);
     if (opt != NULL && (opt->grads != NULL || opt->linear_fn != NULL))
         t2_trainer_backward(tr, batch, opt);
-    static int steps = 0;
-    if (++steps % 5 == 0) { double tot = 0; for (int i = 0; i < 64; i++) if (prof_n[i]) { fprintf(stderr, "%-24s %.3f\n", prof_n[i], prof_t[i] / 5); tot += prof_t[i] / 5; } fprintf(stderr, "%-24s %.3f\n", "TOTAL", tot); memset(prof_t, 0, sizeof prof_t); }
     return 0;
 }
 

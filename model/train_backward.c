@@ -17,8 +17,6 @@
 #include "linalg/gemm.h"
 #include "linalg/ops_backward.h"
 #include "model/train_impl.h"
-#include "base/progress.h"
-extern double prof_t[64]; extern const char *prof_n[64];
 
 /* dx (rows x n_in, ld_dx) = delta (rows x n_out, ld_delta) W + beta dx;  W: n_out x n_in. */
 static void input_grad(float *dx, int64_t ld_dx, const float *delta, int64_t ld_delta,
@@ -75,7 +73,7 @@ static void run_with_sums(backward_ctx *c, int64_t rows, t2_train_pool_fn fn, fl
     c->sum = grad;
     if (grad != NULL && threads > 1)
         memset(tr->partials, 0, (size_t)(threads * tr->partial_width) * sizeof(float));
-    { double _t = t2_time_now(); t2_train_pool_run(tr->pool, rows, fn, c); prof_t[26] += t2_time_now() - _t; prof_n[26] = "fn_b"; }
+    t2_train_pool_run(tr->pool, rows, fn, c);
     if (grad == NULL || threads == 1) return;
     for (int w = 0; w < threads; w++)
         for (int64_t i = 0; i < n; i++) grad[i] += tr->partials[w * tr->partial_width + i];
@@ -170,7 +168,7 @@ static void head_backward(backward_ctx *c, int64_t rows, t2_model_weights *grads
     int64_t d = tr->d, vocab = tr->vocab;
     for (c->r0 = 0; c->r0 < rows; c->r0 += tr->logit_rows) {
         int64_t r0 = c->r0, n = rows - r0 < tr->logit_rows ? rows - r0 : tr->logit_rows;
-        { double _t = t2_time_now(); t2_train_pool_run(tr->pool, n, rows_cross_entropy, c); prof_t[25] += t2_time_now() - _t; prof_n[25] = "rows_cross_entropy_b"; }
+        t2_train_pool_run(tr->pool, n, rows_cross_entropy, c);
         input_grad(tr->dxn + r0 * d, d, tr->dlogits, vocab, w->lm_head, n, vocab, d, 0.0f);
         if (grads != NULL)
             weight_grad(grads->lm_head, tr->dlogits, vocab, tr->xn_final + r0 * d, d, n, vocab,
@@ -189,7 +187,7 @@ static void mlp_backward(backward_ctx *c, int64_t l, int64_t rows, const t2_trai
     int64_t d = tr->d, ffn = tr->ffn;
     /* down_proj: Δ = dx, input h */
     input_grad(tr->dh, ffn, tr->dx, d, lw->w_down, rows, d, ffn, 0.0f);
-    { double _t = t2_time_now(); t2_train_pool_run(tr->pool, rows, rows_swiglu, c); prof_t[6] += t2_time_now() - _t; prof_n[6] = "rows_swiglu_b"; }
+    t2_train_pool_run(tr->pool, rows, rows_swiglu, c);
     if (gw) weight_grad(gw->w_down, tr->dx, d, tr->h, ffn, rows, d, ffn);
     callback(tr, opt, l, T2_LINEAR_DOWN, tr->h, tr->dx, d, rows, ffn, d);
     /* gate_proj and up_proj: Δ = dgate | dup, input xn2 */
@@ -225,8 +223,8 @@ static void attention_block_backward(backward_ctx *c, int64_t l, const t2_train_
     if (gw && gw->bo) bias_backward(c, rows, gw->bo, tr->dx, d, d);
     callback(tr, opt, l, T2_LINEAR_O, a->attn, tr->dx, d, rows, q_dim, d);
 
-    { double _t = t2_time_now(); t2_train_pool_run(tr->pool, c->b->n_seqs * tr->n_kv, pairs_attention, c); prof_t[4] += t2_time_now() - _t; prof_n[4] = "pairs_attention_b"; }
-    { double _t = t2_time_now(); t2_train_pool_run(tr->pool, rows, rows_rope, c); prof_t[40] += t2_time_now() - _t; prof_n[40] = "rows_rope_b"; }
+    t2_train_pool_run(tr->pool, c->b->n_seqs * tr->n_kv, pairs_attention, c);
+    t2_train_pool_run(tr->pool, rows, rows_rope, c);
 
     /* q/k/v_proj: Δ = dq | dk | dv, input xn1 */
     if (gw && gw->bq) bias_backward(c, rows, gw->bq, tr->dqkv, q_dim, ld);

@@ -122,6 +122,7 @@ t2_decompose_bad(bad_precision "" 2 "--precision: 'half' is not valid; expected 
 t2_decompose_bad(both_patterns "" 2 "--match and --regex both given"
   --model ${D}/small --out x.store --match "*" --regex ".")
 t2_decompose_bad(unknown_option "" 2 "unknown option '--bogus'" --bogus)
+t2_decompose_bad(missing_value "" 2 "option '--out' needs a value" --model ${D}/small --out)
 
 # A truncated store is refused (not silently replaced); --force replaces a mismatching one.
 t2_add_cli_test(NAME decompose_make_truncated LABELS decompose TIMEOUT 30
@@ -157,7 +158,3 @@ t2_decompose_bad(config_missing 2 1 "missing\\.cfg: cannot open" --config ${C}/m
 t2_add_cli_test(NAME decompose_help LABELS decompose TIMEOUT 30 STDOUT "usage: \\[mpirun -n N\\] t2 decompose"
   COMMAND ${T2_EXE} decompose --help)
 
-# `t2 decompose` starts MPI also without mpiexec: these runs need the MPI test environment.
-set_tests_properties(decompose_1rank decompose_reuse_sharded decompose_config_flag_wins
-  decompose_help decompose_bad_no_model decompose_bad_bad_precision decompose_bad_both_patterns
-  decompose_bad_unknown_option PROPERTIES ENVIRONMENT "${T2_TEST_ENV_MPI}")

@@ -231,7 +231,8 @@ static double attention_loss(void *ctx) {
     for (int64_t t = 0; t < c->n; t++) {
         for (int64_t g = 0; g < c->group; g++) {
             attention_row(c, t, g, out, &lse);
-            for (int64_t i = 0; i < c->hd; i++) loss += c->dout[t * c->ld_q + g * c->hd + i] * out[i];
+            for (int64_t i = 0; i < c->hd; i++)
+                loss += c->dout[t * c->ld_q + g * c->hd + i] * out[i];
         }
     }
     return loss;
@@ -301,11 +302,13 @@ static void test_attention(t2_rng *rng, int64_t n, int64_t group, int64_t hd) {
             dv[t * ld_kv + i] = dv_ref[t * ld_kv + i];
         }
     }
-    snprintf(what, sizeof what, "attention backward n %lld group %lld: fast vs ref",
-             (long long)n, (long long)group);
-    t2_check_close(what, dq, dq_ref, n * ld_q, 1e-5, 1e-4);
-    t2_check_close(what, dk, dk_ref, n * ld_kv, 1e-5, 1e-4);
-    t2_check_close(what, dv, dv_ref, n * ld_kv, 1e-5, 1e-4);
+    float *fast[3] = {dq, dk, dv}, *ref[3] = {dq_ref, dk_ref, dv_ref};
+    const char *names[3] = {"dq", "dk", "dv"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(what, sizeof what, "attention backward n %lld group %lld: %s fast vs ref",
+                 (long long)n, (long long)group, names[i]);
+        t2_check_close(what, fast[i], ref[i], n * (i == 0 ? ld_q : ld_kv), 1e-5, 1e-4);
+    }
     /* finite differences on a column of every head of q, k and v (every row) */
     for (int64_t i = 0; i < group * hd; i += hd - 1) {
         snprintf(what, sizeof what, "attention n %lld dq column %lld vs finite differences",

@@ -119,7 +119,8 @@ static void sequence_forward(const t2_train_ref *r, const t2_rope *tables, const
             rmsnorm(st->xn, x, view(r, lw->post_norm), d, eps);
             matvec(st->g, view(r, lw->w_gate), NULL, st->xn, ffn, d);
             matvec(st->u, view(r, lw->w_up), NULL, st->xn, ffn, d);
-            for (int64_t i = 0; i < ffn; i++) st->g[i] = st->g[i] / (1.0 + exp(-st->g[i])) * st->u[i];
+            for (int64_t i = 0; i < ffn; i++)
+                st->g[i] = st->g[i] / (1.0 + exp(-st->g[i])) * st->u[i]; /* silu(g) u */
             matvec(st->tmp, view(r, lw->w_down), NULL, st->g, d, ffn);
             for (int64_t i = 0; i < d; i++) x[i] += st->tmp[i];
         }
