@@ -305,8 +305,7 @@ int t2_pretrain_run(const t2_runtime *rt, const t2_pretrain_settings *s, t2_erro
     if (t2_runtime_agree_status(rt, status, err) == 0) status = train_loop(&ps, s, rt, start, metrics, err);
     else status = -1;
     if (metrics != NULL) fclose(metrics);
-    int finished = s->stop_after <= 0 || s->stop_after >= s->steps;
-    if (status == 0 && finished) {
+    if (status == 0) {
         int local = rt->rank == 0 ? write_result(&ps, s, err) : 0;
         status = t2_runtime_agree_status(rt, local, err);
     }

@@ -8,7 +8,7 @@
  * "adam_m.<name>" / "adam_v.<name>", metadata with the step and the run's identity) is
  * written atomically by rank 0 every checkpoint_every steps; metrics are JSON lines, one per
  * step, written by rank 0; the result is a model folder (config.json, model.safetensors,
- * tokenizer.json). */
+ * tokenizer.json) of the last step run (`steps`, or `stop_after`). */
 #ifndef T2_DIST_PRETRAIN_H
 #define T2_DIST_PRETRAIN_H
 
@@ -35,7 +35,8 @@ typedef struct t2_pretrain_settings {
     char *metrics;         /* JSON-lines file, NULL: none */
     int resume;            /* continue from checkpoint_dir's checkpoint when present */
     int64_t stop_after;    /* end this invocation after this step (0: run to `steps`), for
-                              time-limited jobs that resume later; checkpoints there */
+                              time-limited jobs that resume later: checkpoints there and
+                              writes the model of that step to `out` */
 } t2_pretrain_settings;
 
 /* Collective. Runs the training; 0 on every rank on success, or -1 on every rank with err
