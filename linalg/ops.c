@@ -7,12 +7,13 @@
  * Reference: Cephes expf (S. Moshier) for the polynomial and the two-part ln 2. */
 #include "linalg/ops.h"
 
+#include "linalg/lanes.h"
+
 #include <math.h>
 #include <string.h>
 
 #include "base/assert.h"
 
-enum { LANES = 16 };
 
 /* The float's bits, and back. */
 static inline uint32_t float_bits(float x) {
@@ -71,25 +72,6 @@ static inline float exp_poly(float x) {
 
 void t2_exp_inplace(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] = exp_poly(x[i]);
-}
-
-/* The sum of the LANES partial sums, as a tree (a serial sum would be a chain of LANES
- * dependent adds, which dominates a head_dim-long dot product). Overwrites acc. */
-static inline float reduce_lanes(float *acc) {
-    for (int64_t width = LANES / 2; width >= 1; width /= 2)
-        for (int64_t l = 0; l < width; l++) acc[l] += acc[l + width];
-    return acc[0];
-}
-
-/* sum_i a[i] * b[i] in LANES partial sums. */
-static inline float dot(const float *restrict a, const float *restrict b, int64_t n) {
-    float acc[LANES] = {0};
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int64_t l = 0; l < LANES; l++) acc[l] = fmaf(a[i + l], b[i + l], acc[l]);
-    float sum = reduce_lanes(acc);
-    for (; i < n; i++) sum = fmaf(a[i], b[i], sum);
-    return sum;
 }
 
 /* y[i] += alpha * x[i] */

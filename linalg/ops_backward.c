@@ -17,32 +17,14 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "linalg/lanes.h"
 #include "linalg/ops.h"
 
 enum {
-    LANES = 16,
     QUERY_BLOCK = 32, /* query rows per attention block: scores only for the keys it sees
                        * (32 measured fastest for sequences of 64..256 tokens) */
     EXP_CHUNK = 256   /* values exponentiated at a time in a stack buffer */
 };
-
-/* The sum of the LANES partial sums, as a tree. Overwrites acc. */
-static inline float reduce_lanes(float *acc) {
-    for (int64_t width = LANES / 2; width >= 1; width /= 2)
-        for (int64_t l = 0; l < width; l++) acc[l] += acc[l + width];
-    return acc[0];
-}
-
-/* sum_i a[i] b[i] */
-static inline float dot(const float *restrict a, const float *restrict b, int64_t n) {
-    float acc[LANES] = {0};
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int64_t l = 0; l < LANES; l++) acc[l] = fmaf(a[i + l], b[i + l], acc[l]);
-    float sum = reduce_lanes(acc);
-    for (; i < n; i++) sum = fmaf(a[i], b[i], sum);
-    return sum;
-}
 
 /* sum_i a[i] b[i] c[i] */
 static inline float dot3(const float *restrict a, const float *restrict b,
