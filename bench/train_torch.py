@@ -6,7 +6,8 @@ cross-entropy (mean over tokens), loss.backward(). Parameters hold .grad like t2
 
 Tries each formulation (fused q|k|v and gate|up projections, or separate ones) and prints
 the best as "tokens/s: X" (and each as "config ...: X"). Threads: torch.set_num_threads from
---threads; the driver sets OPENBLAS_NUM_THREADS / OMP_NUM_THREADS in the environment.
+--threads; the driver (bench_train) sets the BLAS's kernels and threads in the environment
+(BLIS_ARCH_TYPE, BLIS_NUM_THREADS, OPENBLAS_NUM_THREADS, OMP_NUM_THREADS).
 
 Usage: train_torch.py --d 256 --heads 8 --kv-heads 4 --layers 6 --ffn 704 --vocab 259
                       --seqs 32 --len 128 --repeats 3 --threads 2"""

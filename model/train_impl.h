@@ -17,10 +17,11 @@
 #include "model/rope.h"
 #include "model/train.h"
 
-/* The worker threads for the work between GEMMs (model/train_pool.c): a fork-join pool of
- * n_threads - 1 pthreads plus the caller. A run splits [0, n) into n_threads contiguous
- * parts (the same split for the same n and thread count), calls fn(ctx, begin, end, worker)
- * on each, worker 0 on the calling thread, and returns when all are done. */
+/* The worker threads for the work between GEMMs (model/train_pool.c: OpenMP regions of
+ * n_threads threads, sharing BLIS's OpenMP threads). A run splits [0, n) into n_threads
+ * contiguous parts (the same split for the same n and thread count), calls
+ * fn(ctx, begin, end, part) on each, part < n_threads (the index of the part's scratch), and
+ * returns when all are done. */
 typedef struct t2_train_pool t2_train_pool;
 typedef void (*t2_train_pool_fn)(void *ctx, int64_t begin, int64_t end, int worker);
 t2_train_pool *t2_train_pool_new(int n_threads);
