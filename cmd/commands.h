@@ -9,7 +9,9 @@ int t2_cmd_inspect(int argc, char **argv);
 int t2_cmd_new_model(int argc, char **argv);
 int t2_cmd_pretrain(int argc, char **argv);
 int t2_cmd_decompose(int argc, char **argv);
+int t2_cmd_train(int argc, char **argv);
 int t2_cmd_task(int argc, char **argv);
 int t2_cmd_task_eval(int argc, char **argv); /* t2 task eval */
+int t2_cmd_export(int argc, char **argv);
 
 #endif

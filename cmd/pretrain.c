@@ -7,6 +7,7 @@
 #include "base/alloc.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/run_config.h"
 #include "cmd/settings.h"
 #include "dist/pretrain.h"
 #include "dist/runtime.h"
@@ -26,7 +27,7 @@ static int make_table(t2_setting *table, t2_pretrain_settings *s) {
     s->beta2 = 0.95;
     s->warmup = 50;
     s->seed = 1;
-    s->checkpoint_every = 100;
+    s->control.checkpoint_every = 100;
     s->eval_every = 100;
     s->eval_rows = 32;
     const t2_setting entries[] = {
@@ -45,17 +46,12 @@ static int make_table(t2_setting *table, t2_pretrain_settings *s) {
         {"beta1", T2_SETTING_FLOAT, &s->beta1, 0, 1, 0, "AdamW beta1"},
         {"beta2", T2_SETTING_FLOAT, &s->beta2, 0, 1, 0, "AdamW beta2"},
         {"seed", T2_SETTING_INT, &s->seed, 0, 9e18, 0, "seed of the corpus stream"},
-        {"checkpoint_dir", T2_SETTING_STRING, &s->checkpoint_dir, 0, 0, 0, "folder for checkpoint.safetensors (none if unset)"},
-        {"checkpoint_every", T2_SETTING_INT, &s->checkpoint_every, 1, 1e9, 0, "steps between checkpoints"},
         {"eval_every", T2_SETTING_INT, &s->eval_every, 0, 1e9, 0, "steps between validation losses (0: at the end)"},
         {"eval_rows", T2_SETTING_INT, &s->eval_rows, 1, 1e6, 0, "test-split rows in the validation loss"},
-        {"metrics", T2_SETTING_STRING, &s->metrics, 0, 0, 0, "JSON-lines metrics file (none if unset)"},
-        {"resume", T2_SETTING_BOOL, &s->resume, 0, 1, 0, "continue from the checkpoint when present"},
-        {"stop_after", T2_SETTING_INT, &s->stop_after, 0, 1e9, 0, "end this run after this step, checkpointed (0: run to steps)"},
     };
     int n = (int)(sizeof entries / sizeof entries[0]);
     memcpy(table, entries, sizeof entries);
-    return n;
+    return n + t2_run_config_control_settings(table + n, &s->control);
 }
 
 static void print_usage(const t2_setting *table, int n) {
@@ -71,56 +67,27 @@ int t2_cmd_pretrain(int argc, char **argv) {
     t2_setting table[32];
     t2_pretrain_settings s;
     int n = make_table(table, &s);
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            print_usage(table, n);
-            t2_settings_free(table, n);
-            return T2_EXIT_OK;
-        }
+    if (t2_run_config_wants_help(argc, argv)) {
+        print_usage(table, n);
+        t2_settings_free(table, n);
+        return T2_EXIT_OK;
+    }
     t2_runtime rt;
     t2_runtime_init(&rt, &argc, &argv);
     t2_error err = {{0}};
-    int exit_code = T2_EXIT_OK, status = 0;
-    int first_flag = 1;
-    if (argc > 1 && strncmp(argv[1], "--", 2) != 0) {
-        char *text = NULL;
-        size_t len = 0;
-        status = t2_runtime_broadcast_file(&rt, argv[1], &text, &len, &err);
-        if (status == 0) status = t2_settings_parse_config(table, n, text, argv[1], &err);
-        t2_free(text);
-        first_flag = 2;
-        if (status != 0) exit_code = T2_EXIT_FAILURE;
-    }
-    for (int i = first_flag; i < argc && status == 0; i++) {
-        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-        int used = t2_settings_apply_flag(table, n, argv[i], value, &err);
-        if (used < 0) {
-            status = -1;
-            exit_code = T2_EXIT_USAGE;
-        }
-        i += used > 0;
-    }
-    if (status == 0 && t2_settings_check_required(table, n, &err) != 0) {
-        status = -1;
-        exit_code = T2_EXIT_USAGE;
-    }
+    int exit_code = t2_run_config_load(&rt, table, n, argc, argv, NULL, &err);
+    int status = exit_code == T2_EXIT_OK ? 0 : -1;
     if (status == 0 && s.batch_seqs < rt.size) {
         status = t2_error_set(&err, "batch_seqs = %lld is smaller than the %d ranks; expected at "
                               "least one row per rank", (long long)s.batch_seqs, rt.size);
         exit_code = T2_EXIT_USAGE;
     }
-    if (status == 0 && s.stop_after > 0 && s.checkpoint_dir == NULL) {
-        status = t2_error_set(&err, "stop_after needs checkpoint_dir; expected a folder to "
-                              "checkpoint into before stopping");
+    if (status == 0 && t2_run_config_check_control(&s.control, &err) != 0) {
+        status = -1;
         exit_code = T2_EXIT_USAGE;
     }
     if (status == 0 && t2_pretrain_run(&rt, &s, &err) != 0) exit_code = T2_EXIT_FAILURE;
-    if (exit_code != T2_EXIT_OK && rt.rank == 0) {
-        if (exit_code == T2_EXIT_USAGE)
-            t2_cli_usage(cmd, "%s", err.msg);
-        else
-            t2_cli_fail_error(cmd, &err);
-    }
+    t2_run_config_report(&rt, cmd, exit_code, &err);
     t2_settings_free(table, n);
     t2_runtime_finalize(&rt);
     return exit_code;

@@ -14,6 +14,7 @@
 #include "linalg/blis_setup.h"
 #include "model/model_dir.h"
 #include "rl/evaluate.h"
+#include "rl/expert_apply.h"
 #include "rl/task.h"
 
 static const char *const command = "task eval";
@@ -25,6 +26,8 @@ static void print_usage(FILE *out) {
             "with a 95 %% Wilson interval.\n\n"
             "  --task NAME            a task of 't2 task list'\n"
             "  --model DIR            Hugging Face model folder\n"
+            "  --expert FILE          apply a trained expert (t2 train) to the model first\n"
+            "  --store FILE           the model's decomposition store (SVF experts)\n"
             "  --data FILE            the JSON-lines file of a dataset task\n"
             "  --split train|test     split of a built-in task (default test)\n"
             "  -n N                   samples from the first (default: the whole split)\n"
@@ -37,7 +40,7 @@ static void print_usage(FILE *out) {
 }
 
 typedef struct eval_options {
-    const char *task, *model, *data, *predictions_out;
+    const char *task, *model, *data, *predictions_out, *expert, *store;
     int64_t n, level, seed, batch, max_new_tokens;
     double temperature;
     t2_task_split split;
@@ -51,6 +54,7 @@ static int parse(int argc, char **argv, eval_options *o, int *done) {
         {"batch", required_argument, NULL, 'b'}, {"max-new-tokens", required_argument, NULL, 'x'},
         {"temperature", required_argument, NULL, 'T'},
         {"predictions-out", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+        {"expert", required_argument, NULL, 'e'}, {"store", required_argument, NULL, 'r'},
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     o->seed = 1;
@@ -68,6 +72,8 @@ static int parse(int argc, char **argv, eval_options *o, int *done) {
         case 'm': o->model = optarg; break;
         case 'd': o->data = optarg; break;
         case 'p': o->predictions_out = optarg; break;
+        case 'e': o->expert = optarg; break;
+        case 'r': o->store = optarg; break;
         case 's':
             if (strcmp(optarg, "train") == 0) o->split = T2_TASK_SPLIT_TRAIN;
             else if (strcmp(optarg, "test") != 0)
@@ -110,6 +116,14 @@ static int write_predictions(const char *path, const t2_task *task, t2_task_spli
     return fclose(f) == 0 ? 0 : t2_error_set(err, "%s: write failed", path);
 }
 
+static int apply_expert(const eval_options *o, t2_model_dir *model, t2_error *err) {
+    t2_expert e;
+    if (t2_expert_read(&e, o->expert, err) != 0) return -1;
+    int status = t2_expert_apply(&e, o->expert, model, o->model, o->store, err);
+    t2_expert_free(&e);
+    return status;
+}
+
 int t2_cmd_task_eval(int argc, char **argv) {
     eval_options o;
     int done = 0;
@@ -120,7 +134,8 @@ int t2_cmd_task_eval(int argc, char **argv) {
     t2_task *task = t2_task_open(o.task, &to, &err);
     if (task == NULL) return t2_cli_fail_error(command, &err);
     t2_model_dir model;
-    if (t2_model_dir_load(&model, o.model, &err) != 0) {
+    if (t2_model_dir_load(&model, o.model, &err) != 0 ||
+        (o.expert != NULL && apply_expert(&o, &model, &err) != 0)) {
         t2_model_dir_free(&model);
         t2_task_free(task);
         return t2_cli_fail_error(command, &err);
@@ -141,6 +156,7 @@ int t2_cmd_task_eval(int argc, char **argv) {
         printf("task:       %s (%s split, level %d)\n", o.task,
                o.split == T2_TASK_SPLIT_TEST ? "test" : "train", t2_task_level(task));
         printf("model:      %s\n", o.model);
+        if (o.expert != NULL) printf("expert:     %s\n", o.expert);
         printf("samples:    %lld\n", (long long)r.n);
         printf("correct:    %lld\n", (long long)r.correct);
         printf("no answer:  %lld\n", (long long)r.no_answer);

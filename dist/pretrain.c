@@ -216,8 +216,8 @@ static void write_metrics(FILE *metrics, int64_t step, double loss, double val_l
 static int maybe_resume(pretrain_state *ps, const t2_pretrain_settings *s, int64_t *start,
                         t2_error *err) {
     *start = 0;
-    if (!s->resume || s->checkpoint_dir == NULL) return 0;
-    char *path = t2_model_dir_path(s->checkpoint_dir, "checkpoint.safetensors");
+    if (!s->control.resume || s->control.checkpoint_dir == NULL) return 0;
+    char *path = t2_model_dir_path(s->control.checkpoint_dir, "checkpoint.safetensors");
     struct stat st;
     int status = 0;
     if (stat(path, &st) == 0)
@@ -231,8 +231,8 @@ static int save_checkpoint(pretrain_state *ps, const t2_pretrain_settings *s,
                            const t2_runtime *rt, int64_t step, t2_error *err) {
     int status = 0;
     if (rt->rank == 0) {
-        mkdir(s->checkpoint_dir, 0777);
-        char *path = t2_model_dir_path(s->checkpoint_dir, "checkpoint.safetensors");
+        mkdir(s->control.checkpoint_dir, 0777);
+        char *path = t2_model_dir_path(s->control.checkpoint_dir, "checkpoint.safetensors");
         status = t2_checkpoint_write(path, &ps->model.cfg, &ps->model.weights, &ps->adam_m, &ps->adam_v,
                                      step, ps->run_id, err);
         t2_free(path);
@@ -246,7 +246,7 @@ static int train_loop(pretrain_state *ps, const t2_pretrain_settings *s, const t
     t2_progress_init(&progress, "pretrain", s->steps);
     double t0 = t2_time_now();
     float weight = 1.0f / (float)(s->batch_seqs * s->seq_len);
-    int64_t end = s->stop_after > 0 && s->stop_after < s->steps ? s->stop_after : s->steps;
+    int64_t end = s->control.stop_after > 0 && s->control.stop_after < s->steps ? s->control.stop_after : s->steps;
     for (int64_t step = start + 1; step <= end; step++) {
         memset(ps->grads.slab, 0, sizeof(float) * (size_t)ps->grads.slab_floats);
         double local = 0.0;
@@ -272,7 +272,7 @@ static int train_loop(pretrain_state *ps, const t2_pretrain_settings *s, const t
                 snprintf(note, sizeof note, "loss %.4f  val %.4f  lr %.2e", loss, val_loss, lr);
             t2_progress_update(&progress, step, note);
         }
-        if (s->checkpoint_dir != NULL && (step % s->checkpoint_every == 0 || step == end))
+        if (s->control.checkpoint_dir != NULL && (step % s->control.checkpoint_every == 0 || step == end))
             if (save_checkpoint(ps, s, rt, step, err) != 0) return -1;
     }
     t2_progress_finish(&progress);
@@ -297,10 +297,10 @@ int t2_pretrain_run(const t2_runtime *rt, const t2_pretrain_settings *s, t2_erro
     if (start > 0) t2_log(T2_LOG_INFO, "pretrain: resuming after step %lld", (long long)start);
     FILE *metrics = NULL;
     status = 0;
-    if (rt->rank == 0 && s->metrics != NULL) {
-        metrics = fopen(s->metrics, start > 0 ? "a" : "w");
+    if (rt->rank == 0 && s->control.metrics != NULL) {
+        metrics = fopen(s->control.metrics, start > 0 ? "a" : "w");
         if (metrics == NULL)
-            status = t2_error_set(err, "%s: cannot write the metrics file", s->metrics);
+            status = t2_error_set(err, "%s: cannot write the metrics file", s->control.metrics);
     }
     if (t2_runtime_agree_status(rt, status, err) == 0) status = train_loop(&ps, s, rt, start, metrics, err);
     else status = -1;

@@ -28,15 +28,9 @@ typedef struct t2_pretrain_settings {
     double lr, min_lr, weight_decay, clip, beta1, beta2;
     int64_t warmup;        /* warm-up steps */
     int64_t seed;
-    char *checkpoint_dir;  /* NULL: no checkpoints */
-    int64_t checkpoint_every;
     int64_t eval_every;    /* validation loss every K steps (0: only at the end) */
     int64_t eval_rows;     /* rows of the test split for the validation loss */
-    char *metrics;         /* JSON-lines file, NULL: none */
-    int resume;            /* continue from checkpoint_dir's checkpoint when present */
-    int64_t stop_after;    /* end this invocation after this step (0: run to `steps`), for
-                              time-limited jobs that resume later: checkpoints there and
-                              writes the model of that step to `out` */
+    t2_run_control control; /* checkpoints, resume, stop_after, metrics */
 } t2_pretrain_settings;
 
 /* Collective. Runs the training; 0 on every rank on success, or -1 on every rank with err

@@ -17,7 +17,12 @@ static void abort_job(void) { MPI_Abort(MPI_COMM_WORLD, 1); }
 void t2_runtime_init(t2_runtime *rt, int *argc, char ***argv) {
     int already = 0;
     MPI_Initialized(&already);
-    if (!already) MPI_Init(argc, argv);
+    /* SERIALIZED: dist/handout.c's server thread on the parameter rank calls MPI while the
+     * main thread computes (never both at once). */
+    int provided = 0;
+    if (!already) MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);
+    else MPI_Query_thread(&provided);
+    rt->threads_ok = provided >= MPI_THREAD_SERIALIZED;
     MPI_Comm_rank(MPI_COMM_WORLD, &rt->rank);
     MPI_Comm_size(MPI_COMM_WORLD, &rt->size);
     MPI_Comm node;

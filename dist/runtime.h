@@ -3,13 +3,32 @@
 #ifndef T2_DIST_RUNTIME_H
 #define T2_DIST_RUNTIME_H
 
+#include <stdint.h>
+
 #include "base/error.h"
+
+/* The parameter rank of expert training (dist/train.c): it holds the experts, the Adam
+ * moments, checkpoints and metrics, and hands out work (dist/handout.h); it also runs
+ * rollouts like every other rank (the worker role). */
+enum { T2_PARAMETER_RANK = 0 };
 
 typedef struct t2_runtime {
     int rank;          /* in MPI_COMM_WORLD */
     int size;          /* ranks in the job */
     int ranks_on_node; /* ranks sharing this node's CPUs */
+    int threads_ok;    /* MPI granted MPI_THREAD_SERIALIZED (dist/handout.c needs it) */
 } t2_runtime;
+
+/* How a long training job checkpoints, resumes and reports: the settings t2 pretrain and
+ * t2 train share. */
+typedef struct t2_run_control {
+    char *checkpoint_dir;     /* NULL: no checkpoints */
+    int64_t checkpoint_every; /* steps between checkpoints */
+    int resume;               /* continue from checkpoint_dir's checkpoint when present */
+    int64_t stop_after;       /* end this invocation after this step, checkpointed (0: run to
+                                 the end), for time-limited jobs that resume later */
+    char *metrics;            /* JSON-lines file written by rank 0, NULL: none */
+} t2_run_control;
 
 /* Collective. Initialises MPI (once), logging rank, the assert hook and BLIS. */
 void t2_runtime_init(t2_runtime *rt, int *argc, char ***argv);

@@ -1,0 +1,66 @@
+/* Config file then flags, for the distributed commands (see run_config.h). */
+#include "cmd/run_config.h"
+
+#include <string.h>
+
+#include "base/alloc.h"
+#include "cmd/cli.h"
+
+int t2_run_config_load(const t2_runtime *rt, const t2_setting *table, int n, int argc,
+                       char **argv, char **config_text, t2_error *err) {
+    char *text = NULL;
+    int first_flag = 1;
+    if (argc > 1 && strncmp(argv[1], "--", 2) != 0) {
+        size_t len = 0;
+        int status = t2_runtime_broadcast_file(rt, argv[1], &text, &len, err);
+        if (status == 0) status = t2_settings_parse_config(table, n, text, argv[1], err);
+        first_flag = 2;
+        if (status != 0) {
+            t2_free(text);
+            return T2_EXIT_FAILURE;
+        }
+    }
+    if (config_text != NULL) *config_text = text != NULL ? text : t2_strdup("");
+    else t2_free(text);
+    for (int i = first_flag; i < argc; i++) {
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        int used = t2_settings_apply_flag(table, n, argv[i], value, err);
+        if (used < 0) return T2_EXIT_USAGE;
+        i += used > 0;
+    }
+    if (t2_settings_check_required(table, n, err) != 0) return T2_EXIT_USAGE;
+    return T2_EXIT_OK;
+}
+
+int t2_run_config_wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
+    return 0;
+}
+
+int t2_run_config_report(const t2_runtime *rt, const char *command, int exit_code,
+                         const t2_error *err) {
+    if (exit_code == T2_EXIT_OK || rt->rank != 0) return exit_code;
+    if (exit_code == T2_EXIT_USAGE) t2_cli_usage(command, "%s", err->msg);
+    else t2_cli_fail_error(command, err);
+    return exit_code;
+}
+
+int t2_run_config_control_settings(t2_setting *table, t2_run_control *c) {
+    const t2_setting entries[] = {
+        {"checkpoint_dir", T2_SETTING_STRING, &c->checkpoint_dir, 0, 0, 0, "folder for the checkpoint (none if unset)"},
+        {"checkpoint_every", T2_SETTING_INT, &c->checkpoint_every, 1, 1e9, 0, "steps between checkpoints"},
+        {"resume", T2_SETTING_BOOL, &c->resume, 0, 1, 0, "continue from the checkpoint when present"},
+        {"stop_after", T2_SETTING_INT, &c->stop_after, 0, 1e9, 0, "end this run after this step, checkpointed (0: run to steps)"},
+        {"metrics", T2_SETTING_STRING, &c->metrics, 0, 0, 0, "JSON-lines metrics file (none if unset)"},
+    };
+    memcpy(table, entries, sizeof entries);
+    return (int)(sizeof entries / sizeof entries[0]);
+}
+
+int t2_run_config_check_control(const t2_run_control *c, t2_error *err) {
+    if (c->stop_after > 0 && c->checkpoint_dir == NULL)
+        return t2_error_set(err, "stop_after needs checkpoint_dir; expected a folder to "
+                            "checkpoint into before stopping");
+    return 0;
+}

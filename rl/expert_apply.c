@@ -1,0 +1,43 @@
+/* Fingerprint check, adapter rebuild and composition of an expert into a model (see
+ * expert_apply.h). */
+#include "rl/expert_apply.h"
+
+#include <string.h>
+
+#include "base/alloc.h"
+#include "model/adapter.h"
+#include "model/decomposition_store.h"
+#include "model/fingerprint.h"
+
+int t2_expert_apply(const t2_expert *e, const char *expert_path, t2_model_dir *model,
+                    const char *model_path, const char *store_path, t2_error *err) {
+    char fingerprint[T2_FINGERPRINT_CHARS];
+    if (t2_model_fingerprint_dir(model_path, fingerprint, err) != 0 ||
+        t2_expert_check_model(e, fingerprint, model_path, expert_path, err) != 0)
+        return -1;
+    int is_svf = e->options.method == T2_ADAPTER_SVF;
+    if (is_svf && store_path == NULL)
+        return t2_error_set(err, "%s: an SVF expert needs the model's decomposition store; "
+                            "expected --store (made by t2 decompose)", expert_path);
+    t2_decomposition_store store;
+    memset(&store, 0, sizeof store);
+    t2_model_weights base;
+    memset(&base, 0, sizeof base);
+    t2_adapter adapter;
+    memset(&adapter, 0, sizeof adapter);
+    int status = is_svf ? t2_decomposition_store_open(&store, store_path, err) : 0;
+    if (status == 0 && !is_svf) { /* LoRA adds to the base weights: keep a copy to read */
+        t2_model_weights_init(&base, &model->cfg);
+        memcpy(base.slab, model->weights.slab, sizeof(float) * (size_t)base.slab_floats);
+    }
+    if (status == 0)
+        status = t2_adapter_init(&adapter, &e->options, &model->cfg,
+                                 (const char *const *)e->tensors, e->n, is_svf ? &store : NULL,
+                                 is_svf ? NULL : &base, err);
+    if (status == 0) status = t2_expert_check_adapter(e, &adapter, expert_path, err);
+    if (status == 0) t2_adapter_compose(&adapter, e->params, &model->weights);
+    t2_adapter_free(&adapter);
+    t2_model_weights_free(&base);
+    t2_decomposition_store_close(&store);
+    return status;
+}

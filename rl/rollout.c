@@ -1,0 +1,259 @@
+/* Rollouts of a chunk and its REINFORCE / supervised training pass (see rollout.h). */
+#include "rl/rollout.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "model/generate.h"
+
+enum { ROLLOUT_PREFILL_ROWS = 512 };
+
+static int64_t row_capacity(const t2_rollout_engine *e) {
+    return e->max_prompt_len + e->options.max_new_tokens;
+}
+
+int t2_rollout_engine_init(t2_rollout_engine *e, const t2_model_config *cfg,
+                           const t2_model_weights *policy, const t2_model_weights *base,
+                           const t2_tokenizer *tok, const t2_task *task,
+                           const t2_rollout_options *options, int64_t max_prompts,
+                           int64_t max_prompt_len, t2_error *err) {
+    T2_ASSERT(max_prompts >= 1 && max_prompt_len >= 1 && options->batch_prompts >= 1);
+    memset(e, 0, sizeof *e);
+    e->cfg = cfg;
+    e->tok = tok;
+    e->task = task;
+    e->options = *options;
+    e->max_prompts = max_prompts;
+    e->max_prompt_len = max_prompt_len;
+    int64_t capacity = row_capacity(e);
+    if (capacity > cfg->max_position_embeddings)
+        return t2_error_set(err, "max_new_tokens: prompts of up to %lld tokens plus %lld new "
+                            "ones exceed the model's %lld positions; expected fewer new tokens",
+                            (long long)max_prompt_len, (long long)options->max_new_tokens,
+                            (long long)cfg->max_position_embeddings);
+    t2_forward_init(&e->forward, cfg, policy, ROLLOUT_PREFILL_ROWS, capacity);
+    t2_kv_cache_init(&e->cache, cfg, max_prompts, capacity);
+    e->policy = t2_trainer_new(cfg, policy, max_prompts, capacity);
+    if (options->kl_beta > 0) e->reference = t2_trainer_new(cfg, base, max_prompts, capacity);
+    size_t cells = (size_t)(max_prompts * capacity);
+    e->batch_tokens = t2_alloc_array(cells, sizeof *e->batch_tokens);
+    e->batch_targets = t2_alloc_array(cells, sizeof *e->batch_targets);
+    e->batch_weights = t2_alloc_array(cells, sizeof *e->batch_weights);
+    e->logp_policy = t2_alloc_array(cells, sizeof *e->logp_policy);
+    e->logp_reference = t2_alloc_array(cells, sizeof *e->logp_reference);
+    return 0;
+}
+
+void t2_rollout_engine_free(t2_rollout_engine *e) {
+    t2_forward_free(&e->forward);
+    t2_kv_cache_free(&e->cache);
+    t2_trainer_free(e->policy);
+    t2_trainer_free(e->reference);
+    t2_free(e->batch_tokens);
+    t2_free(e->batch_targets);
+    t2_free(e->batch_weights);
+    t2_free(e->logp_policy);
+    t2_free(e->logp_reference);
+    memset(e, 0, sizeof *e);
+}
+
+int64_t t2_rollout_longest_prompt(const t2_task *task, const t2_tokenizer *tok,
+                                  t2_task_split split, int64_t first, int64_t n) {
+    int64_t longest = 1;
+    for (int64_t i = 0; i < n; i++) {
+        t2_task_sample sample = {0};
+        t2_task_get(task, split, first + i, &sample);
+        int32_t *ids = NULL;
+        int64_t len = t2_tokenizer_encode(tok, sample.prompt, strlen(sample.prompt), &ids);
+        if (len > longest) longest = len;
+        t2_free(ids);
+        t2_task_sample_free(&sample);
+    }
+    return longest;
+}
+
+void t2_rollout_free(t2_rollout *r, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        t2_free(r[i].tokens);
+        memset(&r[i], 0, sizeof r[i]);
+    }
+}
+
+/* prompt then completion as one heap array */
+static int32_t *join(const int32_t *a, int64_t na, const int32_t *b, int64_t nb) {
+    int32_t *out = t2_alloc_array((size_t)(na + nb > 0 ? na + nb : 1), sizeof *out);
+    memcpy(out, a, (size_t)na * sizeof *out);
+    if (nb > 0) memcpy(out + na, b, (size_t)nb * sizeof *out);
+    return out;
+}
+
+int t2_rollout_generate(t2_rollout_engine *e, const int64_t *indices, int64_t n, uint64_t seed,
+                        t2_rollout *out, t2_error *err) {
+    T2_ASSERT(n >= 1 && n <= e->max_prompts);
+    memset(out, 0, (size_t)n * sizeof *out);
+    t2_task_sample *samples = t2_alloc_array((size_t)n, sizeof *samples);
+    int32_t **prompts = t2_alloc_array((size_t)n, sizeof *prompts);
+    int64_t *lens = t2_alloc_array((size_t)n, sizeof *lens);
+    int status = 0;
+    for (int64_t i = 0; i < n; i++) {
+        t2_task_get(e->task, T2_TASK_SPLIT_TRAIN, indices[i], &samples[i]);
+        const char *prompt = samples[i].prompt;
+        lens[i] = t2_tokenizer_encode(e->tok, prompt, strlen(prompt), &prompts[i]);
+        if (lens[i] > e->max_prompt_len && status == 0)
+            status = t2_error_set(err, "task %s, train sample %lld: prompt of %lld tokens; "
+                                  "expected at most %lld", t2_task_info_of(e->task)->name,
+                                  (long long)indices[i], (long long)lens[i],
+                                  (long long)e->max_prompt_len);
+    }
+    if (status == 0 && e->options.objective == T2_OBJECTIVE_SFT) {
+        for (int64_t i = 0; i < n; i++) {
+            int32_t *answer = NULL;
+            const char *worked = samples[i].worked;
+            int64_t len = t2_tokenizer_encode(e->tok, worked, strlen(worked), &answer);
+            if (len > e->options.max_new_tokens) len = e->options.max_new_tokens;
+            out[i] = (t2_rollout){.index = indices[i], .prompt_len = lens[i],
+                                  .completion_len = len, .reward = 1.0f};
+            out[i].tokens = join(prompts[i], lens[i], answer, len);
+            t2_free(answer);
+        }
+    } else if (status == 0) {
+        const char *stops[1] = {T2_TASK_TERMINATOR};
+        t2_generate_params params = {
+            .max_new_tokens = e->options.max_new_tokens,
+            .sampler = e->options.sampler,
+            .seed = seed,
+            .eos_ids = e->cfg->eos_token_ids,
+            .n_eos_ids = e->cfg->n_eos_token_ids,
+            .stop_strings = stops,
+            .n_stop_strings = 1,
+        };
+        t2_generation *gens = t2_alloc_array((size_t)n, sizeof *gens);
+        status = t2_generate_run(&e->forward, &e->cache, e->tok, (const int32_t *const *)prompts,
+                                 lens, n, &params, gens, NULL, NULL, err);
+        for (int64_t i = 0; status == 0 && i < n; i++) {
+            out[i] = (t2_rollout){.index = indices[i], .prompt_len = lens[i],
+                                  .completion_len = gens[i].n_tokens};
+            out[i].reward = (float)t2_task_reward(&samples[i], gens[i].text);
+            out[i].tokens = join(prompts[i], lens[i], gens[i].tokens, gens[i].n_tokens);
+        }
+        if (status == 0) t2_generate_free(gens, n);
+        t2_free(gens);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        t2_task_sample_free(&samples[i]);
+        t2_free(prompts[i]);
+    }
+    t2_free(samples);
+    t2_free(prompts);
+    t2_free(lens);
+    if (status != 0) t2_rollout_free(out, n);
+    return status;
+}
+
+void t2_rollout_advantages(const float *rewards, int64_t n, t2_reward_norm norm, float clip,
+                           float *advantages) {
+    double mean = 0.0, var = 0.0;
+    for (int64_t i = 0; i < n; i++) mean += rewards[i];
+    mean /= (double)(n > 0 ? n : 1);
+    for (int64_t i = 0; i < n; i++) var += (rewards[i] - mean) * (rewards[i] - mean);
+    double std = sqrt(var / (double)(n > 0 ? n : 1));
+    for (int64_t i = 0; i < n; i++) {
+        double a = rewards[i];
+        if (norm == T2_REWARD_NORM_CENTER) a = rewards[i] - mean;
+        if (norm == T2_REWARD_NORM_STANDARDIZE) a = (rewards[i] - mean) / (std + 1e-6);
+        if (clip > 0 && a > clip) a = clip;
+        if (clip > 0 && a < -clip) a = -clip;
+        advantages[i] = (float)a;
+    }
+}
+
+/* Lays the chunk out as training rows: inputs tokens[0..L-1], targets tokens[1..L], loss
+ * weight w(p, t) on positions whose target is a completion token; returns L. */
+static int64_t fill_rows(t2_rollout_engine *e, const t2_rollout *r, int64_t n) {
+    int64_t len = 1;
+    for (int64_t p = 0; p < n; p++) {
+        int64_t total = r[p].prompt_len + r[p].completion_len;
+        if (total - 1 > len) len = total - 1;
+    }
+    for (int64_t p = 0; p < n; p++) {
+        int32_t *tokens = e->batch_tokens + p * len, *targets = e->batch_targets + p * len;
+        int64_t total = r[p].prompt_len + r[p].completion_len;
+        for (int64_t t = 0; t < len; t++) {
+            tokens[t] = t < total ? r[p].tokens[t] : 0;
+            targets[t] = t + 1 < total ? r[p].tokens[t + 1] : 0;
+        }
+    }
+    return len;
+}
+
+/* 1 where position t of row p predicts a completion token. */
+static int is_completion(const t2_rollout *r, int64_t t) {
+    return t + 1 >= r->prompt_len && t + 1 < r->prompt_len + r->completion_len;
+}
+
+int t2_rollout_backward(t2_rollout_engine *e, t2_rollout *rollouts, int64_t n,
+                        t2_adapter_grad_ctx *ctx, double *loss, t2_error *err) {
+    T2_ASSERT(n >= 1 && n <= e->max_prompts);
+    int64_t len = fill_rows(e, rollouts, n);
+    float *w = e->batch_weights;
+    memset(w, 0, (size_t)(n * len) * sizeof *w);
+    t2_train_batch batch = {.n_seqs = n, .seq_len = len, .tokens = e->batch_tokens,
+                            .targets = e->batch_targets, .weights = w};
+    float beta = e->options.kl_beta;
+    if (beta > 0 && e->options.objective == T2_OBJECTIVE_REINFORCE) {
+        /* k_t needs log π and log π_base of every completion token before the backward */
+        for (int64_t i = 0; i < n * len; i++) w[i] = 1.0f;
+        double ignored = 0.0;
+        if (t2_trainer_loss(e->policy, &batch, e->logp_policy, &ignored, err) != 0 ||
+            t2_trainer_loss(e->reference, &batch, e->logp_reference, &ignored, err) != 0)
+            return -1;
+        memset(w, 0, (size_t)(n * len) * sizeof *w);
+    }
+    double inv_batch = 1.0 / (double)e->options.batch_prompts;
+    for (int64_t p = 0; p < n; p++) {
+        t2_rollout *r = &rollouts[p];
+        r->kl = 0.0;
+        for (int64_t t = 0; t < len; t++) {
+            if (!is_completion(r, t)) continue;
+            int64_t cell = p * len + t;
+            if (e->options.objective == T2_OBJECTIVE_SFT) {
+                w[cell] = (float)(inv_batch / (double)r->completion_len);
+                continue;
+            }
+            double k = 0.0;
+            if (beta > 0) {
+                k = (double)e->logp_policy[cell] - (double)e->logp_reference[cell];
+                r->kl += k;
+            }
+            w[cell] = (float)(((double)r->advantage - beta * k) * inv_batch);
+        }
+    }
+    t2_train_options opt = {.linear_fn = t2_adapter_linear_fn, .linear_ctx = ctx};
+    return t2_trainer_step(e->policy, &batch, &opt, loss, err);
+}
+
+int t2_objective_from_name(const char *name, t2_objective *out) {
+    if (strcmp(name, "reinforce") == 0) *out = T2_OBJECTIVE_REINFORCE;
+    else if (strcmp(name, "sft") == 0) *out = T2_OBJECTIVE_SFT;
+    else return -1;
+    return 0;
+}
+
+const char *t2_objective_name(t2_objective o) {
+    return o == T2_OBJECTIVE_SFT ? "sft" : "reinforce";
+}
+
+int t2_reward_norm_from_name(const char *name, t2_reward_norm *out) {
+    if (strcmp(name, "none") == 0) *out = T2_REWARD_NORM_NONE;
+    else if (strcmp(name, "center") == 0) *out = T2_REWARD_NORM_CENTER;
+    else if (strcmp(name, "standardize") == 0) *out = T2_REWARD_NORM_STANDARDIZE;
+    else return -1;
+    return 0;
+}
+
+const char *t2_reward_norm_name(t2_reward_norm n) {
+    static const char *const names[] = {"none", "center", "standardize"};
+    return names[n];
+}

@@ -1,0 +1,122 @@
+/* Rollouts and the REINFORCE / supervised loss of one chunk of prompts (single-process; the
+ * distributed loop in dist/train.c hands chunks out and sums their gradients).
+ *
+ * A chunk is a handful of training prompts processed together. Its result depends only on
+ * the chunk (prompt indices, seed, weights), never on which rank or which other chunks run,
+ * so a run's experts are the same however the chunks were handed out.
+ *
+ *   1. t2_rollout_generate: completes each prompt with the current (composed) weights —
+ *      sampled at the configured temperature from a stream seeded by (seed, prompt slot) —
+ *      and scores it with the task's reward (+1 / -1). With objective sft the completion is
+ *      the task's worked answer instead and the reward is +1.
+ *   2. the caller turns the rewards of the whole batch into advantages (t2_rollout_advantages:
+ *      none / centred / standardised, then clipped).
+ *   3. t2_rollout_backward: one training pass over the chunk's rows (prompt + completion)
+ *      with loss weights on the completion tokens only:
+ *        reinforce:  w_t = (A_p - β k_t) / B,  k_t = log π(a_t) - log π_base(a_t)
+ *                    (the per-token KL estimate, a constant in the gradient; β = 0 skips it)
+ *        sft:        w_t = 1 / (B · |completion_p|)
+ *      so the summed loss is -Σ_p A_p Σ_t log π(a_t) / B (+ β KL) — DESIGN.md's REINFORCE
+ *      loss averaged over the batch of B prompts — and the adapter's gradient accumulator
+ *      (model/adapter.h) receives every target layer's (X, Δ).
+ * Does not: choose prompts, reduce across ranks, or update parameters. */
+#ifndef T2_RL_ROLLOUT_H
+#define T2_RL_ROLLOUT_H
+
+#include <stdint.h>
+
+#include "base/error.h"
+#include "model/adapter.h"
+#include "model/forward.h"
+#include "model/kv_cache.h"
+#include "model/sampler.h"
+#include "model/tokenizer.h"
+#include "model/train.h"
+#include "rl/task.h"
+
+typedef enum t2_objective {
+    T2_OBJECTIVE_REINFORCE = 0,
+    T2_OBJECTIVE_SFT = 1,
+} t2_objective;
+
+typedef enum t2_reward_norm {
+    T2_REWARD_NORM_NONE = 0,        /* A = r */
+    T2_REWARD_NORM_CENTER = 1,      /* A = r - mean(r) */
+    T2_REWARD_NORM_STANDARDIZE = 2, /* A = (r - mean(r)) / (std(r) + 1e-6) */
+} t2_reward_norm;
+
+typedef struct t2_rollout_options {
+    t2_objective objective;
+    int64_t max_new_tokens;
+    t2_sampler_params sampler;  /* rollout sampling (temperature 0: greedy) */
+    float kl_beta;              /* β >= 0 */
+    int64_t batch_prompts;      /* B: prompts per optimiser step (loss normalisation) */
+} t2_rollout_options;
+
+/* One prompt of a chunk and what became of it. */
+typedef struct t2_rollout {
+    int64_t index;        /* sample index in the task's train split */
+    int32_t *tokens;      /* [prompt_len + completion_len]: prompt then completion (heap) */
+    int64_t prompt_len, completion_len;
+    float reward;         /* +1 / -1 (sft: +1) */
+    float advantage;      /* set by the caller before t2_rollout_backward */
+    double kl;            /* Σ_t k_t over the completion (after t2_rollout_backward, β > 0) */
+} t2_rollout;
+
+/* The workspaces of one rank: a generator (forward + KV cache) and a trainer over the policy
+ * weights, and a trainer over the base weights when β > 0. */
+typedef struct t2_rollout_engine {
+    const t2_model_config *cfg;   /* borrowed */
+    const t2_tokenizer *tok;      /* borrowed */
+    const t2_task *task;          /* borrowed */
+    t2_rollout_options options;
+    int64_t max_prompts;          /* chunk size */
+    int64_t max_prompt_len;       /* prompts longer than this are an error */
+    t2_forward forward;
+    t2_kv_cache cache;
+    t2_trainer *policy;           /* over the policy weights */
+    t2_trainer *reference;        /* over the base weights; NULL when β = 0 */
+    int32_t *batch_tokens, *batch_targets; /* max_prompts x row capacity */
+    float *batch_weights, *logp_policy, *logp_reference;
+} t2_rollout_engine;
+
+/* Sets up for chunks of up to max_prompts prompts of up to max_prompt_len tokens. policy and
+ * base are borrowed weights (base only read when kl_beta > 0); policy is read at every call,
+ * so composing new parameters into it between steps is all an update needs. 0, or -1 with
+ * err when prompt plus completion cannot fit the model's positions. */
+int t2_rollout_engine_init(t2_rollout_engine *e, const t2_model_config *cfg,
+                           const t2_model_weights *policy, const t2_model_weights *base,
+                           const t2_tokenizer *tok, const t2_task *task,
+                           const t2_rollout_options *options, int64_t max_prompts,
+                           int64_t max_prompt_len, t2_error *err);
+void t2_rollout_engine_free(t2_rollout_engine *e); /* zeroed ok; twice ok */
+
+/* The longest prompt, in tokens, of the first n samples of the split starting at first
+ * (to size an engine). */
+int64_t t2_rollout_longest_prompt(const t2_task *task, const t2_tokenizer *tok,
+                                  t2_task_split split, int64_t first, int64_t n);
+
+/* Step 1 for n <= max_prompts prompts (train-split indices) with sampling seed `seed`:
+ * fills out[0..n) (free with t2_rollout_free). 0, or -1 with err (a prompt too long). */
+int t2_rollout_generate(t2_rollout_engine *e, const int64_t *indices, int64_t n, uint64_t seed,
+                        t2_rollout *out, t2_error *err);
+
+/* Step 2: advantages of a whole batch of n rewards (in batch order) into advantages[n]. */
+void t2_rollout_advantages(const float *rewards, int64_t n, t2_reward_norm norm, float clip,
+                           float *advantages);
+
+/* Step 3: the training pass over a chunk of n rollouts (advantages set); adds into the
+ * gradient accumulator through ctx (model/adapter.h), sets each rollout's kl, and returns
+ * the chunk's loss in *loss. 0, or -1 with err. */
+int t2_rollout_backward(t2_rollout_engine *e, t2_rollout *rollouts, int64_t n,
+                        t2_adapter_grad_ctx *ctx, double *loss, t2_error *err);
+
+void t2_rollout_free(t2_rollout *r, int64_t n); /* zeroed ok */
+
+/* "reinforce"/"sft", "none"/"center"/"standardize" <-> enums: 0, or -1 for other names. */
+int t2_objective_from_name(const char *name, t2_objective *out);
+const char *t2_objective_name(t2_objective o);
+int t2_reward_norm_from_name(const char *name, t2_reward_norm *out);
+const char *t2_reward_norm_name(t2_reward_norm n);
+
+#endif
