@@ -2,9 +2,8 @@
  * safetensors files (name, dtype, shape) and the parameter counts; for a model folder it
  * also checks that the files hold every tensor the config implies, with the right shapes.
  * Does not load tensor data (only headers are read; files are memory-mapped).
- * PATH may also be an expert file (rl/expert.h): then its name, task, method, base-model
- * fingerprint, targets, parameter count and training summary (the file is read and
- * validated whole; experts are small).
+ * PATH may also be an expert file (rl/expert.h) or an expert bundle (rl/bundle.h), shown by
+ * cmd/inspect_expert.c; this file decides what a path holds (classify_file).
  * Results go to stdout, errors to stderr through cmd/cli.h. */
 #include <getopt.h>
 #include <stdint.h>
@@ -12,14 +11,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "base/alloc.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
-#include "model/adapter.h"
+#include "cmd/inspect_expert.h"
 #include "model/config.h"
 #include "model/safetensors.h"
 #include "model/weights.h"
-#include "rl/expert.h"
+#include "rl/bundle.h"
 
 static void print_help(void) {
     printf("usage: t2 inspect [OPTIONS] PATH\n\n"
@@ -31,8 +29,12 @@ static void print_help(void) {
            "PATH may also be an expert file (written by training): then its name, task, method\n"
            "and settings, the fingerprint of the base model it was made for, every target\n"
            "(tensor, shape, parameters; for svf the mean, min and max of its vector), the\n"
-           "trainable parameters, the training summary and config. A corrupt or truncated\n"
-           "expert file is an error (exit status 1).\n\n"
+           "trainable parameters, the training summary and config.\n\n"
+           "PATH may also be an expert bundle (t2 bundle create): then the base model's\n"
+           "fingerprint, the categories, the classifier, the transfer record, and for each\n"
+           "expert (and the classifier) its name, task, method, targets, parameters and a\n"
+           "training summary line. A corrupt or truncated expert file or bundle is an error\n"
+           "(exit status 1).\n\n"
            "options:\n"
            "  -h, --help   show this help and exit\n");
 }
@@ -99,99 +101,42 @@ static int is_model_folder(const char *path) {
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-/* Whether a file is to be read as safetensors rather than as an expert file: its name ends
- * in .safetensors, it cannot be opened (the safetensors reader reports why), or it starts
- * like one (a header length that fits the file, then '{'). An expert file never does: its
- * first byte is a protobuf field key, which makes the length far larger than any file. */
-static int is_safetensors_file(const char *path) {
-    size_t n = strlen(path), suffix = strlen(".safetensors");
-    if (n >= suffix && strcmp(path + n - suffix, ".safetensors") == 0) return 1;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return 1;
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+typedef enum file_kind { KIND_SAFETENSORS, KIND_EXPERT, KIND_BUNDLE } file_kind;
+
+/* What a file holds, from its first bytes where they tell and from its name otherwise, in
+ * this order:
+ *   1. it starts like safetensors (a little-endian header length that fits the file, then
+ *      '{'; no protobuf file of t2 does: byte 7 of its length would have to be 0);
+ *   2. its name ends in .safetensors (so a broken safetensors file is reported as one);
+ *   3. it starts like a bundle or an expert file (t2_bundle_sniff: the first protobuf key);
+ *   4. its name ends in .t2b: a bundle;
+ *   5. anything else: an expert file, whose reader says what is wrong with it.
+ * An unreadable file goes by its name, and its reader reports why it cannot be opened. */
+static file_kind classify_file(const char *path) {
     unsigned char head[9];
-    int whole = fread(head, 1, sizeof head, f) == sizeof head;
-    int seek = whole && fseek(f, 0, SEEK_END) == 0;
-    long size = seek ? ftell(f) : -1;
-    fclose(f);
-    if (!whole || size < 0) return 0;
-    uint64_t header = 0;
-    for (int b = 0; b < 8; b++) header |= (uint64_t)head[b] << (8 * b);
-    return header <= (uint64_t)size - 8 && head[8] == '{';
-}
-
-/* Mean, min and max of n floats (n >= 1). */
-static void vector_stats(const float *x, int64_t n, double *mean, double *min, double *max) {
-    double sum = 0;
-    *min = *max = x[0];
-    for (int64_t i = 0; i < n; i++) {
-        sum += x[i];
-        if (x[i] < *min) *min = x[i];
-        if (x[i] > *max) *max = x[i];
+    size_t got = 0;
+    long size = -1;
+    FILE *f = fopen(path, "rb");
+    if (f != NULL) {
+        got = fread(head, 1, sizeof head, f);
+        if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+        fclose(f);
     }
-    *mean = sum / (double)n;
-}
-
-static void print_expert(const t2_expert *e, const char *path) {
-    char options[256];
-    printf("expert: %s\n", path);
-    printf("  %-26s %s\n", "name", e->name);
-    printf("  %-26s %s\n", "task", e->task[0] != '\0' ? e->task : "(none)");
-    printf("  %-26s %s (%s)\n", "method", t2_adapter_method_name(e->options.method),
-           t2_expert_options_string(&e->options, options, sizeof options));
-    printf("  %-26s %s\n", "model fingerprint", e->model_fingerprint);
-    int name_width = 4, shape_width = 0, count_width = 0;
-    char (*shapes)[48] = t2_alloc_array((size_t)e->n, sizeof *shapes);
-    for (int i = 0; i < e->n; i++) {
-        int len = (int)strlen(e->tensors[i]);
-        if (len > name_width) name_width = len;
-        len = snprintf(shapes[i], sizeof shapes[i], "[%lld, %lld]", (long long)e->rows[i],
-                       (long long)e->cols[i]);
-        if (len > shape_width) shape_width = len;
-        len = snprintf(NULL, 0, "%lld", (long long)e->lengths[i]);
-        if (len > count_width) count_width = len;
+    if (got == sizeof head && size >= 0) {
+        uint64_t header = 0;
+        for (int b = 0; b < 8; b++) header |= (uint64_t)head[b] << (8 * b);
+        if (header <= (uint64_t)size - 8 && head[8] == '{') return KIND_SAFETENSORS;
     }
-    printf("targets: %d\n", e->n);
-    for (int i = 0; i < e->n; i++) {
-        printf("  %-*s  %-*s  %*lld parameters", name_width, e->tensors[i], shape_width,
-               shapes[i], count_width, (long long)e->lengths[i]);
-        if (e->options.method == T2_ADAPTER_SVF) {
-            double mean, min, max;
-            vector_stats(e->params + e->offsets[i], e->lengths[i], &mean, &min, &max);
-            printf("  mean %-11.6g min %-11.6g max %.6g", mean, min, max);
-        }
-        printf("\n");
-    }
-    t2_free(shapes);
-    printf("parameters: %lld trainable\n", (long long)e->n_params);
-    const t2_expert_summary *s = &e->summary;
-    printf("training summary:\n");
-    printf("  %-26s %lld\n", "steps", (long long)s->steps);
-    printf("  %-26s %lld\n", "best step", (long long)s->best_step);
-    printf("  %-26s %.4f (%lld samples)\n", "best validation accuracy", s->best_val_accuracy,
-           (long long)s->val_samples);
-    printf("  %-26s %.1f s\n", "wall time", s->wall_seconds);
-    printf("  %-26s %lld\n", "tokens", (long long)s->tokens);
-    printf("  %-26s %lld\n", "ranks", (long long)s->ranks);
-    if (e->config[0] == '\0') {
-        printf("training config: (none)\n");
-        return;
-    }
-    printf("training config:\n");
-    for (const char *line = e->config; *line != '\0';) {
-        const char *end = strchr(line, '\n');
-        int len = end != NULL ? (int)(end - line) : (int)strlen(line);
-        printf("  %.*s\n", len, line);
-        line += len + (end != NULL);
-    }
-}
-
-static int inspect_expert(const char *cmd, const char *path) {
-    t2_expert e;
-    t2_error err = {{0}};
-    if (t2_expert_read(&e, path, &err) != 0) return t2_cli_fail_error(cmd, &err);
-    print_expert(&e, path);
-    t2_expert_free(&e);
-    return T2_EXIT_OK;
+    if (ends_with(path, ".safetensors")) return KIND_SAFETENSORS;
+    t2_bundle_kind kind = t2_bundle_sniff(head, got);
+    if (kind == T2_BUNDLE_KIND_BUNDLE) return KIND_BUNDLE;
+    if (kind == T2_BUNDLE_KIND_EXPERT) return KIND_EXPERT;
+    return ends_with(path, ".t2b") ? KIND_BUNDLE : KIND_EXPERT;
 }
 
 int t2_cmd_inspect(int argc, char **argv) {
@@ -207,11 +152,13 @@ int t2_cmd_inspect(int argc, char **argv) {
         return t2_cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
     }
     if (argc - optind != 1)
-        return t2_cli_usage(cmd, "expected one PATH (a model folder, a .safetensors file or "
-                            "an expert file)");
+        return t2_cli_usage(cmd, "expected one PATH (a model folder, a .safetensors file, "
+                            "an expert file or an expert bundle)");
     const char *path = argv[optind];
     int model = is_model_folder(path);
-    if (!model && !is_safetensors_file(path)) return inspect_expert(cmd, path);
+    file_kind kind = model ? KIND_SAFETENSORS : classify_file(path);
+    if (kind == KIND_EXPERT) return t2_inspect_expert_file(cmd, path);
+    if (kind == KIND_BUNDLE) return t2_inspect_expert_bundle(cmd, path);
     t2_error err = {{0}};
     t2_model_config cfg;
     if (model && t2_model_config_load(&cfg, path, &err) != 0) return t2_cli_fail_error(cmd, &err);

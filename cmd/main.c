@@ -14,13 +14,14 @@ typedef struct t2_command {
 static const t2_command commands[] = {
     {"generate", t2_cmd_generate, "continue a prompt with a Hugging Face model"},
     {"tokenize", t2_cmd_tokenize, "print the token ids of a text (or decode ids)"},
-    {"inspect", t2_cmd_inspect, "show a model's architecture, tensors and parameter count, or an expert file"},
+    {"inspect", t2_cmd_inspect, "show a model's architecture, tensors and parameter count, or an expert file or bundle"},
     {"pretrain", t2_cmd_pretrain, "pretrain a model on built-in tasks, data parallel over MPI ranks"},
     {"new-model", t2_cmd_new_model, "write a randomly initialised Llama-style model folder"},
     {"decompose", t2_cmd_decompose, "SVD of a model's weight matrices across ranks into a store"},
     {"train", t2_cmd_train, "train an expert (SVF vectors or LoRA) on a task by RL over MPI ranks"},
     {"task", t2_cmd_task, "show a verifiable task's samples or score completions"},
     {"export", t2_cmd_export, "write an expert file's vectors as safetensors for other tools"},
+    {"bundle", t2_cmd_bundle, "put expert files (and a classifier) together into an expert bundle"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

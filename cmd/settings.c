@@ -94,8 +94,8 @@ int t2_settings_parse_config(const t2_setting *table, int n, const char *text, c
         const char *name = config_setting_name(item);
         const t2_setting *s = find_key(table, n, name);
         if (s == NULL) {
-            status = t2_error_set(err, "%s: unknown key '%s'; expected one of the keys in "
-                                  "docs/config.md (see --help)", where, name);
+            status = t2_error_set(err, "%s: unknown key '%s'; expected one of the keys "
+                                  "the command's --help lists", where, name);
             break;
         }
         status = store_config_value(s, item, where, err);

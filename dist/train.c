@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "base/progress.h"
 #include "dist/train_impl.h"
@@ -157,6 +158,11 @@ static int job_setup(t2_train_job *job, t2_error *err) {
         return t2_error_set(err, "val_samples: %lld of the %lld train items of task %s; expected "
                             "fewer, so that some remain to train on", (long long)s->val_samples,
                             (long long)train_size, s->task);
+    if (s->max_new_tokens >= job->model.cfg.max_position_embeddings)
+        return t2_error_set(err, "max_new_tokens: %lld; expected fewer than the model's %lld "
+                            "positions, to leave room for the prompt",
+                            (long long)s->max_new_tokens,
+                            (long long)job->model.cfg.max_position_embeddings);
     job->train_pool = train_size - s->val_samples;
     job->val_first = job->train_pool;
     job->val_n = s->val_samples;
@@ -285,6 +291,18 @@ static int write_expert(t2_train_job *job, int64_t steps, double elapsed, t2_err
     return status;
 }
 
+/* Collective: shares the parameter rank's parameters and composes the policy weights W'
+ * from them; adds the seconds of each part to *comm and *compose. */
+static int refresh_policy(t2_train_job *job, double *comm, double *compose, t2_error *err) {
+    double t0 = t2_time_now();
+    if (t2_train_share_params(job, err) != 0) return -1;
+    double t1 = t2_time_now();
+    t2_adapter_compose(&job->adapter, job->params, &job->policy);
+    *comm += t1 - t0;
+    *compose += t2_time_now() - t1;
+    return 0;
+}
+
 static int train_loop(t2_train_job *job, t2_error *err) {
     const t2_train_settings *s = job->s;
     int is_root = job->rt->rank == T2_PARAMETER_RANK;
@@ -294,8 +312,8 @@ static int train_loop(t2_train_job *job, t2_error *err) {
     double base_elapsed = is_root ? job->state.elapsed_seconds : 0.0, t0 = t2_time_now();
     t2_progress progress;
     t2_progress_init(&progress, "train", s->steps);
-    double val = NAN;
-    if (t2_train_share_params(job, err) != 0) return -1;
+    double val = NAN, comm = 0.0, compose = 0.0;
+    if (refresh_policy(job, &comm, &compose, err) != 0) return -1;
     int shared = 1; /* the workers hold the parameter rank's current parameters */
     if (start == 0) {
         if (validate(job, &val, err) != 0) return -1;
@@ -303,17 +321,18 @@ static int train_loop(t2_train_job *job, t2_error *err) {
         t2_log(T2_LOG_INFO, "train: validation accuracy before training %.4f", val);
     }
     for (int64_t step = start + 1; step <= end; step++) {
-        double share_start = t2_time_now();
-        if (!shared && t2_train_share_params(job, err) != 0) return -1;
-        double share_seconds = t2_time_now() - share_start;
+        comm = compose = 0.0;
+        if (!shared && refresh_policy(job, &comm, &compose, err) != 0) return -1;
         t2_train_step_stats stats;
         if (t2_train_step(job, step, &stats, err) != 0) return -1;
         shared = 0;
-        stats.seconds_comm += share_seconds;
+        stats.seconds_comm += comm;
+        stats.seconds_update += compose;
         val = NAN;
         int validate_now = (s->val_every > 0 && step % s->val_every == 0) || step == s->steps;
         if (validate_now) {
-            if (t2_train_share_params(job, err) != 0 || validate(job, &val, err) != 0) return -1;
+            if (refresh_policy(job, &comm, &compose, err) != 0 || validate(job, &val, err) != 0)
+                return -1;
             shared = 1;
             if (is_root) keep_if_best(job, val, step);
         }
@@ -336,6 +355,27 @@ static int train_loop(t2_train_job *job, t2_error *err) {
     return t2_runtime_agree_status(job->rt, status, err);
 }
 
+/* On resume: keeps the metrics lines of steps up to the checkpoint's (a crashed run may
+ * have written later ones, which the resumed run writes again). A missing file is fine. */
+static int trim_metrics(const char *path, int64_t step, t2_error *err) {
+    char *text = NULL;
+    size_t len = 0;
+    t2_error ignored = {{0}};
+    if (t2_file_read(path, &text, &len, &ignored) != 0) return 0;
+    size_t keep = 0;
+    for (char *line = text; line < text + len;) {
+        char *end = memchr(line, '\n', (size_t)(text + len - line));
+        end = end != NULL ? end + 1 : text + len;
+        long long at = 0;
+        if (sscanf(line, "{\"step\": %lld", &at) != 1 || at > step) break;
+        keep = (size_t)(end - text);
+        line = end;
+    }
+    int status = t2_file_write_atomic(path, text, keep, err);
+    t2_free(text);
+    return status;
+}
+
 int t2_train_run(const t2_runtime *rt, const t2_train_settings *s, t2_error *err) {
     t2_train_job job;
     memset(&job, 0, sizeof job);
@@ -351,6 +391,7 @@ int t2_train_run(const t2_runtime *rt, const t2_train_settings *s, t2_error *err
     make_run_id(&job);
     status = rt->rank == T2_PARAMETER_RANK ? job_start_state(&job, err) : 0;
     if (status == 0 && rt->rank == T2_PARAMETER_RANK && s->control.metrics != NULL) {
+        if (job.state.step > 0) status = trim_metrics(s->control.metrics, job.state.step, err);
         job.metrics = fopen(s->control.metrics, job.state.step > 0 ? "a" : "w");
         if (job.metrics == NULL)
             status = t2_error_set(err, "%s: cannot write the metrics file; expected a writable "

@@ -54,7 +54,7 @@ typedef struct t2_train_job {
 int t2_train_step(t2_train_job *job, int64_t step, t2_train_step_stats *stats, t2_error *err);
 
 /* Collective: the parameter rank sends job->state.params as an ExpertSet message; every rank
- * unpacks it into job->params and composes the policy weights. */
+ * unpacks it into job->params (the caller then composes the policy weights). */
 int t2_train_share_params(t2_train_job *job, t2_error *err);
 
 #endif

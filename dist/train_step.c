@@ -58,9 +58,7 @@ int t2_train_share_params(t2_train_job *job, t2_error *err) {
     if (status == 0) memcpy(job->params, e.params, sizeof(float) * (size_t)e.n_params);
     t2_expert_free(&e);
     t2_free(bytes);
-    if (t2_runtime_agree_status(rt, status, err) != 0) return -1;
-    t2_adapter_compose(&job->adapter, job->params, &job->policy);
-    return 0;
+    return t2_runtime_agree_status(rt, status, err);
 }
 
 /* Phase 2: generate the chunks this rank is handed; marks them in own_chunk. */
@@ -129,7 +127,7 @@ static int run_backward(t2_train_job *job, double *loss, t2_error *err) {
     for (int64_t c = 0; c < job->n_chunks; c++)
         if (job->own_chunk[c])
             t2_rollout_free(job->rollouts + chunk_first(job, c), chunk_size(job, c));
-    return t2_runtime_agree_status(job->rt, status, err);
+    return status;
 }
 
 /* Phase 4 on the parameter rank: Σ chunks in order -> gradient -> clip -> Adam. */
@@ -165,9 +163,10 @@ int t2_train_step(t2_train_job *job, int64_t step, t2_train_step_stats *stats, t
     if (status != 0) return -1;
     double t1 = t2_time_now();
     share_rewards(job, stats);
-    if (run_backward(job, &stats->loss, err) != 0) return -1;
+    status = run_backward(job, &stats->loss, err);
     double t2 = t2_time_now();
-    MPI_Barrier(MPI_COMM_WORLD); /* separates waiting for slower ranks from the transfer */
+    /* the agreement also waits for the slowest rank: that is load imbalance, not transfer */
+    if (t2_runtime_agree_status(rt, status, err) != 0) return -1;
     double t3 = t2_time_now();
     int64_t floats = job->n_chunks * job->adapter.accum_size;
     T2_ASSERT(floats < (1ll << 31));

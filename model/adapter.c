@@ -252,6 +252,14 @@ void t2_adapter_gradient(const t2_adapter *a, const float *params, const float *
     }
 }
 
+void t2_adapter_masks(const t2_adapter *a, const float *params, float *masks) {
+    T2_ASSERT(a->options.method == T2_ADAPTER_SVF);
+    for (int i = 0; i < a->n; i++) {
+        const t2_adapter_target *t = &a->targets[i];
+        t2_adapter_svf_masks(a, t, params + t->offset, masks + t->offset);
+    }
+}
+
 const char *t2_adapter_method_name(t2_adapter_method m) {
     T2_ASSERT(m == T2_ADAPTER_SVF || m == T2_ADAPTER_LORA);
     return method_names[m];

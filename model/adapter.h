@@ -126,6 +126,12 @@ typedef struct t2_adapter_grad_ctx {
 void t2_adapter_linear_fn(void *ctx, int64_t layer, t2_linear_kind kind, const float *x,
                           const float *delta, int64_t rows, int64_t in, int64_t out);
 
+/* svf only: the masks m (n_params floats, overwritten) of params: max_mult σ(p) (sigmoid)
+ * or z (linear). An adapter with the linear parametrization and the same renormalize
+ * composes W' from masks directly, which is how a mixture m' = Σ_k α_k m_k of experts
+ * (DESIGN.md, few-shot adaptation) and a mapped expert (cross-model transfer) are applied. */
+void t2_adapter_masks(const t2_adapter *a, const float *params, float *masks);
+
 /* ∂L/∂params (n_params floats, overwritten) from the summed accumulator at params. */
 void t2_adapter_gradient(const t2_adapter *a, const float *params, const float *accum,
                          float *grad);

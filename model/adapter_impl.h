@@ -29,6 +29,8 @@ void t2_adapter_svf_accumulate(const t2_adapter *a, const t2_adapter_target *t, 
                                const float *delta, int64_t rows, float *h);
 void t2_adapter_svf_gradient(const t2_adapter *a, const t2_adapter_target *t, const float *p,
                              const float *h, float *grad);
+void t2_adapter_svf_masks(const t2_adapter *a, const t2_adapter_target *t, const float *p,
+                          float *m);
 
 /* lora (adapter_lora.c): p is the target's A (k x cols) then B (rows x k); acc likewise. */
 void t2_adapter_lora_compose(const t2_adapter *a, const t2_adapter_target *t, const float *p,

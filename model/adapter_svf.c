@@ -106,3 +106,8 @@ void t2_adapter_svf_gradient(const t2_adapter *a, const t2_adapter_target *t, co
         grad[j] = (float)(dm * mask_slope(o, p[j]));
     }
 }
+
+void t2_adapter_svf_masks(const t2_adapter *a, const t2_adapter_target *t, const float *p,
+                          float *m) {
+    for (int64_t i = 0; i < t->rank; i++) m[i] = (float)mask(&a->options, p[i]);
+}

@@ -5,7 +5,7 @@
  * within itself, positions 0..seq_len-1). The loss is a weighted sum over positions:
  *     L = sum_{s,t} w[s][t] * (-log softmax(logits[s][t])[target[s][t]])
  * with w[s][t] = 0 (and target ignored) where nothing is learnt. Pretraining uses w = 1/count,
- * REINFORCE uses w = -reward/batch on completion tokens (DESIGN.md), supervised fine-tuning
+ * REINFORCE uses w = advantage/batch on completion tokens (rl/rollout.h) (DESIGN.md), supervised fine-tuning
  * w = 1/count on answer tokens. The backward yields, as asked:
  *   - weight gradients, ADDED into a t2_model_weights-shaped gradient (zeroed by the caller
  *     once per step), and/or

@@ -1,8 +1,8 @@
 /* Expert files (rl/expert.h): building an expert from an adapter, checking it against an
  * adapter and a base model, the ExpertSet message (proto/t2.proto) in both directions with
- * every field validated on the way in, atomic file writes, and the checksum seal shared with
- * rl/train_state.c (rl/expert_impl.h). Does not compose weights or train (model/adapter.h,
- * dist/). */
+ * every field validated on the way in, atomic file writes, and the checksum seal and checks
+ * shared with rl/train_state.c and rl/bundle.c (rl/expert_impl.h). Does not compose weights
+ * or train (model/adapter.h, dist/). */
 #include "rl/expert.h"
 
 #include <math.h>
@@ -46,9 +46,7 @@ const char *t2_expert_options_string(const t2_adapter_options *o, char *buf, siz
     return buf;
 }
 
-/* Whether two option sets train and compose the same way (settings of the other method and
- * max_mult of the linear parametrization do not matter). */
-static int options_equal(const t2_adapter_options *a, const t2_adapter_options *b) {
+int t2_expert_options_equal(const t2_adapter_options *a, const t2_adapter_options *b) {
     if (a->method != b->method) return 0;
     if (a->method == T2_ADAPTER_LORA)
         return a->lora_rank == b->lora_rank && a->lora_alpha == b->lora_alpha;
@@ -62,7 +60,7 @@ static int64_t target_params(const t2_adapter_options *o, int64_t rows, int64_t 
     return rows < cols ? rows : cols;
 }
 
-static int is_fingerprint(const char *s) {
+int t2_expert_is_fingerprint(const char *s) {
     size_t n = 0;
     for (; s[n] != '\0'; n++)
         if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f'))) return 0;
@@ -83,7 +81,7 @@ static void alloc_targets(t2_expert *e, int n) {
 void t2_expert_from_adapter(t2_expert *e, const char *name, const char *task,
                             const t2_adapter *a, const float *params,
                             const char *model_fingerprint) {
-    T2_ASSERT(a->n > 0 && is_fingerprint(model_fingerprint));
+    T2_ASSERT(a->n > 0 && t2_expert_is_fingerprint(model_fingerprint));
     memset(e, 0, sizeof *e);
     e->name = t2_strdup(name);
     e->task = t2_strdup(task != NULL ? task : "");
@@ -114,7 +112,7 @@ void t2_expert_from_adapter(t2_expert *e, const char *name, const char *task,
 
 int t2_expert_check_adapter(const t2_expert *e, const t2_adapter *a, const char *path,
                             t2_error *err) {
-    if (!options_equal(&e->options, &a->options)) {
+    if (!t2_expert_options_equal(&e->options, &a->options)) {
         char got[160], want[160];
         return t2_error_set(err, "%s: expert is %s (%s); expected %s (%s) as the adapter", path,
                             t2_adapter_method_name(e->options.method),
@@ -336,7 +334,7 @@ static int expert_from_message(t2_expert *e, const T2__ExpertSet *m, const char 
     if (m->format_version != T2_EXPERT_FORMAT_VERSION)
         return t2_error_set(err, "%s: not a t2 expert file (format_version %u); expected %d",
                             source, m->format_version, T2_EXPERT_FORMAT_VERSION);
-    if (!is_fingerprint(m->model_fingerprint))
+    if (!t2_expert_is_fingerprint(m->model_fingerprint))
         return t2_error_set(err, "%s: not a t2 expert file (model_fingerprint '%.40s'); "
                             "expected 16 lower-case hex digits", source, m->model_fingerprint);
     t2_adapter_options options;

@@ -8,6 +8,7 @@
 #include "model/adapter.h"
 #include "model/decomposition_store.h"
 #include "model/fingerprint.h"
+#include "model/safetensors.h"
 
 int t2_expert_apply(const t2_expert *e, const char *expert_path, t2_model_dir *model,
                     const char *model_path, const char *store_path, t2_error *err) {
@@ -26,6 +27,13 @@ int t2_expert_apply(const t2_expert *e, const char *expert_path, t2_model_dir *m
     t2_adapter adapter;
     memset(&adapter, 0, sizeof adapter);
     int status = is_svf ? t2_decomposition_store_open(&store, store_path, err) : 0;
+    if (status == 0 && is_svf) { /* the factors must come from this model's weights */
+        t2_safetensors st;
+        status = t2_safetensors_open(&st, model_path, err);
+        if (status == 0)
+            status = t2_decomposition_store_check_model(&store, &st, model_path, err);
+        t2_safetensors_close(&st);
+    }
     if (status == 0 && !is_svf) { /* LoRA adds to the base weights: keep a copy to read */
         t2_model_weights_init(&base, &model->cfg);
         memcpy(base.slab, model->weights.slab, sizeof(float) * (size_t)base.slab_floats);

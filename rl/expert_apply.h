@@ -11,7 +11,8 @@
 
 /* model was loaded from model_path; expert_path names the expert in errors; store_path is
  * the decomposition store (required for svf experts, ignored for lora). 0, or -1 with err
- * ("<expert>: expert made for another base model ...", "<store>: no decomposition of ...",
+ * ("<expert>: expert made for another base model ...", a store made from other weights,
+ * "<store>: no decomposition of ...",
  * "--store: not set; expected ...") and the model's weights unchanged. */
 int t2_expert_apply(const t2_expert *e, const char *expert_path, t2_model_dir *model,
                     const char *model_path, const char *store_path, t2_error *err);

@@ -5,3 +5,5 @@ t2_add_test(NAME adapter SOURCES test_adapter.c test_adapter_fixture.c test_trai
   LABELS adapter TIMEOUT 60)
 t2_add_test(NAME adapter_grad SOURCES test_adapter_grad.c test_adapter_fixture.c
   test_train_reference.c LABELS adapter TIMEOUT 60)
+t2_add_test(NAME mixture SOURCES test_mixture.c test_adapter_fixture.c test_train_reference.c
+  LABELS adapter TIMEOUT 60)

@@ -1,6 +1,7 @@
 /* Test-check helpers (see check.h). */
 #include "check.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -94,4 +95,13 @@ char *t2_check_source_path(const char *rel) {
     char *path = t2_alloc(n);
     snprintf(path, n, "%s/%s", root, rel);
     return path;
+}
+
+int t2_check_count_entries(const char *dir) {
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *ent; d != NULL && (ent = readdir(d)) != NULL;)
+        n += strcmp(ent->d_name, ".") != 0 && strcmp(ent->d_name, "..") != 0;
+    if (d != NULL) closedir(d);
+    return n;
 }

@@ -32,4 +32,7 @@ char *t2_check_temp_dir(const char *tag);
 /* Path of a file in the source tree ($T2_SOURCE_DIR/rel), heap string (free). */
 char *t2_check_source_path(const char *rel);
 
+/* The number of entries of dir other than . and .. (0 when it cannot be read). */
+int t2_check_count_entries(const char *dir);
+
 #endif

@@ -8,8 +8,8 @@ t2_add_test(NAME expert_fingerprint SOURCES test_fingerprint.c model_fixture.c L
 # The inputs of the command-line tests, written by one fixture test into X (emptied first):
 # svf.expert, lora.expert, truncated.expert, corrupt.expert and a text file (tests/expert_cli.c).
 set(X ${CMAKE_CURRENT_BINARY_DIR}/expert_inputs)
-t2_add_test(NAME expert_make_inputs SOURCES expert_cli.c LABELS expert TIMEOUT 30
-  ARGS make ${X})
+t2_add_test(NAME expert_make_inputs SOURCES expert_cli.c bundle_fixture.c LABELS expert
+  TIMEOUT 30 ARGS make ${X})
 set_tests_properties(expert_make_inputs PROPERTIES FIXTURES_SETUP expert_inputs)
 t2_add_cli_test(NAME expert_clean LABELS expert TIMEOUT 30 COMMAND sh -c "rm -rf ${X}")
 set_tests_properties(expert_clean PROPERTIES FIXTURES_SETUP expert_inputs)

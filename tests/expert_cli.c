@@ -6,58 +6,21 @@
  *     (a line of text);
  *   expert_cli check-export EXPERT FILE
  *     checks that the safetensors FILE `t2 export` wrote holds exactly the expert's
- *     parameters under the documented keys and shapes, bitwise, and its metadata. */
+ *     parameters under the documented keys and shapes, bitwise, and its metadata.
+ * The experts come from tests/bundle_fixture.c. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "base/alloc.h"
 #include "base/file.h"
+#include "bundle_fixture.h"
 #include "check.h"
 #include "model/safetensors.h"
 #include "rl/expert.h"
 
-static char *join(const char *dir, const char *name) {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = t2_alloc(n);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
-/* An expert over n targets, built field by field; values[i] = value_of(target, index). */
-static void make_expert(t2_expert *e, const t2_adapter_options *o, const char *task, int n,
-                        const char *const *tensors, const int64_t *rows, const int64_t *cols,
-                        const float *values) {
-    memset(e, 0, sizeof *e);
-    e->name = t2_strdup("math");
-    e->task = t2_strdup(task);
-    e->options = *o;
-    snprintf(e->model_fingerprint, sizeof e->model_fingerprint, "0123456789abcdef");
-    e->n = n;
-    e->tensors = t2_alloc_array((size_t)n, sizeof *e->tensors);
-    e->rows = t2_alloc_array((size_t)n, sizeof *e->rows);
-    e->cols = t2_alloc_array((size_t)n, sizeof *e->cols);
-    e->offsets = t2_alloc_array((size_t)n, sizeof *e->offsets);
-    e->lengths = t2_alloc_array((size_t)n, sizeof *e->lengths);
-    for (int i = 0; i < n; i++) {
-        e->tensors[i] = t2_strdup(tensors[i]);
-        e->rows[i] = rows[i];
-        e->cols[i] = cols[i];
-        int64_t r = rows[i] < cols[i] ? rows[i] : cols[i];
-        e->lengths[i] = o->method == T2_ADAPTER_LORA ? o->lora_rank * (rows[i] + cols[i]) : r;
-        e->offsets[i] = e->n_params;
-        e->n_params += e->lengths[i];
-    }
-    e->params = t2_alloc_array((size_t)e->n_params, sizeof *e->params);
-    memcpy(e->params, values, (size_t)e->n_params * sizeof *e->params);
-    e->config = t2_strdup("task = \"math\";\nsteps = 40;\n");
-    e->summary = (t2_expert_summary){.steps = 40, .best_step = 30, .best_val_accuracy = 0.75,
-                                     .val_samples = 200, .wall_seconds = 12.5,
-                                     .tokens = 123456, .ranks = 3};
-}
-
 static void write_file(const char *dir, const char *name, const void *bytes, size_t len) {
-    char *path = join(dir, name);
+    char *path = t2_bundle_fixture_path(dir, name);
     t2_error err = {{0}};
     CHECK(t2_file_write_atomic(path, bytes, len, &err) == 0, "%s", err.msg);
     t2_free(path);
@@ -68,14 +31,10 @@ static void make_inputs(const char *dir) {
     t2_error err = {{0}};
     t2_expert e;
     /* svf: target 0 has mean 1.25, min 0.5, max 2; target 1 mean 1, min -1, max 4. */
-    const char *const svf_tensors[2] = {"model.layers.0.mlp.up_proj.weight",
-                                        "model.layers.1.mlp.down_proj.weight"};
-    const int64_t svf_rows[2] = {4, 6}, svf_cols[2] = {6, 3};
-    const float svf_values[7] = {0.5f, 1.0f, 1.5f, 2.0f, -1.0f, 0.0f, 4.0f};
-    t2_adapter_options svf = {.method = T2_ADAPTER_SVF, .parametrization = T2_SVF_SIGMOID,
-                              .max_mult = 2, .renormalize = 1};
-    make_expert(&e, &svf, "math", 2, svf_tensors, svf_rows, svf_cols, svf_values);
-    char *path = join(dir, "svf.expert");
+    const float svf_values[T2_BUNDLE_FIXTURE_SVF_PARAMS] = {0.5f, 1.0f, 1.5f, 2.0f,
+                                                            -1.0f, 0.0f, 4.0f};
+    t2_bundle_fixture_svf(&e, "math", "0123456789abcdef", svf_values);
+    char *path = t2_bundle_fixture_path(dir, "svf.expert");
     CHECK(t2_expert_write(&e, path, &err) == 0, "%s", err.msg);
     t2_free(path);
     unsigned char *bytes;
@@ -94,8 +53,9 @@ static void make_inputs(const char *dir) {
     float lora_values[52];
     for (int i = 0; i < 52; i++) lora_values[i] = 0.01f * (float)i - 0.2f;
     t2_adapter_options lora = {.method = T2_ADAPTER_LORA, .lora_rank = 2, .lora_alpha = 16};
-    make_expert(&e, &lora, "", 2, lora_tensors, lora_rows, lora_cols, lora_values);
-    path = join(dir, "lora.expert");
+    t2_bundle_fixture_expert(&e, "math", "0123456789abcdef", &lora, "", 2, lora_tensors,
+                             lora_rows, lora_cols, lora_values);
+    path = t2_bundle_fixture_path(dir, "lora.expert");
     CHECK(t2_expert_write(&e, path, &err) == 0, "%s", err.msg);
     t2_free(path);
     t2_expert_free(&e);

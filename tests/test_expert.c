@@ -417,16 +417,6 @@ static void test_train_state(const char *dir) {
     t2_train_state_free(&s);
 }
 
-/* The number of entries of dir other than . and .. */
-static int count_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    int n = 0;
-    for (struct dirent *ent; d != NULL && (ent = readdir(d)) != NULL;)
-        n += strcmp(ent->d_name, ".") != 0 && strcmp(ent->d_name, "..") != 0;
-    if (d != NULL) closedir(d);
-    return n;
-}
-
 static void test_failed_writes(const char *dir) {
     t2_adapter_options o = {.method = T2_ADAPTER_LORA, .lora_rank = 2, .lora_alpha = 8};
     t2_expert e;
@@ -442,15 +432,15 @@ static void test_failed_writes(const char *dir) {
     t2_train_state s;
     t2_train_state_init(&s, "r", 5);
     CHECK(t2_train_state_write(&s, folder, &err) != 0, "writing over a folder succeeded");
-    CHECK(count_entries(dir) == 1, "%d entries left in %s; expected only the folder",
-          count_entries(dir), dir);
+    CHECK(t2_check_count_entries(dir) == 1, "%d entries left in %s; expected only the folder",
+          t2_check_count_entries(dir), dir);
     rmdir(folder);
     t2_free(folder);
 
     char *missing = join(dir, "no-such-folder/x.expert");
     CHECK(t2_expert_write(&e, missing, &err) != 0, "writing into a missing folder succeeded");
     check_message(&err, "no-such-folder/x.expert: cannot write: No such file", "missing");
-    CHECK(count_entries(dir) == 0, "%d entries left in %s", count_entries(dir), dir);
+    CHECK(t2_check_count_entries(dir) == 0, "%d entries left in %s", t2_check_count_entries(dir), dir);
     t2_free(missing);
     t2_train_state_free(&s);
     t2_expert_free(&e);

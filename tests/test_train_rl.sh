@@ -60,7 +60,7 @@ same a c "resumed run differs from the uninterrupted one"
 
 # a real crash: SIGKILL once the first checkpoint exists, then resume
 $mpiexec -n 2 --oversubscribe "$t2" train $args --steps 4 --checkpoint-dir "$dir/ckpt-k" \
-    --checkpoint-every 1 --out "$dir/k.expert" 2>"$dir/k0.log" &
+    --checkpoint-every 1 --out "$dir/k.expert" --metrics "$dir/k.jsonl" 2>"$dir/k0.log" &
 job=$!
 while [ ! -e "$dir/ckpt-k/train-state.pb" ] && kill -0 $job 2>/dev/null; do sleep 0.2; done
 kill -9 $job 2>/dev/null || true
@@ -85,4 +85,11 @@ if "$t2" task eval --task cls --model "$dir/other" --expert "$dir/a.expert" --st
     -n 4 >"$dir/other.out" 2>&1; then fail "an expert was accepted by another model"; fi
 grep -q "expert made for another base model" "$dir/other.out" ||
     { cat "$dir/other.out"; fail "no clear message for an expert of another model"; }
+"$t2" decompose --model "$dir/other" --out "$dir/other.svd" 2>/dev/null || fail "decompose other"
+if "$t2" task eval --task cls --model "$model" --expert "$dir/a.expert" --store "$dir/other.svd" \
+    -n 4 >"$dir/store.out" 2>&1; then fail "a store of another model was accepted"; fi
+grep -q "was made from other weights than the model" "$dir/store.out" ||
+    { cat "$dir/store.out"; fail "no clear message for a store of another model"; }
+# the metrics of a resumed run: one line per step, none repeated
+[ "$(grep -c '"step"' "$dir/k.jsonl")" -eq 4 ] || { cat "$dir/k.jsonl"; fail "metrics of the resumed run"; }
 echo "train: all checks passed"
