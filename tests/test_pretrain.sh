@@ -3,10 +3,12 @@
 #   - the training loss falls over the run (2 ranks);
 #   - two identical runs write byte-identical models;
 #   - a run stopped after step 4 and resumed equals the uninterrupted run, byte for byte;
-#   - 1 rank and 3 ranks follow the 2-rank loss curve (same rows, sums in another order).
-# usage: test_pretrain.sh T2_EXE MPIEXEC
+#   - a run killed with SIGKILL after a checkpoint and resumed equals it too;
+#   - 1 rank and 3 ranks follow the 2-rank loss curve and end with the same weights to float
+#     tolerance (same rows, sums in another order).
+# usage: test_pretrain.sh T2_EXE MPIEXEC WEIGHTS_CLOSE
 set -eu
-t2=$1; mpiexec=$2
+t2=$1; mpiexec=$2; weights_close=$3
 dir=$(mktemp -d "${TMPDIR:-/tmp}/t2-pretrain-XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -33,6 +35,20 @@ run 2 c --checkpoint-dir "$dir/ckpt" --checkpoint-every 2 --resume
 grep -q "resuming after step 4" "$dir/c.log" || fail "the second run did not resume"
 cmp -s "$dir/a/model.safetensors" "$dir/c/model.safetensors" || fail "resumed run differs from the uninterrupted one"
 
+# a real crash: SIGKILL once the step-4 checkpoint exists, then resume
+$mpiexec -n 2 --oversubscribe "$t2" pretrain $common --out "$dir/k" --checkpoint-dir "$dir/ckpt-k" \
+    --checkpoint-every 4 --metrics "$dir/k0.jsonl" 2>"$dir/k0.log" &
+job=$!
+while ! grep -q '"step": 4,' "$dir/k0.jsonl" 2>/dev/null && kill -0 $job 2>/dev/null; do sleep 0.1; done
+while [ ! -e "$dir/ckpt-k/checkpoint.safetensors" ] && kill -0 $job 2>/dev/null; do sleep 0.1; done
+kill -9 $job 2>/dev/null || true
+wait $job 2>/dev/null || true
+pkill -9 -f "ckpt-k" 2>/dev/null || true
+run 2 k --checkpoint-dir "$dir/ckpt-k" --checkpoint-every 4 --resume
+grep -q "resuming after step" "$dir/k.log" || fail "the run after the kill did not resume"
+cmp -s "$dir/a/model.safetensors" "$dir/k/model.safetensors" ||
+    fail "a run killed and resumed differs from the uninterrupted one"
+
 for ranks in 1 3; do
     run "$ranks" r$ranks
     for step in 1 8; do
@@ -40,5 +56,7 @@ for ranks in 1 3; do
         awk -v w="$want" -v g="$got" 'BEGIN { d = w - g; if (d < 0) d = -d; exit !(d < 1e-3 * w) }' ||
             fail "$ranks ranks: loss at step $step is $got, 2 ranks gave $want"
     done
+    "$weights_close" "$dir/a/model.safetensors" "$dir/r$ranks/model.safetensors" 1e-5 1e-4 ||
+        fail "$ranks ranks: weights differ from the 2-rank run beyond float tolerance"
 done
 echo "pretrain: all checks passed"
