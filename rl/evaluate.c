@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/assert.h"
 #include "model/forward.h"
-#include "model/generate.h"
 #include "model/kv_cache.h"
 
 enum { EVAL_PREFILL_ROWS = 512 };
@@ -33,55 +33,73 @@ void t2_eval_interval(int64_t correct, int64_t n, double *lo, double *hi) {
     *hi = centre + half;
 }
 
+int t2_evaluate_prompts(const t2_model_dir *model, const char *const *prompts, int64_t n,
+                        const t2_eval_decoding *dec, t2_generation *gens,
+                        int64_t *prompt_tokens, t2_error *err) {
+    T2_ASSERT(n >= 0 && dec->batch >= 1 && dec->max_new_tokens >= 0);
+    memset(gens, 0, (size_t)n * sizeof *gens);
+    if (n == 0) return 0;
+    int32_t **ids = t2_alloc_array((size_t)n, sizeof *ids);
+    int64_t longest = 1;
+    for (int64_t i = 0; i < n; i++) {
+        prompt_tokens[i] = t2_tokenizer_encode(model->tok, prompts[i], strlen(prompts[i]),
+                                               &ids[i]);
+        if (prompt_tokens[i] > longest) longest = prompt_tokens[i];
+    }
+    int64_t capacity = longest + dec->max_new_tokens;
+    int status = 0;
+    if (capacity > model->cfg.max_position_embeddings) {
+        status = t2_error_set(err, "task prompts: %lld tokens plus %lld new ones exceed the "
+                              "model's %lld positions; expected shorter prompts or fewer new "
+                              "tokens", (long long)longest, (long long)dec->max_new_tokens,
+                              (long long)model->cfg.max_position_embeddings);
+    } else {
+        t2_forward f;
+        t2_kv_cache cache;
+        int64_t slots = dec->batch < n ? dec->batch : n;
+        t2_forward_init(&f, &model->cfg, &model->weights, EVAL_PREFILL_ROWS, capacity);
+        t2_kv_cache_init(&cache, &model->cfg, slots, capacity);
+        const char *stops[1] = {T2_TASK_TERMINATOR};
+        t2_generate_params params = {
+            .max_new_tokens = dec->max_new_tokens,
+            .sampler = dec->sampler,
+            .seed = dec->seed,
+            .eos_ids = model->cfg.eos_token_ids,
+            .n_eos_ids = model->cfg.n_eos_token_ids,
+            .stop_strings = stops,
+            .n_stop_strings = 1,
+        };
+        status = t2_generate_run(&f, &cache, model->tok, (const int32_t *const *)ids,
+                                 prompt_tokens, n, &params, gens, NULL, NULL, err);
+        t2_kv_cache_free(&cache);
+        t2_forward_free(&f);
+    }
+    for (int64_t i = 0; i < n; i++) t2_free(ids[i]);
+    t2_free(ids);
+    return status;
+}
+
 int t2_evaluate_task(const t2_model_dir *model, const t2_task *task, t2_task_split split,
                      const t2_eval_options *opt, int keep_completions, t2_eval_result *out,
                      t2_error *err) {
     memset(out, 0, sizeof *out);
     int64_t n = opt->n;
     t2_task_sample *samples = t2_alloc_array((size_t)n, sizeof *samples);
-    int32_t **prompts = t2_alloc_array((size_t)n, sizeof *prompts);
+    const char **prompts = t2_alloc_array((size_t)n, sizeof *prompts);
     int64_t *lens = t2_alloc_array((size_t)n, sizeof *lens);
-    int64_t longest = 1;
     for (int64_t i = 0; i < n; i++) {
         t2_task_get(task, split, opt->first + i, &samples[i]);
-        lens[i] = t2_tokenizer_encode(model->tok, samples[i].prompt, strlen(samples[i].prompt),
-                                      &prompts[i]);
-        if (lens[i] > longest) longest = lens[i];
-        out->prompt_tokens += lens[i];
+        prompts[i] = samples[i].prompt;
     }
-    int64_t capacity = longest + opt->max_new_tokens;
-    int status = 0;
-    if (capacity > model->cfg.max_position_embeddings)
-        status = t2_error_set(err, "task prompts: %lld tokens plus %lld new ones exceed the "
-                              "model's %lld positions; expected shorter prompts or fewer new "
-                              "tokens", (long long)longest, (long long)opt->max_new_tokens,
-                              (long long)model->cfg.max_position_embeddings);
+    t2_eval_decoding dec = {.batch = opt->batch, .max_new_tokens = opt->max_new_tokens,
+                            .sampler = opt->sampler, .seed = opt->seed};
     t2_generation *gens = t2_alloc_array((size_t)n, sizeof *gens);
-    if (status == 0) {
-        t2_forward f;
-        t2_kv_cache cache;
-        int64_t slots = opt->batch < n ? opt->batch : n;
-        t2_forward_init(&f, &model->cfg, &model->weights, EVAL_PREFILL_ROWS, capacity);
-        t2_kv_cache_init(&cache, &model->cfg, slots, capacity);
-        const char *stops[1] = {T2_TASK_TERMINATOR};
-        t2_generate_params params = {
-            .max_new_tokens = opt->max_new_tokens,
-            .sampler = opt->sampler,
-            .seed = opt->seed,
-            .eos_ids = model->cfg.eos_token_ids,
-            .n_eos_ids = model->cfg.n_eos_token_ids,
-            .stop_strings = stops,
-            .n_stop_strings = 1,
-        };
-        status = t2_generate_run(&f, &cache, model->tok, (const int32_t *const *)prompts, lens,
-                                 n, &params, gens, NULL, NULL, err);
-        t2_kv_cache_free(&cache);
-        t2_forward_free(&f);
-    }
+    int status = t2_evaluate_prompts(model, prompts, n, &dec, gens, lens, err);
     if (status == 0) {
         out->n = n;
         if (keep_completions) out->completions = t2_alloc_array((size_t)n, sizeof(char *));
         for (int64_t i = 0; i < n; i++) {
+            out->prompt_tokens += lens[i];
             out->new_tokens += gens[i].n_tokens;
             if (t2_task_reward(&samples[i], gens[i].text) > 0) out->correct++;
             char answer[T2_ANSWER_MAX];
@@ -90,10 +108,7 @@ int t2_evaluate_task(const t2_model_dir *model, const t2_task *task, t2_task_spl
         }
         t2_generate_free(gens, n);
     }
-    for (int64_t i = 0; i < n; i++) {
-        t2_task_sample_free(&samples[i]);
-        t2_free(prompts[i]);
-    }
+    for (int64_t i = 0; i < n; i++) t2_task_sample_free(&samples[i]);
     t2_free(gens);
     t2_free(samples);
     t2_free(prompts);

@@ -1,6 +1,8 @@
 /* Greedy (or sampled) accuracy of a model on a task: completes the prompts of samples
  * [first, first + n) of a split in batches through model/generate.h (stopping at the task
  * terminator, EOS or max_new_tokens) and scores each completion with the task's reward.
+ * t2_evaluate_prompts is the generation step alone, over any prompt texts (the adaptation's
+ * classification pass, rl/adapt.h, uses it too).
  * Single-process; dist/ shards the sample range over ranks. */
 #ifndef T2_RL_EVALUATE_H
 #define T2_RL_EVALUATE_H
@@ -8,6 +10,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "model/generate.h"
 #include "model/model_dir.h"
 #include "model/sampler.h"
 #include "rl/task.h"
@@ -25,6 +28,23 @@ typedef struct t2_eval_result {
     int64_t prompt_tokens, new_tokens;
     char **completions; /* [n] heap texts when asked for, else NULL (t2_eval_result_free) */
 } t2_eval_result;
+
+/* How completions are decoded. */
+typedef struct t2_eval_decoding {
+    int64_t batch;             /* sequences decoded together (KV-cache slots), >= 1 */
+    int64_t max_new_tokens;    /* >= 0 */
+    t2_sampler_params sampler; /* temperature 0: greedy */
+    uint64_t seed;             /* prompt i of a call samples from t2_generate_seed(seed, i) */
+} t2_eval_decoding;
+
+/* Completes prompts[0..n) (texts, tokenized here without BOS) in one t2_generate_run over
+ * min(batch, n) KV-cache slots, each stopping at the task terminator, EOS or max_new_tokens.
+ * gens[n] receive the completions (free with t2_generate_free) and prompt_tokens[n] the
+ * prompts' lengths in tokens. n may be 0. 0, or -1 with err set (a prompt too long for the
+ * model's context with max_new_tokens) and gens zeroed. */
+int t2_evaluate_prompts(const t2_model_dir *model, const char *const *prompts, int64_t n,
+                        const t2_eval_decoding *dec, t2_generation *gens,
+                        int64_t *prompt_tokens, t2_error *err);
 
 /* Evaluates; keep_completions stores each completion's text in out->completions. 0, or -1
  * with err set (a prompt too long for the model's context, forward failure). */

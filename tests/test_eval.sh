@@ -1,0 +1,130 @@
+#!/bin/sh
+# t2 eval (dist/eval.h, rl/adapt.h) on the shipped default model, under mpirun.
+#   fixtures  the inputs, into DIR: the model's store, four one-step experts (math, code,
+#             reasoning and the cls classifier), a bundle of the three with the classifier,
+#             one of two without it, and a bundle of an expert of another model (same
+#             shapes, other weights: t2 new-model --seed 9);
+#   ranks     base, expert:math, prompt and classifier on two tasks, on 1, 2 and 3 ranks:
+#             the reports' counts are equal (test_eval_check same), the routing adds up and
+#             routes queries (test_eval_check routing, which prints it), the table file is
+#             what stdout printed, and no temporary file is left;
+#   bad       bad input on 2 ranks: exit 1 (2 for a usage error) with exactly one error line,
+#             no crash, no hang, no report written.
+# usage: test_eval.sh MODE T2_EXE MPIEXEC SOURCE_DIR DIR [CHECK_EXE]
+set -eu
+mode=$1; t2=$2; mpiexec=$3; src=$4; dir=$5; check=${6:-}
+fail() { echo "FAIL: $*"; exit 1; }
+model=$src/assets/default-model
+quick="--steps 1 --batch 4 --chunk 2 --val-samples 4 --max-new-tokens 16"
+
+fixtures() {
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    "$t2" decompose --model "$model" --out "$dir/S" 2>/dev/null || fail "decompose"
+    for task in math code reasoning cls; do
+        "$t2" train --model "$model" --store "$dir/S" --task $task --out "$dir/$task.expert" \
+            $quick 2>/dev/null || fail "train $task"
+    done
+    "$t2" bundle create --out "$dir/b.t2b" "$dir/math.expert" "$dir/code.expert" \
+        "$dir/reasoning.expert" --classifier "$dir/cls.expert" || fail "bundle"
+    "$t2" bundle create --out "$dir/nocls.t2b" "$dir/math.expert" "$dir/code.expert" ||
+        fail "bundle without classifier"
+    "$t2" new-model --out "$dir/other" --hidden 192 --layers 4 --heads 6 --kv-heads 2 \
+        --ffn 512 --max-positions 512 --seed 9 2>/dev/null || fail "new-model"
+    "$t2" decompose --model "$dir/other" --out "$dir/other.svd" 2>/dev/null ||
+        fail "decompose other"
+    "$t2" train --model "$dir/other" --store "$dir/other.svd" --task math \
+        --out "$dir/other-math.expert" $quick 2>/dev/null || fail "train other"
+    "$t2" bundle create --out "$dir/other.t2b" "$dir/other-math.expert" ||
+        fail "bundle other"
+    echo "fixtures written to $dir"
+}
+
+ranks() {
+    # 20 samples in blocks of 8: 3 blocks, so 2 ranks split them 1 + 2 and 3 ranks 1 + 1 + 1
+    args="--model $model --store $dir/S --bundle $dir/b.t2b --tasks math,code@1 --n 20
+          --batch 8 --strategies base,expert:math,prompt,classifier"
+    for r in 1 2 3; do
+        rm -f "$dir/r$r.json" "$dir/t$r.md"
+        $mpiexec -n $r --oversubscribe "$t2" eval $args --report "$dir/r$r.json" \
+            --table "$dir/t$r.md" >"$dir/out$r.md" 2>"$dir/err$r" ||
+            { cat "$dir/err$r"; fail "eval on $r ranks exited non-zero"; }
+        cmp -s "$dir/out$r.md" "$dir/t$r.md" || fail "$r ranks: table file differs from stdout"
+        grep -q '^| code@1 | prompt | ' "$dir/t$r.md" || fail "$r ranks: no prompt row"
+        grep -q '"ranks": '$r "$dir/r$r.json" || fail "$r ranks: report says otherwise"
+    done
+    cat "$dir/t1.md"
+    "$check" same "$dir/r1.json" "$dir/r2.json" || fail "2 ranks differ from 1"
+    "$check" same "$dir/r1.json" "$dir/r3.json" || fail "3 ranks differ from 1"
+    "$check" routing "$dir/r1.json" || fail "routing"
+    ! ls "$dir" | grep -q '\.tmp\.' || fail "a temporary file was left"
+    echo "eval ranks: all checks passed"
+}
+
+expect() { # exit-code stderr-pattern args...
+    code=$1; pattern=$2; shift 2
+    rm -f "$dir/bad.json"
+    set +e
+    $mpiexec -n 2 --oversubscribe "$t2" eval "$@" --report "$dir/bad.json" \
+        >"$dir/bad.out" 2>"$dir/bad.err"
+    got=$?
+    set -e
+    [ "$got" -eq "$code" ] || { cat "$dir/bad.err"; fail "$*: exit $got, expected $code"; }
+    grep -q -- "$pattern" "$dir/bad.err" ||
+        { cat "$dir/bad.err"; fail "$*: no line matching '$pattern'"; }
+    lines=$(grep -c "t2 eval: error" "$dir/bad.err" || true)
+    [ "$lines" -eq 1 ] || { cat "$dir/bad.err"; fail "$*: $lines error lines, expected 1"; }
+    ! grep -qi "sanitizer\|segmentation\|backtrace\|assertion" "$dir/bad.err" ||
+        { cat "$dir/bad.err"; fail "$*: crashed"; }
+    [ ! -e "$dir/bad.json" ] || fail "$*: a report was written"
+    grep "t2 eval: error" "$dir/bad.err"
+}
+
+bad() {
+    ok="--model $model --store $dir/S --tasks math --n 4 --batch 2"
+    expect 1 "other.t2b: bundle made for another base model (fingerprint [0-9a-f]*); expected [0-9a-f]* (.*default-model)" \
+        $ok --bundle "$dir/other.t2b" --strategies prompt
+    expect 1 "other.t2b: bundle made for another base model" \
+        $ok --bundle "$dir/other.t2b" --strategies base
+    expect 1 "strategies: bogus: not a strategy; expected base, expert:<name>, prompt or classifier" \
+        $ok --bundle "$dir/b.t2b" --strategies base,bogus
+    expect 1 "strategies: empty item in 'base,'" $ok --strategies base,
+    expect 1 "tasks: task 'nosuch': unknown; expected one of math" $ok --tasks math,nosuch
+    expect 1 "tasks: task 'math': level 9 is out of range; expected 1 to 5" $ok --tasks math@9
+    expect 1 "tasks: 'math@x': level 'x' is not a level" $ok --tasks math@x
+    expect 1 "tasks: task 'gsm8k': no data file given" $ok --tasks gsm8k
+    expect 1 "split: 'dev'; expected test or train" $ok --split dev
+    for s in prompt classifier expert:math; do
+        expect 1 "strategies: $s: needs an expert bundle; expected the bundle setting" \
+            $ok --strategies $s
+    done
+    expect 1 "strategies: classifier: .*nocls.t2b has no classifier; expected a bundle made with a classifier" \
+        $ok --bundle "$dir/nocls.t2b" --strategies prompt,classifier
+    expect 1 "strategies: expert:reasoning: .*nocls.t2b has no expert 'reasoning'; expected one of math, code" \
+        $ok --bundle "$dir/nocls.t2b" --strategies expert:reasoning
+    expect 1 "store: not set; expected the model's decomposition store" \
+        --model "$model" --tasks math --bundle "$dir/b.t2b" --strategies expert:math
+    expect 1 "other.svd: was made from other weights than the model" \
+        $ok --store "$dir/other.svd" --bundle "$dir/b.t2b" --strategies expert:math
+    expect 1 "nope.t2b: cannot open: No such file" $ok --bundle "$dir/nope.t2b"
+    expect 1 "S: not a t2 expert bundle" $ok --bundle "$dir/S"
+    expect 1 "no-model" --model "$dir/no-model" --tasks math
+    expect 2 "missing setting 'tasks'\|tasks" --model "$model"
+    expect 2 "unknown flag\|--bogus" $ok --bogus 1
+    rm -f "$dir/bad.json"
+    set +e
+    $mpiexec -n 2 --oversubscribe "$t2" eval $ok --report "$dir/no-dir/r.json" 2>"$dir/bad.err"
+    got=$?
+    set -e
+    [ "$got" -eq 1 ] && grep -q "no-dir/r.json: cannot write" "$dir/bad.err" ||
+        { cat "$dir/bad.err"; fail "unwritable report"; }
+    ! grep -q "^eval: " "$dir/bad.err" || fail "an unwritable report was only found after the run"
+    echo "eval bad input: all checks passed"
+}
+
+case $mode in
+fixtures) fixtures ;;
+ranks) ranks ;;
+bad) bad ;;
+*) fail "unknown mode $mode" ;;
+esac
