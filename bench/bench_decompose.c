@@ -133,6 +133,8 @@ static char *format(const char *fmt, ...) {
 
 /* Runs a shell command (freeing it), echoes it, and returns the number after `key` in its output
  * (the last occurrence), or -1. */
+enum { MODEL_REPEATS = 3 }; /* runs of each model decomposition; the best counts */
+
 static double run_for(char *command, const char *key) {
     fprintf(stderr, "  $ %s\n", command);
     char *full = format("%s 2>&1", command);
@@ -214,13 +216,18 @@ static int drive(const options *o) {
     }
     double model_s[3];
     static const char *const model_runs[3][2] = {{"1", "1"}, {"2", "1"}, {"1", "2"}};
-    for (int k = 0; k < 3; k++) {
-        model_s[k] = run_for(format("BLIS_NUM_THREADS=%s %s -n %s --bind-to %s %s decompose "
-                                    "--model %s --out %s/store-%d.safetensors --precision %s "
-                                    "--force", model_runs[k][1], o->mpirun, model_runs[k][0],
-                                    k == 2 ? "none" : "core", t2, model, tmp, k, prec),
-                             "rank groups) in ");
-    }
+    /* the best of MODEL_REPEATS runs each, interleaved: a small model decomposes in well
+     * under a second, where one run's figure is mostly noise of the shared machine */
+    for (int k = 0; k < 3; k++) model_s[k] = -1.0;
+    for (int repeat = 0; repeat < MODEL_REPEATS; repeat++)
+        for (int k = 0; k < 3; k++) {
+            double s = run_for(format("BLIS_NUM_THREADS=%s %s -n %s --bind-to %s %s decompose "
+                                      "--model %s --out %s/store-%d.safetensors --precision %s "
+                                      "--force", model_runs[k][1], o->mpirun, model_runs[k][0],
+                                      k == 2 ? "none" : "core", t2, model, tmp, k, prec),
+                               "rank groups) in ");
+            if (s >= 0 && (model_s[k] < 0 || s < model_s[k])) model_s[k] = s;
+        }
     double single[4], dist[2] = {SKIPPED, SKIPPED};
     for (int threads = 1; threads <= 2; threads++) {
         single[threads - 1] =

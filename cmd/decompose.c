@@ -263,7 +263,7 @@ static int run(const t2_runtime *rt, settings *s, t2_error *err) {
                     "fingerprint %s); re-used it\n", opts.out, res.matrices, res.fingerprint);
         } else {
             if (opts.verify) print_verify(&res, opts.precision);
-            fprintf(stderr, "t2 decompose: %d matri%s (%d on rank groups) in %.2f s, %.1f "
+            fprintf(stderr, "t2 decompose: %d matri%s (%d on rank groups) in %.3f s, %.1f "
                     "GFLOP/s (nominal SVD work %.1f GFLOP); wrote %s (%.1f MB, fingerprint %s)\n",
                     res.matrices, res.matrices == 1 ? "x" : "ces", res.grouped, res.seconds,
                     res.seconds > 0 ? res.flops / res.seconds / 1e9 : 0.0, res.flops / 1e9,
