@@ -2,6 +2,7 @@
  * ones from posix_memalign; both are released by free(), so one t2_free serves them all. */
 #include "base/alloc.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,5 +45,17 @@ char *t2_strndup(const char *s, size_t n) {
 }
 
 char *t2_strdup(const char *s) { return t2_strndup(s, strlen(s)); }
+
+char *t2_strdup_printf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *text = t2_alloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(text, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return text;
+}
 
 void t2_free(void *ptr) { free(ptr); }

@@ -12,6 +12,7 @@ void *t2_alloc_array(size_t count, size_t size); /* zeroed; aborts on count*size
 void *t2_realloc(void *ptr, size_t bytes);     /* like realloc; not aligned beyond malloc's */
 char *t2_strdup(const char *s);
 char *t2_strndup(const char *s, size_t n);
+char *t2_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* formatted */
 void t2_free(void *ptr);                       /* accepts NULL */
 
 #endif

@@ -21,7 +21,6 @@
  * print "seconds: S"; the MPI workers set BLACS up (which initialises MPI) themselves. */
 #include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,27 +116,13 @@ static int worker_distributed(const options *o, t2_svd_method method) {
     return status == 0 ? 0 : 1;
 }
 
-/* A formatted heap string (t2_free). */
-static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *format(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *text = t2_alloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(text, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return text;
-}
-
 /* Runs a shell command (freeing it), echoes it, and returns the number after `key` in its output
  * (the last occurrence), or -1. */
 enum { MODEL_REPEATS = 3 }; /* runs of each model decomposition; the best counts */
 
 static double run_for(char *command, const char *key) {
     fprintf(stderr, "  $ %s\n", command);
-    char *full = format("%s 2>&1", command);
+    char *full = t2_strdup_printf("%s 2>&1", command);
     FILE *p = popen(full, "r");
     t2_free(full);
     t2_free(command);
@@ -207,7 +192,7 @@ static int drive(const options *o) {
         snprintf(model, sizeof model, "%s", o->model);
     } else {
         snprintf(model, sizeof model, "%s/model", tmp);
-        char *cmd = format("%s new-model --out %s --hidden 512 --layers 4 --ffn 1408 --heads 8 "
+        char *cmd = t2_strdup_printf("%s new-model --out %s --hidden 512 --layers 4 --ffn 1408 --heads 8 "
                            "--kv-heads 4 --seed 3", t2, model);
         fprintf(stderr, "  $ %s\n", cmd);
         int status = system(cmd);
@@ -221,7 +206,7 @@ static int drive(const options *o) {
     for (int k = 0; k < 3; k++) model_s[k] = -1.0;
     for (int repeat = 0; repeat < MODEL_REPEATS; repeat++)
         for (int k = 0; k < 3; k++) {
-            double s = run_for(format("BLIS_NUM_THREADS=%s %s -n %s --bind-to %s %s decompose "
+            double s = run_for(t2_strdup_printf("BLIS_NUM_THREADS=%s %s -n %s --bind-to %s %s decompose "
                                       "--model %s --out %s/store-%d.safetensors --precision %s "
                                       "--force", model_runs[k][1], o->mpirun, model_runs[k][0],
                                       k == 2 ? "none" : "core", t2, model, tmp, k, prec),
@@ -231,20 +216,20 @@ static int drive(const options *o) {
     double single[4], dist[2] = {SKIPPED, SKIPPED};
     for (int threads = 1; threads <= 2; threads++) {
         single[threads - 1] =
-            run_for(format("BLIS_NUM_THREADS=%d %s --worker lapack --rows %lld --cols %lld "
+            run_for(t2_strdup_printf("BLIS_NUM_THREADS=%d %s --worker lapack --rows %lld --cols %lld "
                            "--precision %s", threads, self, (long long)o->rows,
                            (long long)o->cols, prec),
                     "seconds: ");
         single[threads + 1] = SKIPPED;
         if (access("/usr/bin/python3", X_OK) == 0)
             single[threads + 1] = run_for(
-                format("BLIS_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d OMP_NUM_THREADS=%d "
+                t2_strdup_printf("BLIS_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d OMP_NUM_THREADS=%d "
                        "/usr/bin/python3 %s %lld %lld %s", threads, threads, threads, script,
                        (long long)o->rows, (long long)o->cols, prec),
                 "seconds: ");
     }
     for (int k = o->skip_pgesvd ? 1 : 0; k < 2; k++) {
-        dist[k] = run_for(format("BLIS_NUM_THREADS=1 %s -n 2 %s --worker %s --rows %lld --cols "
+        dist[k] = run_for(t2_strdup_printf("BLIS_NUM_THREADS=1 %s -n 2 %s --worker %s --rows %lld --cols "
                                  "%lld --precision %s", o->mpirun, self,
                                  k == 0 ? "pgesvd" : "fast", (long long)o->rows,
                                  (long long)o->cols, prec),
@@ -271,7 +256,7 @@ static int drive(const options *o) {
     ratio_line("t2 distributed route, 2 ranks", dist[1], dist[1]);
     printf("  t2 on 2 ranks vs the best single process: %.2fx faster (target > 1)\n",
            best > 0 && dist[1] > 0 ? best / dist[1] : 0.0);
-    char *cmd = format("rm -rf %s", tmp);
+    char *cmd = t2_strdup_printf("rm -rf %s", tmp);
     int status = system(cmd);
     t2_free(cmd);
     return status == 0 ? 0 : 1;

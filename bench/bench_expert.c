@@ -28,7 +28,6 @@
 #include <libgen.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,20 +56,6 @@ typedef struct run_figures {
     double tokens;           /* tokens per step (prompt + completion, all ranks) */
     double wall;             /* the whole command, MPI start-up and validations included */
 } run_figures;
-
-/* A formatted heap string (t2_free). */
-static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *format(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *text = t2_alloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(text, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return text;
-}
 
 /* Runs a shell command (freeing it) after echoing it; returns its exit status. */
 static int run(char *command) {
@@ -115,7 +100,7 @@ static run_figures train(const options *o, const char *t2, const char *dir, int 
     run_figures f;
     memset(&f, 0, sizeof f);
     double start = t2_time_now();
-    int status = run(format(
+    int status = run(t2_strdup_printf(
         "%s -n %d --oversubscribe --bind-to none %s train --model %s --store %s/store "
         "--task math --targets mlp --method svf --parametrization sigmoid --batch 128 "
         "--chunk 16 --max-new-tokens 64 --steps %lld --val-every 0 --val-samples 16 --seed 1 "
@@ -123,11 +108,11 @@ static run_figures train(const options *o, const char *t2, const char *dir, int 
         o->mpirun, ranks, t2, o->model, dir, (long long)o->steps, dir, ranks, dir, ranks, dir,
         ranks));
     f.wall = t2_time_now() - start;
-    char *metrics = format("%s/r%d.jsonl", dir, ranks);
+    char *metrics = t2_strdup_printf("%s/r%d.jsonl", dir, ranks);
     int64_t skip = o->steps > 1 ? 1 : 0;
     f.ok = status == 0 && read_metrics(metrics, skip, &f) == 0;
     t2_free(metrics);
-    if (!f.ok) run(format("tail -n 5 %s/r%d.log >&2", dir, ranks));
+    if (!f.ok) run(t2_strdup_printf("tail -n 5 %s/r%d.log >&2", dir, ranks));
     return f;
 }
 
@@ -189,9 +174,9 @@ int main(int argc, char **argv) {
     setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0); /* Open MPI refuses root without these */
     setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
     run_figures r[2];
-    int ok = run(format("%s decompose --model %s --targets mlp --out %s/store 2>%s/decompose.log",
+    int ok = run(t2_strdup_printf("%s decompose --model %s --targets mlp --out %s/store 2>%s/decompose.log",
                         t2, o.model, tmp, tmp)) == 0;
-    if (!ok) run(format("cat %s/decompose.log >&2", tmp));
+    if (!ok) run(t2_strdup_printf("cat %s/decompose.log >&2", tmp));
     for (int i = 0; ok && i < 2; i++) {
         r[i] = train(&o, t2, tmp, i + 1);
         ok = r[i].ok;
@@ -201,11 +186,11 @@ int main(int argc, char **argv) {
         /* the files differ in their training summary (ranks, seconds); compare the vectors */
         int same = 1;
         for (int i = 1; i <= 2; i++)
-            same = same && run(format("%s export --format safetensors --out %s/r%d.safetensors "
+            same = same && run(t2_strdup_printf("%s export --format safetensors --out %s/r%d.safetensors "
                                       "%s/r%d.expert", t2, tmp, i, tmp, i)) == 0;
-        same = same && run(format("cmp -s %s/r1.safetensors %s/r2.safetensors", tmp, tmp)) == 0;
+        same = same && run(t2_strdup_printf("cmp -s %s/r1.safetensors %s/r2.safetensors", tmp, tmp)) == 0;
         printf("  experts of 1 and 2 ranks:       %s\n", same ? "identical vectors" : "DIFFERENT");
     }
-    run(format("rm -rf %s", tmp));
+    run(t2_strdup_printf("rm -rf %s", tmp));
     return ok ? 0 : 1;
 }

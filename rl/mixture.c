@@ -51,17 +51,16 @@ int t2_mixture_init(t2_mixture *m, const t2_expert *experts, int k, int per_laye
     m->masks = t2_alloc_array((size_t)(k * n), sizeof *m->masks);
     m->mixed = t2_alloc_array((size_t)n, sizeof *m->mixed);
     for (int i = 0; i < k; i++) {
-        t2_adapter own; /* the expert's own parametrization, to read its masks */
-        if (t2_adapter_init(&own, &experts[i].options, cfg,
-                            (const char *const *)experts[i].tensors, experts[i].n, store, NULL,
-                            err) != 0 ||
-            t2_expert_check_adapter(&experts[i], &own, experts[i].name, err) != 0) {
-            t2_adapter_free(&own);
+        /* masks depend only on the layout (shared by all experts) and the expert's own
+         * options, so a view of the mixture's adapter with those options reads them without
+         * loading the factors again */
+        t2_adapter own = m->adapter;
+        own.options = experts[i].options;
+        if (t2_expert_check_adapter(&experts[i], &own, experts[i].name, err) != 0) {
             t2_mixture_free(m);
             return -1;
         }
         t2_adapter_masks(&own, experts[i].params, m->masks + i * n);
-        t2_adapter_free(&own);
     }
     return 0;
 }

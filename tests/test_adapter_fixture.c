@@ -14,13 +14,7 @@
 #include "check.h"
 #include "linalg/svd.h"
 #include "test_train_reference.h"
-
-static char *join(const char *dir, const char *name) {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = t2_alloc(n);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
+#include "model/model_dir.h"
 
 static void fail(const char *what, const t2_error *err) {
     fprintf(stderr, "adapter fixture: %s: %s\n", what, err->msg);
@@ -91,8 +85,8 @@ void t2_adapter_fixture_init(t2_adapter_fixture *f, int variant, int64_t ffn, t2
         t2_model_weights_init_random(&f->w, &f->cfg, 700 + (uint64_t)variant, 0.3f);
     }
     f->dir = t2_check_temp_dir("adapter");
-    f->model_path = join(f->dir, "model.safetensors");
-    f->store_path = join(f->dir, "model.store");
+    f->model_path = t2_model_dir_path(f->dir, "model.safetensors");
+    f->store_path = t2_model_dir_path(f->dir, "model.store");
     t2_error err = {{0}};
     t2_safetensors_writer writer;
     t2_safetensors_writer_init(&writer);

@@ -12,15 +12,9 @@
 #include "base/file.h"
 #include "check.h"
 #include "model/safetensors.h"
+#include "model/model_dir.h"
 
 enum { SHARDS = 3 };
-
-static char *join(const char *dir, const char *name) {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = t2_alloc(n);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
 
 int main(int argc, char **argv) {
     if (argc != 3) {
@@ -63,12 +57,12 @@ int main(int argc, char **argv) {
     }
     snprintf(index + used, cap - used, "\n  }\n}\n");
     for (int k = 0; k < SHARDS; k++) {
-        char *path = join(dst, names[k]);
+        char *path = t2_model_dir_path(dst, names[k]);
         CHECK(t2_safetensors_writer_write(&shards[k], path, &err) == 0, "%s", err.msg);
         t2_safetensors_writer_free(&shards[k]);
         t2_free(path);
     }
-    char *index_path = join(dst, "model.safetensors.index.json");
+    char *index_path = t2_model_dir_path(dst, "model.safetensors.index.json");
     CHECK(t2_file_write_atomic(index_path, index, strlen(index), &err) == 0, "%s", err.msg);
     for (int i = 0; i < st.n_tensors; i++) t2_free(data[i]);
     t2_free(data);

@@ -13,6 +13,7 @@
 #include "base/file.h"
 #include "check.h"
 #include "model/decomposition_store.h"
+#include "model/model_dir.h"
 
 static void check_xxh64(void) {
     static const struct {
@@ -33,13 +34,6 @@ static void check_xxh64(void) {
     CHECK(t2_decomposition_xxh64(bytes, 100, 0) == 0x6ac1e58032166597ull, "XXH64(0..99)");
     CHECK(t2_decomposition_xxh64(bytes, 100, 12345) == 0x028ba1ae2de4de27ull,
           "XXH64(0..99, seed 12345)");
-}
-
-static char *join(const char *dir, const char *name) {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = t2_alloc(n);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
 }
 
 /* A small "model": two matrices (3 x 5 and 4 x 2) in a safetensors file. */
@@ -119,8 +113,8 @@ static void copy_edited(const char *src, const char *dst, long keep, const char 
 int main(void) {
     check_xxh64();
     char *dir = t2_check_temp_dir("decompose_store");
-    char *model = join(dir, "model.safetensors"), *other = join(dir, "other.safetensors");
-    char *store_path = join(dir, "store.safetensors"), *bad = join(dir, "bad.safetensors");
+    char *model = t2_model_dir_path(dir, "model.safetensors"), *other = t2_model_dir_path(dir, "other.safetensors");
+    char *store_path = t2_model_dir_path(dir, "store.safetensors"), *bad = t2_model_dir_path(dir, "bad.safetensors");
     write_model(model, 1.0f);
     write_model(other, 2.0f);
     t2_safetensors st, st_other;

@@ -25,6 +25,7 @@
 #include "proto/t2.pb-c.h"
 #include "rl/expert.h"
 #include "rl/expert_impl.h"
+#include "model/model_dir.h"
 
 static const char *const fingerprint = "0123456789abcdef";
 
@@ -117,13 +118,6 @@ static void check_same(const t2_expert *got, const t2_expert *want, const char *
           "%s: summary differs", what);
 }
 
-static char *join(const char *dir, const char *name) {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = t2_alloc(n);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 static void check_message(const t2_error *err, const char *want, const char *what) {
     CHECK(strstr(err->msg, want) != NULL, "%s: error '%s' lacks '%s'", what, err->msg, want);
     CHECK(strchr(err->msg, '\n') == NULL, "%s: error '%s' is not one line", what, err->msg);
@@ -158,7 +152,7 @@ static void test_round_trip(const t2_adapter_options *o, const char *dir, const 
     CHECK(t2_expert_check_adapter(&back, &a, "bytes", &err) == 0, "%s: %s", what, err.msg);
     t2_expert_free(&back);
 
-    char *path = join(dir, "round.expert");
+    char *path = t2_model_dir_path(dir, "round.expert");
     CHECK(t2_expert_write(&e, path, &err) == 0, "%s: %s", what, err.msg);
     CHECK(t2_expert_read(&back, path, &err) == 0, "%s: %s", what, err.msg);
     check_same(&back, &e, what);
@@ -202,7 +196,7 @@ static void test_truncated_and_corrupt(const char *dir) {
     CHECK(accepted == 0, "%d of %zu corrupted bytes accepted", accepted, len);
     check_message(&err, "flip: not a t2 expert file (checksum ", "corrupt");
 
-    char *path = join(dir, "truncated.expert");
+    char *path = t2_model_dir_path(dir, "truncated.expert");
     CHECK(t2_file_write_atomic(path, bytes, len - 3, &err) == 0, "%s", err.msg);
     CHECK(t2_expert_read(&back, path, &err) != 0, "truncated file accepted");
     check_message(&err, "truncated.expert: not a t2 expert file (", "truncated file");
@@ -352,7 +346,7 @@ static void fill(float *x, int64_t n, float base) {
 }
 
 static void test_train_state(const char *dir) {
-    char *path = join(dir, "run.ckpt");
+    char *path = t2_model_dir_path(dir, "run.ckpt");
     t2_error err = {{0}};
     t2_train_state s, back;
     t2_train_state_init(&s, "run-a", 37);
@@ -425,7 +419,7 @@ static void test_failed_writes(const char *dir) {
     make_expert(&e, &a, &o, 2);
     /* The path is a folder: the temporary file is written, the rename fails, and the
      * temporary file must be gone. */
-    char *folder = join(dir, "taken");
+    char *folder = t2_model_dir_path(dir, "taken");
     CHECK(mkdir(folder, 0755) == 0, "mkdir %s", folder);
     CHECK(t2_expert_write(&e, folder, &err) != 0, "writing over a folder succeeded");
     check_message(&err, "taken: write failed", "folder");
@@ -437,7 +431,7 @@ static void test_failed_writes(const char *dir) {
     rmdir(folder);
     t2_free(folder);
 
-    char *missing = join(dir, "no-such-folder/x.expert");
+    char *missing = t2_model_dir_path(dir, "no-such-folder/x.expert");
     CHECK(t2_expert_write(&e, missing, &err) != 0, "writing into a missing folder succeeded");
     check_message(&err, "no-such-folder/x.expert: cannot write: No such file", "missing");
     CHECK(t2_check_count_entries(dir) == 0, "%d entries left in %s", t2_check_count_entries(dir), dir);

@@ -14,13 +14,7 @@
 #include "check.h"
 #include "model/fingerprint.h"
 #include "model_fixture.h"
-
-static char *join(const char *dir, const char *name) {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = t2_alloc(n);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
+#include "model/model_dir.h"
 
 static void fingerprint_of(const char *dir, char out[T2_FINGERPRINT_CHARS]) {
     t2_error err = {{0}};
@@ -37,7 +31,7 @@ static void write_weights(const char *dir, const t2_model_config *cfg, const t2_
     t2_safetensors_writer writer;
     t2_safetensors_writer_init(&writer);
     t2_model_weights_add_to_writer(w, cfg, &writer, dtype);
-    char *path = join(dir, "model.safetensors");
+    char *path = t2_model_dir_path(dir, "model.safetensors");
     t2_error err = {{0}};
     CHECK(t2_safetensors_writer_write(&writer, path, &err) == 0, "%s", err.msg);
     t2_safetensors_writer_free(&writer);
@@ -69,12 +63,12 @@ static void write_sharded(const char *src, const char *dst) {
     }
     snprintf(index + used, cap - used, "}}\n");
     for (int k = 0; k < 2; k++) {
-        char *path = join(dst, shard_names[k]);
+        char *path = t2_model_dir_path(dst, shard_names[k]);
         CHECK(t2_safetensors_writer_write(&shards[k], path, &err) == 0, "%s", err.msg);
         t2_safetensors_writer_free(&shards[k]);
         t2_free(path);
     }
-    char *index_path = join(dst, "model.safetensors.index.json");
+    char *index_path = t2_model_dir_path(dst, "model.safetensors.index.json");
     CHECK(t2_file_write_atomic(index_path, index, strlen(index), &err) == 0, "%s", err.msg);
     for (int i = 0; i < st.n_tensors; i++) t2_free(data[i]);
     t2_free(data);
@@ -86,7 +80,7 @@ static void write_sharded(const char *src, const char *dst) {
 /* dst/model.safetensors: src's with one byte of the last tensor's data changed. */
 static void write_changed_byte(const char *src, const char *dst) {
     mkdir(dst, 0755);
-    char *in = join(src, "model.safetensors"), *out = join(dst, "model.safetensors");
+    char *in = t2_model_dir_path(src, "model.safetensors"), *out = t2_model_dir_path(dst, "model.safetensors");
     char *bytes;
     size_t len;
     t2_error err = {{0}};
@@ -100,7 +94,7 @@ static void write_changed_byte(const char *src, const char *dst) {
 
 static void remove_files(const char *dir, const char *const *files, int n) {
     for (int i = 0; i < n; i++) {
-        char *path = join(dir, files[i]);
+        char *path = t2_model_dir_path(dir, files[i]);
         unlink(path);
         t2_free(path);
     }
@@ -109,8 +103,8 @@ static void remove_files(const char *dir, const char *const *files, int n) {
 
 int main(void) {
     char *root = t2_check_temp_dir("fingerprint");
-    char *a = join(root, "a"), *b = join(root, "b"), *sharded = join(root, "sharded"),
-         *changed = join(root, "changed"), *half = join(root, "half"), *none = join(root, "none");
+    char *a = t2_model_dir_path(root, "a"), *b = t2_model_dir_path(root, "b"), *sharded = t2_model_dir_path(root, "sharded"),
+         *changed = t2_model_dir_path(root, "changed"), *half = t2_model_dir_path(root, "half"), *none = t2_model_dir_path(root, "none");
     t2_model_config cfg;
     t2_model_weights w;
     CHECK(t2_model_fixture_config(&cfg, "llama") == 0, "no llama fixture");
@@ -135,7 +129,7 @@ int main(void) {
 
     t2_safetensors st;
     t2_error err = {{0}};
-    char *file = join(a, "model.safetensors");
+    char *file = t2_model_dir_path(a, "model.safetensors");
     CHECK(t2_safetensors_open(&st, file, &err) == 0, "%s", err.msg);
     t2_model_fingerprint(&st, fst);
     CHECK(strcmp(fa, fst) == 0, "opened file: %s; expected %s as its folder", fst, fa);
