@@ -118,7 +118,7 @@ static int worker_distributed(const options *o, t2_svd_method method) {
 
 /* Runs a shell command (freeing it), echoes it, and returns the number after `key` in its output
  * (the last occurrence), or -1. */
-enum { MODEL_REPEATS = 3 }; /* runs of each model decomposition; the best counts */
+enum { MODEL_REPEATS = 5 }; /* runs of each model decomposition; the best counts */
 
 static double run_for(char *command, const char *key) {
     fprintf(stderr, "  $ %s\n", command);

@@ -93,11 +93,11 @@ int t2_decomposition_writer_attach(t2_decomposition_writer *w, const char *path,
 /* Writes count floats at byte offset `offset` (from a slot). 0 or -1 with err. */
 int t2_decomposition_writer_put(t2_decomposition_writer *w, int64_t offset, const float *data,
                                 int64_t count, t2_error *err);
-/* fsync and close this process's handle (every writer, before the commit). Safe on a
- * closed or zeroed writer. */
+/* Closes this process's handle (every writer, before the commit; a write error the system
+ * reports late surfaces here). Safe on a closed or zeroed writer. */
 int t2_decomposition_writer_close(t2_decomposition_writer *w, t2_error *err);
-/* One process, after every writer closed: renames the temporary file over the store and
- * syncs the folder. On failure the temporary file is removed. */
+/* One process, after every writer closed: fsyncs the temporary file once (all writers' data),
+ * renames it over the store and syncs the folder. On failure the temporary file is removed. */
 int t2_decomposition_writer_commit(t2_decomposition_writer *w, t2_error *err);
 /* Closes (without error) and removes the temporary file; frees the names. Safe on a zeroed
  * writer; call on the creator only (others call t2_decomposition_writer_free). */
