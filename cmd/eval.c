@@ -20,7 +20,7 @@
 #include "dist/runtime.h"
 #include "rl/evaluate.h"
 
-enum { EVAL_MAX_SETTINGS = 16 };
+enum { EVAL_MAX_SETTINGS = 24 };
 
 typedef struct eval_outputs {
     char *report, *table;        /* paths, or NULL (the settings' strings, borrowed) */
@@ -36,11 +36,14 @@ static int make_table(t2_setting *table, t2_eval_settings *s, eval_outputs *o) {
     s->batch = 32;
     s->max_new_tokens = 96;
     s->seed = 1;
+    s->fewshot_examples = 32;
+    s->fewshot_iterations = 8;
+    s->fewshot_population = 32;
     const t2_setting entries[] = {
         {"model", T2_SETTING_STRING, &s->model, 0, 0, 1, "base model folder"},
         {"store", T2_SETTING_STRING, &s->store, 0, 0, 0, "decomposition store of the model (t2 decompose), for strategies using experts"},
         {"bundle", T2_SETTING_STRING, &s->bundle, 0, 0, 0, "expert bundle (t2 bundle create), for strategies using experts"},
-        {"strategies", T2_SETTING_STRING, &s->strategies, 0, 0, 0, "comma list of base, expert:<name>, prompt, classifier"},
+        {"strategies", T2_SETTING_STRING, &s->strategies, 0, 0, 0, "comma list of base, expert:<name>, prompt, classifier, fewshot"},
         {"tasks", T2_SETTING_STRING, &s->tasks, 0, 0, 1, "comma list of built-in tasks (t2 task list), each optionally name@level"},
         {"split", T2_SETTING_STRING, &s->split, 0, 0, 0, "test or train"},
         {"n", T2_SETTING_INT, &s->n, 1, 1e9, 0, "samples per task, from the first (fewer if the split has fewer)"},
@@ -48,7 +51,12 @@ static int make_table(t2_setting *table, t2_eval_settings *s, eval_outputs *o) {
         {"max_new_tokens", T2_SETTING_INT, &s->max_new_tokens, 1, 1e6, 0, "longest answer"},
         {"report", T2_SETTING_STRING, &o->report, 0, 0, 0, "JSON report to write (none if unset)"},
         {"table", T2_SETTING_STRING, &o->table, 0, 0, 0, "markdown table to write (printed either way)"},
-        {"seed", T2_SETTING_INT, &s->seed, 0, 9e18, 0, "seed of the built-in tasks' generators"},
+        {"seed", T2_SETTING_INT, &s->seed, 0, 9e18, 0, "seed of the built-in tasks' generators (and of the few-shot search)"},
+        {"fewshot_examples", T2_SETTING_INT, &s->fewshot_examples, 1, 1e6, 0, "fewshot: solved examples, the first of each task's train split"},
+        {"fewshot_iterations", T2_SETTING_INT, &s->fewshot_iterations, 1, 1e6, 0, "fewshot: CEM iterations"},
+        {"fewshot_population", T2_SETTING_INT, &s->fewshot_population, 2, 1e6, 0, "fewshot: CEM members per iteration (shared out to the ranks)"},
+        {"fewshot_batch", T2_SETTING_INT, &s->fewshot_batch, 0, 1e6, 0, "fewshot: examples each member is scored on per iteration (0: all; the best members are re-scored on all)"},
+        {"fewshot_per_layer", T2_SETTING_BOOL, &s->fewshot_per_layer, 0, 1, 0, "fewshot: one weight per expert and layer"},
     };
     int n = (int)(sizeof entries / sizeof entries[0]);
     memcpy(table, entries, sizeof entries);
@@ -59,7 +67,8 @@ static void print_usage(const t2_setting *table, int n) {
     printf("usage: [mpirun -n N] t2 eval [CONFIG] [--key value ...]\n\n"
            "Measures the greedy accuracy of the base model, one expert of a bundle\n"
            "(expert:<name>), or an adaptation strategy (prompt: the base model names the\n"
-           "query's category; classifier: the bundle's classifier does) on each task, the\n"
+           "query's category; classifier: the bundle's classifier does; fewshot: a mixture\n"
+           "of the experts searched on the task's solved examples) on each task, the\n"
            "samples shared out to the ranks in blocks; a 1-rank run gives the same counts.\n"
            "Prints a markdown table; writes it and a JSON report when asked. CONFIG is a\n"
            "libconfig file with the keys below (flags override it); see docs/eval.md.\n\n");
@@ -94,6 +103,19 @@ static json_t *routing_json(const t2_eval_report *r, const t2_eval_row *row) {
                      "routed_to_it", (json_int_t)row->own_routed);
 }
 
+static json_t *fewshot_json(const t2_eval_report *r, const t2_eval_row *row) {
+    json_t *alpha = json_array();
+    for (int64_t i = 0; i < row->alpha_dim; i++)
+        json_array_append_new(alpha, json_real(row->alpha[i]));
+    return json_pack("{s:o, s:I, s:f, s:f, s:s, s:I, s:f}", "alpha", alpha,
+                     "examples", (json_int_t)row->examples,
+                     "example_accuracy", row->example_score,
+                     "best_single_accuracy", row->best_single,
+                     "best_single_expert", r->categories[row->best_single_expert],
+                     "evaluations", (json_int_t)row->evaluations,
+                     "search_seconds", row->search_seconds);
+}
+
 static json_t *row_json(const t2_eval_report *r, const t2_eval_row *row) {
     double lo, hi;
     t2_eval_interval(row->correct, row->n, &lo, &hi);
@@ -106,6 +128,7 @@ static json_t *row_json(const t2_eval_report *r, const t2_eval_row *row) {
                           "prompt_tokens", (json_int_t)row->prompt_tokens,
                           "new_tokens", (json_int_t)row->new_tokens, "seconds", row->seconds);
     json_object_set_new(o, "routing", row->routes ? routing_json(r, row) : json_null());
+    json_object_set_new(o, "fewshot", row->alpha != NULL ? fewshot_json(r, row) : json_null());
     return o;
 }
 
@@ -127,6 +150,13 @@ static char *report_json(const t2_eval_settings *s, const t2_eval_report *r) {
                           "max_new_tokens", (json_int_t)s->max_new_tokens,
                           "seed", (json_int_t)s->seed, "decoding", "greedy",
                           "ranks", r->ranks, "results", rows);
+    json_object_set_new(o, "fewshot_search",
+                        json_pack("{s:I, s:I, s:I, s:I, s:b}",
+                                  "examples", (json_int_t)s->fewshot_examples,
+                                  "iterations", (json_int_t)s->fewshot_iterations,
+                                  "population", (json_int_t)s->fewshot_population,
+                                  "batch", (json_int_t)s->fewshot_batch,
+                                  "per_layer", s->fewshot_per_layer));
     char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);
     return text;
@@ -156,7 +186,7 @@ static char *report_markdown(const t2_eval_report *r, size_t *len) {
     *len = 0;
     md[0] = '\0';
     append(&md, len, &cap, "| task | strategy | accuracy | 95 %% interval | n | prompt tokens "
-           "| new tokens | seconds | routed to |\n"
+           "| new tokens | seconds | routed to / mixture |\n"
            "|---|---|---:|---|---:|---:|---:|---:|---|\n");
     for (int i = 0; i < r->n_rows; i++) {
         const t2_eval_row *row = &r->rows[i];
@@ -168,7 +198,10 @@ static char *report_markdown(const t2_eval_report *r, size_t *len) {
                "%.1f | ", task, row->strategy, 100.0 * share(row->correct, row->n),
                100.0 * lo, 100.0 * hi, (long long)row->n, (long long)row->prompt_tokens,
                (long long)row->new_tokens, row->seconds);
-        if (!row->routes) append(&md, len, &cap, "—");
+        if (row->alpha != NULL) append(&md, len, &cap, "α");
+        for (int64_t i = 0; row->alpha != NULL && i < row->alpha_dim; i++)
+            append(&md, len, &cap, "%s%.2f", i > 0 ? ", " : " ", row->alpha[i]);
+        if (!row->routes && row->alpha == NULL) append(&md, len, &cap, "—");
         for (int c = 0; row->routes && c <= r->n_categories; c++)
             append(&md, len, &cap, "%s%s %.1f %%", c > 0 ? ", " : "",
                    c < r->n_categories ? r->categories[c] : "base",

@@ -3,6 +3,9 @@
  * Does not format or write the report (cmd/eval.c). */
 #include "dist/eval.h"
 
+#include "dist/fewshot.h"
+#include "rl/fewshot.h"
+
 #include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,7 +206,8 @@ static int job_setup(eval_job *job, t2_error *err) {
     if (status == 0)
         status = t2_adapt_init(&job->adapt, &job->model,
                                job->needs_experts ? &job->bundle : NULL,
-                               job->needs_experts ? &job->store : NULL, 0, err);
+                               job->needs_experts ? &job->store : NULL,
+                               job->needs_experts && job->s->fewshot_per_layer, err);
     return t2_runtime_agree_status(rt, status, err);
 }
 
@@ -225,11 +229,54 @@ static void count_samples(const t2_adapt_sample *out, int64_t n, int categories,
     }
 }
 
+/* Collective: the fewshot search on task t's solved examples (the first fewshot_examples of
+ * its train split); the mixture found goes into row->alpha and *mixture. */
+static int search_mixture(eval_job *job, int t, const t2_eval_decoding *dec,
+                          t2_adapt_strategy *mixture, t2_eval_row *row, t2_error *err) {
+    const t2_eval_settings *s = job->s;
+    int64_t size = t2_task_size(job->tasks[t], T2_TASK_SPLIT_TRAIN);
+    int64_t n = s->fewshot_examples < size ? s->fewshot_examples : size;
+    int64_t *indices = t2_alloc_array((size_t)n, sizeof *indices);
+    for (int64_t i = 0; i < n; i++) indices[i] = i;
+    row->alpha_dim = t2_adapt_dim(&job->adapt);
+    row->alpha = t2_alloc_array((size_t)row->alpha_dim, sizeof *row->alpha);
+    row->examples = n;
+    t2_fewshot_scorer f;
+    int status = t2_fewshot_scorer_init(&f, &job->adapt, job->tasks[t], T2_TASK_SPLIT_TRAIN,
+                                        indices, n, dec, err);
+    t2_free(indices);
+    if (t2_runtime_agree_status(job->rt, status, err) != 0) return -1;
+    t2_fewshot_options o = t2_fewshot_default_options(row->alpha_dim, job->bundle.n);
+    o.iterations = s->fewshot_iterations;
+    o.batch = s->fewshot_batch;
+    o.cem.population = s->fewshot_population;
+    o.seed = (uint64_t)s->seed;
+    t2_fewshot_result res;
+    status = t2_fewshot_search(job->rt, &f, &o, row->alpha, &res, err);
+    t2_fewshot_scorer_free(&f);
+    if (status != 0) return -1;
+    row->example_score = res.score;
+    row->best_single = res.best_single;
+    row->best_single_expert = res.best_single_expert;
+    row->evaluations = res.evaluations;
+    row->search_seconds = res.seconds;
+    *mixture = (t2_adapt_strategy){.kind = T2_ADAPT_MIXTURE, .alpha = row->alpha};
+    return 0;
+}
+
 /* Collective: one (task, strategy) pair over every rank's blocks into row. */
 static int run_pair(eval_job *job, int t, int k, t2_eval_row *row, t2_error *err) {
     const t2_runtime *rt = job->rt;
     const t2_eval_settings *s = job->s;
     const t2_adapt_strategy *strategy = &job->strategies[k];
+    t2_eval_decoding dec = {.batch = s->batch, .max_new_tokens = s->max_new_tokens,
+                            .sampler = {.temperature = 0.0f, .top_p = 1.0f},
+                            .seed = (uint64_t)s->seed};
+    t2_adapt_strategy mixture;
+    if (strategy->kind == T2_ADAPT_FEWSHOT) {
+        if (search_mixture(job, t, &dec, &mixture, row, err) != 0) return -1;
+        strategy = &mixture;
+    }
     int64_t size = t2_task_size(job->tasks[t], job->split);
     int64_t n = s->n < size ? s->n : size;
     int64_t blocks = (n + s->batch - 1) / s->batch;
@@ -240,9 +287,6 @@ static int run_pair(eval_job *job, int t, int k, t2_eval_row *row, t2_error *err
     int64_t *indices = t2_alloc_array((size_t)mine, sizeof *indices);
     for (int64_t i = 0; i < mine; i++) indices[i] = lo + i;
     t2_adapt_sample *out = t2_alloc_array((size_t)mine, sizeof *out);
-    t2_eval_decoding dec = {.batch = s->batch, .max_new_tokens = s->max_new_tokens,
-                            .sampler = {.temperature = 0.0f, .top_p = 1.0f},
-                            .seed = (uint64_t)s->seed};
     double start = t2_time_now();
     int status = t2_adapt_run(&job->adapt, job->tasks[t], job->split, indices, mine, strategy,
                               &dec, out, err);
@@ -311,7 +355,10 @@ int t2_eval_run(const t2_runtime *rt, const t2_eval_settings *s, t2_eval_report 
         for (int k = 0; status == 0 && k < job.n_strategies; k++) {
             t2_eval_row *row = &out->rows[out->n_rows];
             status = run_pair(&job, t, k, row, err);
-            if (status != 0) break;
+            if (status != 0) {
+                t2_free(row->alpha); /* the only part of a failed row that may be set */
+                break;
+            }
             out->n_rows++;
             t2_log(T2_LOG_INFO, "eval: %s@%d %s: accuracy %.4f (%lld of %lld), %.1f s",
                    row->task, row->level, row->strategy,
@@ -329,6 +376,7 @@ void t2_eval_report_free(t2_eval_report *r) {
         t2_free(r->rows[i].task);
         t2_free(r->rows[i].strategy);
         t2_free(r->rows[i].routed);
+        t2_free(r->rows[i].alpha);
     }
     t2_free(r->rows);
     free_list(r->categories, r->n_categories);

@@ -10,6 +10,9 @@
  * so the reported counts (correct, tokens, routing) equal a 1-rank run's exactly. Ranks
  * without a block take part in the reductions only. Seconds are the slowest rank's.
  *
+ * The fewshot strategy first searches its mixture on the task's solved examples with every
+ * rank (dist/fewshot.h), then answers the samples with it like any mixture.
+ *
  * Checks, all before the first sample, ending every rank with the same one-line error
  * (t2_runtime_agree_status): the split, each task name and level (name@level), each strategy
  * (against the bundle: "expert:<name>" must name one of its experts, "classifier" needs its
@@ -38,6 +41,13 @@ typedef struct t2_eval_settings {
     int64_t batch;          /* samples decoded together: the sharding block */
     int64_t max_new_tokens; /* longest answer */
     int64_t seed;           /* the built-in tasks' generator seed */
+    /* The fewshot strategy (dist/fewshot.h): its solved examples are the first
+     * fewshot_examples samples of the task's train split (disjoint from the test split). */
+    int64_t fewshot_examples;   /* solved examples per task */
+    int64_t fewshot_iterations; /* CEM iterations */
+    int64_t fewshot_population; /* CEM members per iteration */
+    int64_t fewshot_batch;      /* examples per member per iteration; 0: all */
+    int fewshot_per_layer;      /* one weight per (expert, layer) rather than per expert */
 } t2_eval_settings;
 
 enum { T2_EVAL_OUTCOMES = 4 }; /* t2_dispatch_outcome values */
@@ -57,6 +67,15 @@ typedef struct t2_eval_row {
     int64_t outcomes[T2_EVAL_OUTCOMES]; /* routing completions by t2_dispatch_outcome */
     int64_t own_known;      /* samples whose own category (the task's) has an expert */
     int64_t own_routed;     /* of those, routed to that expert */
+    /* fewshot only (alpha NULL otherwise): the mixture found and how it was found */
+    float *alpha;           /* [alpha_dim] the weights answered with (owned) */
+    int64_t alpha_dim;      /* experts, or experts x layers (α[k * layers + l]) */
+    int64_t examples;       /* solved examples searched on */
+    double example_score;   /* the mixture's accuracy on them */
+    double best_single;     /* the best single expert's accuracy on them */
+    int best_single_expert; /* which (bundle index) */
+    int64_t evaluations;    /* member scorings of the search */
+    double search_seconds;  /* the search's wall time (not in seconds) */
 } t2_eval_row;
 
 typedef struct t2_eval_report {

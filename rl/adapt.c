@@ -10,7 +10,7 @@
 #include "base/assert.h"
 #include "rl/task_impl.h"
 
-static const char STRATEGIES[] = "base, expert:<name>, prompt or classifier";
+static const char STRATEGIES[] = "base, expert:<name>, prompt, classifier or fewshot";
 static const char EXPERT_PREFIX[] = "expert:";
 
 /* 1 when a and b are equal in any ASCII letter case. */
@@ -49,6 +49,7 @@ int t2_adapt_strategy_parse(t2_adapt_strategy *s, const char *text, const t2_bun
     if (strcmp(text, "base") == 0) s->kind = T2_ADAPT_BASE;
     else if (strcmp(text, "prompt") == 0) s->kind = T2_ADAPT_PROMPT;
     else if (strcmp(text, "classifier") == 0) s->kind = T2_ADAPT_CLASSIFIER;
+    else if (strcmp(text, "fewshot") == 0) s->kind = T2_ADAPT_FEWSHOT;
     else if (strncmp(text, EXPERT_PREFIX, prefix) == 0 && text[prefix] != '\0')
         s->kind = T2_ADAPT_EXPERT;
     else
@@ -84,6 +85,7 @@ const char *t2_adapt_strategy_name(const t2_adapt_strategy *s, const t2_bundle *
     case T2_ADAPT_MIXTURE: snprintf(buf, size, "mixture"); break;
     case T2_ADAPT_PROMPT: snprintf(buf, size, "prompt"); break;
     case T2_ADAPT_CLASSIFIER: snprintf(buf, size, "classifier"); break;
+    case T2_ADAPT_FEWSHOT: snprintf(buf, size, "fewshot"); break;
     }
     return buf;
 }
@@ -265,6 +267,7 @@ int t2_adapt_run(t2_adapt *a, const t2_task *task, t2_task_split split,
                  const int64_t *indices, int64_t n, const t2_adapt_strategy *s,
                  const t2_eval_decoding *dec, t2_adapt_sample *out, t2_error *err) {
     T2_ASSERT(n >= 0 && (s->kind == T2_ADAPT_BASE || a->bundle != NULL));
+    T2_ASSERT(s->kind != T2_ADAPT_FEWSHOT); /* searched first: answered as its mixture */
     for (int64_t i = 1; i < n; i++) T2_ASSERT(indices[i] > indices[i - 1]);
     const t2_bundle *b = a->bundle;
     t2_task_sample *samples = t2_alloc_array((size_t)n, sizeof *samples);
@@ -300,6 +303,8 @@ int t2_adapt_run(t2_adapt *a, const t2_task *task, t2_task_split split,
         status = route_samples(a, s, samples, indices, n, dec, out, route, err);
         if (status == 0)
             status = answer_routed(a, prompts, indices, route, n, dec, gens, lens, err);
+        break;
+    case T2_ADAPT_FEWSHOT:
         break;
     }
     for (int64_t i = 0; status == 0 && i < n; i++) {

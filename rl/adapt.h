@@ -13,7 +13,9 @@
  *               category among the bundle's categories; pass 2 answers the sample's prompt
  *               with that expert (α = e_k), or with the base model when the completion named
  *               nothing, "other", or more than one category;
- *   classifier  the same, pass 1 running with the bundle's classifier expert.
+ *   classifier  the same, pass 1 running with the bundle's classifier expert;
+ *   fewshot     a mixture whose α the cross-entropy method found on a few solved examples
+ *               (rl/fewshot.h scores one α, dist/fewshot.h searches), answered as mixture.
  * The routing pass decodes at most T2_ADAPT_ROUTE_TOKENS new tokens (and never more than the
  * answers' max_new_tokens): the cls answer " The answer is <category>." is far shorter.
  *
@@ -54,6 +56,8 @@ typedef enum t2_adapt_kind {
     T2_ADAPT_MIXTURE = 2,    /* the bundle's experts mixed with weights alpha */
     T2_ADAPT_PROMPT = 3,     /* two passes; the base model picks the expert */
     T2_ADAPT_CLASSIFIER = 4, /* two passes; the classifier expert picks */
+    T2_ADAPT_FEWSHOT = 5,    /* a mixture searched on solved examples (dist/fewshot.h), then
+                                answered as T2_ADAPT_MIXTURE; t2_adapt_run refuses it */
 } t2_adapt_kind;
 
 typedef struct t2_adapt_strategy {
@@ -63,9 +67,10 @@ typedef struct t2_adapt_strategy {
 } t2_adapt_strategy;
 
 /* Parses a strategy named as a user writes it: "base", "expert:<name>" (an expert of the
- * bundle), "prompt" or "classifier" (mixtures are given by their α, not by name). bundle may
+ * bundle), "prompt", "classifier" or "fewshot" (mixtures are given by their α, not by name;
+ * "fewshot" names the search for one). bundle may
  * be NULL; bundle_path names it in errors. 0, or -1 with err, one of
- *   "<text>: not a strategy; expected base, expert:<name>, prompt or classifier"
+ *   "<text>: not a strategy; expected base, expert:<name>, prompt, classifier or fewshot"
  *   "<text>: needs an expert bundle; expected the bundle setting"
  *   "<text>: <bundle_path> has no expert '<name>'; expected one of math, code"
  *   "<text>: <bundle_path> has no classifier; expected a bundle made with a classifier"

@@ -4,8 +4,10 @@
 #             reasoning and the cls classifier), a bundle of the three with the classifier,
 #             one of two without it, and a bundle of an expert of another model (same
 #             shapes, other weights: t2 new-model --seed 9);
-#   ranks     base, expert:math, prompt and classifier on two tasks, on 1, 2 and 3 ranks:
-#             the reports' counts are equal (test_eval_check same), the routing adds up and
+#   ranks     base, expert:math, prompt, classifier and fewshot on two tasks, on 1, 2 and 3
+#             ranks: the reports' counts (and the few-shot α) are equal (test_eval_check
+#             same), the few-shot mixture is no worse than the best single expert on its
+#             examples (test_eval_check fewshot), the routing adds up and
 #             routes queries (test_eval_check routing, which prints it), the table file is
 #             what stdout printed, and no temporary file is left;
 #   bad       bad input on 2 ranks: exit 1 (2 for a usage error) with exactly one error line,
@@ -43,7 +45,9 @@ fixtures() {
 ranks() {
     # 20 samples in blocks of 8: 3 blocks, so 2 ranks split them 1 + 2 and 3 ranks 1 + 1 + 1
     args="--model $model --store $dir/S --bundle $dir/b.t2b --tasks math,code@1 --n 20
-          --batch 8 --strategies base,expert:math,prompt,classifier"
+          --batch 8 --strategies base,expert:math,prompt,classifier,fewshot
+          --fewshot_examples 4 --fewshot_iterations 2 --fewshot_population 4
+          --fewshot_batch 3"
     for r in 1 2 3; do
         rm -f "$dir/r$r.json" "$dir/t$r.md"
         $mpiexec -n $r --oversubscribe "$t2" eval $args --report "$dir/r$r.json" \
@@ -57,6 +61,7 @@ ranks() {
     "$check" same "$dir/r1.json" "$dir/r2.json" || fail "2 ranks differ from 1"
     "$check" same "$dir/r1.json" "$dir/r3.json" || fail "3 ranks differ from 1"
     "$check" routing "$dir/r1.json" || fail "routing"
+    "$check" fewshot "$dir/r1.json" || fail "fewshot"
     ! ls "$dir" | grep -q '\.tmp\.' || fail "a temporary file was left"
     echo "eval ranks: all checks passed"
 }
@@ -86,7 +91,7 @@ bad() {
         $ok --bundle "$dir/other.t2b" --strategies prompt
     expect 1 "other.t2b: bundle made for another base model" \
         $ok --bundle "$dir/other.t2b" --strategies base
-    expect 1 "strategies: bogus: not a strategy; expected base, expert:<name>, prompt or classifier" \
+    expect 1 "strategies: bogus: not a strategy; expected base, expert:<name>, prompt, classifier or fewshot" \
         $ok --bundle "$dir/b.t2b" --strategies base,bogus
     expect 1 "strategies: empty item in 'base,'" $ok --strategies base,
     expect 1 "tasks: task 'nosuch': unknown; expected one of math" $ok --tasks math,nosuch

@@ -1,11 +1,16 @@
 /* Checks t2 eval's JSON reports (docs/eval.md) for tests/test_eval.sh:
  *   same A.json B.json   the two reports hold the same settings and results, field by field,
- *                        except "seconds" and "ranks" (a sharded run against a 1-rank run);
+ *                        except "seconds", "search_seconds" and "ranks" (a sharded run
+ *                        against a 1-rank run): a few-shot search finds the same α bit for
+ *                        bit whatever the rank count;
  *   routing R.json       every two-pass row's routing adds up (routed and outcomes sum to n,
  *                        "base" = none + other + ambiguous, the routing pass's tokens are a
  *                        part of the row's), some query was routed to an expert, and where a
  *                        row routed all its samples to one expert its answers are that
  *                        expert's own row's (same correct count, same answer tokens).
+ *   fewshot R.json       every fewshot row's α lies in [0,1] with a weight per expert (or per
+ *                        expert and layer), and scored no worse on the solved examples than
+ *                        the best single expert.
  * Prints the routing of every two-pass row. Exit 0 when every check passed. */
 #include <jansson.h>
 #include <stdio.h>
@@ -27,6 +32,7 @@ static json_t *comparable(json_t *o) {
     json_object_del(copy, "seconds");
     json_object_del(copy, "ranks");
     json_object_del(copy, "results");
+    json_object_del(json_object_get(copy, "fewshot"), "search_seconds");
     return copy;
 }
 
@@ -141,9 +147,46 @@ static void check_routing(const char *path) {
     json_decref(root);
 }
 
+static double real(json_t *o, const char *key) {
+    json_t *v = json_object_get(o, key);
+    CHECK(json_is_number(v), "field '%s' is missing or not a number", key);
+    return json_number_value(v);
+}
+
+/* Every fewshot row: α has one weight in [0,1] per expert (or per expert and layer), and the
+ * mixture scored no worse than the best single expert on the solved examples. */
+static void check_fewshot(const char *path) {
+    json_t *root = load(path);
+    if (root == NULL) return;
+    json_t *results = json_object_get(root, "results");
+    size_t experts = json_array_size(json_object_get(root, "categories")), rows = 0;
+    for (size_t i = 0; i < json_array_size(results); i++) {
+        json_t *f = json_object_get(json_array_get(results, i), "fewshot");
+        if (!json_is_object(f)) continue;
+        rows++;
+        json_t *alpha = json_object_get(f, "alpha");
+        CHECK(json_array_size(alpha) > 0 && json_array_size(alpha) % experts == 0,
+              "result %zu: %zu mixture weights for %zu experts", i, json_array_size(alpha),
+              experts);
+        for (size_t k = 0; k < json_array_size(alpha); k++) {
+            double a = json_number_value(json_array_get(alpha, k));
+            CHECK(a >= 0.0 && a <= 1.0, "result %zu: alpha[%zu] = %g outside [0,1]", i, k, a);
+        }
+        double mixed = real(f, "example_accuracy"), single = real(f, "best_single_accuracy");
+        CHECK(mixed >= single, "result %zu: the mixture scored %g on the examples, below the "
+              "best single expert's %g", i, mixed, single);
+        printf("result %zu: fewshot α found scores %.3f on %lld examples (best single %.3f)\n",
+               i, mixed, (long long)integer(f, "examples"), single);
+    }
+    CHECK(rows > 0, "%s: no fewshot rows", path);
+    json_decref(root);
+}
+
 int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "same") == 0) check_same(argv[2], argv[3]);
     else if (argc == 3 && strcmp(argv[1], "routing") == 0) check_routing(argv[2]);
-    else CHECK(0, "usage: test_eval_check same A.json B.json | routing R.json");
+    else if (argc == 3 && strcmp(argv[1], "fewshot") == 0) check_fewshot(argv[2]);
+    else CHECK(0, "usage: test_eval_check same A.json B.json | routing R.json | fewshot "
+               "R.json");
     return t2_check_exit_code();
 }

@@ -1,0 +1,139 @@
+/* The few-shot CEM search across ranks (see fewshot.h): members dealt round-robin to the
+ * ranks, scores summed with MPI_Allreduce, one CEM replica per rank. Does not answer the
+ * task (dist/eval.c, cmd/adapt.c do, with the α found). */
+#include "dist/fewshot.h"
+
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/progress.h"
+
+t2_fewshot_options t2_fewshot_default_options(int64_t dim, int k) {
+    t2_fewshot_options o = {.iterations = 8, .batch = 0, .seed = 1};
+    o.cem = t2_cem_default_options(dim);
+    o.cem.init_mean = 1.0 / (double)(k > 0 ? k : 1);
+    return o;
+}
+
+/* Scores the rows of alphas (count x dim) owned by this rank on examples which[0..m),
+ * then sums scores and tiebreaks over ranks (unowned entries are 0 before the sum).
+ * Collective; 0 or -1 with the agreed err. */
+static int score_members(const t2_runtime *rt, t2_fewshot_scorer *f, const float *alphas,
+                         int64_t count, int64_t dim, const int64_t *which, int64_t m,
+                         double *scores, double *tiebreaks, t2_error *err) {
+    memset(scores, 0, (size_t)count * sizeof *scores);
+    memset(tiebreaks, 0, (size_t)count * sizeof *tiebreaks);
+    int status = 0;
+    for (int64_t i = rt->rank; status == 0 && i < count; i += rt->size)
+        status = t2_fewshot_score(f, alphas + i * dim, which, m, &scores[i], &tiebreaks[i],
+                                  err);
+    if (t2_runtime_agree_status(rt, status, err) != 0) return -1;
+    MPI_Allreduce(MPI_IN_PLACE, scores, (int)count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, tiebreaks, (int)count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    return 0;
+}
+
+/* α = e_k on every layer of the k-th expert, into row (dim values). */
+static void single_expert(float *row, int64_t dim, int64_t layers, int k) {
+    memset(row, 0, (size_t)dim * sizeof *row);
+    for (int64_t l = 0; l < layers; l++) row[k * layers + l] = 1.0f;
+}
+
+/* Iteration it's examples: positions (it·batch + j) mod n, j < batch, sorted; returns m. */
+static int64_t iteration_examples(int64_t it, int64_t batch, int64_t n, int64_t *which) {
+    if (batch <= 0 || batch >= n) {
+        for (int64_t j = 0; j < n; j++) which[j] = j;
+        return n;
+    }
+    int64_t first = (it * batch) % n, m = 0;
+    for (int64_t j = 0; j < n; j++) {
+        int64_t offset = (j - first + n) % n;
+        if (offset < batch) which[m++] = j;
+    }
+    return m;
+}
+
+static int better(double score, double tiebreak, double than_score, double than_tiebreak) {
+    return score > than_score || (score == than_score && tiebreak > than_tiebreak);
+}
+
+int t2_fewshot_search(const t2_runtime *rt, t2_fewshot_scorer *f, const t2_fewshot_options *o,
+                      float *alpha, t2_fewshot_result *result, t2_error *err) {
+    memset(result, 0, sizeof *result);
+    double start = t2_time_now();
+    int k = f->adapt->bundle->n;
+    int64_t dim = t2_adapt_dim(f->adapt), layers = dim / k, n = f->n;
+    if (o->iterations < 1)
+        return t2_error_set(err, "fewshot_iterations: %lld; expected at least 1",
+                            (long long)o->iterations);
+    t2_cem cem;
+    if (t2_cem_init(&cem, dim, &o->cem, o->seed, err) != 0) return -1;
+    int64_t pop = cem.population, rows = pop > k ? pop : k;
+    float *population = t2_alloc_array((size_t)(rows * dim), sizeof *population);
+    double *scores = t2_alloc_array((size_t)rows, sizeof *scores);
+    double *tiebreaks = t2_alloc_array((size_t)rows, sizeof *tiebreaks);
+    int64_t *which = t2_alloc_array((size_t)n, sizeof *which);
+    t2_progress progress;
+    t2_progress_init(&progress, "fewshot", o->iterations + 1);
+
+    /* The single experts on every example: the reference the answer must not fall below. */
+    for (int e = 0; e < k; e++) single_expert(population + e * dim, dim, layers, e);
+    int status = score_members(rt, f, population, k, dim, NULL, n, scores, tiebreaks, err);
+    double single_tiebreak = -INFINITY;
+    result->best_single = -1.0;
+    for (int e = 0; status == 0 && e < k; e++) {
+        if (!better(scores[e], tiebreaks[e], result->best_single, single_tiebreak)) continue;
+        result->best_single = scores[e];
+        single_tiebreak = tiebreaks[e];
+        result->best_single_expert = e;
+    }
+    result->evaluations = k;
+    char note[160];
+    if (status == 0) {
+        snprintf(note, sizeof note, "best single expert %s: %.3f",
+                 f->adapt->bundle->categories[result->best_single_expert], result->best_single);
+        t2_progress_update(&progress, 1, note);
+    }
+
+    for (int64_t it = 0; status == 0 && it < o->iterations; it++) {
+        t2_cem_ask(&cem, population);
+        if (it == 0)
+            for (int e = 0; e < k && e < pop; e++)
+                single_expert(population + e * dim, dim, layers, e);
+        int64_t m = iteration_examples(it, o->batch, n, which);
+        status = score_members(rt, f, population, pop, dim, which, m, scores, tiebreaks, err);
+        if (status != 0) break;
+        t2_cem_tell(&cem, population, scores, tiebreaks);
+        result->evaluations += pop;
+        double best = 0.0;
+        t2_cem_best(&cem, NULL, &best, NULL);
+        snprintf(note, sizeof note, "best member %.3f on %lld examples", best, (long long)m);
+        t2_progress_update(&progress, it + 2, note);
+    }
+    if (status == 0 && o->batch > 0 && o->batch < n) {
+        int64_t kept = t2_cem_kept(&cem, population, NULL, NULL);
+        status = score_members(rt, f, population, kept, dim, NULL, n, scores, tiebreaks, err);
+        if (status == 0) t2_cem_rescore(&cem, kept, scores, tiebreaks);
+        result->evaluations += kept;
+    }
+    if (status == 0) {
+        t2_cem_best(&cem, alpha, &result->score, &result->tiebreak);
+        if (better(result->best_single, single_tiebreak, result->score, result->tiebreak)) {
+            single_expert(alpha, dim, layers, result->best_single_expert);
+            result->score = result->best_single;
+            result->tiebreak = single_tiebreak;
+        }
+    }
+    t2_progress_finish(&progress);
+    result->seconds = t2_time_now() - start;
+    MPI_Bcast(&result->seconds, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    t2_free(which);
+    t2_free(tiebreaks);
+    t2_free(scores);
+    t2_free(population);
+    t2_cem_free(&cem);
+    return status;
+}

@@ -1,0 +1,54 @@
+/* Few-shot adaptation's search (collective over MPI_COMM_WORLD): the cross-entropy method
+ * (rl/cem.h) over the mixture weights α of a bundle's experts, every population member
+ * scored on the solved examples (rl/fewshot.h) by one rank — member m by rank m mod size —
+ * and the scores shared with MPI_Allreduce, so P members cost P/size evaluations per rank.
+ *
+ * Every rank runs an identical replica of the CEM (same seed, same scores after the
+ * reduction), so no population is sent: the result is bitwise the same on every rank and for
+ * any rank count (each member's score is computed on one rank by the same single-process
+ * code whichever rank it is).
+ *
+ * Iteration it scores each member on `batch` of the n examples: positions (it·batch + j) mod n
+ * for j < batch, sorted (all n when batch is 0 or >= n). The first population's first K rows
+ * are replaced by the single experts (α = e_k on every layer), so the search starts from the
+ * best single expert and can only keep it or find better. At the end the kept members
+ * (rl/cem.h, options.cem.keep) are re-scored on all n examples — "best member re-evaluated";
+ * skipped when every iteration saw all of them — and the best is the answer, ties broken by
+ * the mean log-likelihood of the worked answers. */
+#ifndef T2_DIST_FEWSHOT_H
+#define T2_DIST_FEWSHOT_H
+
+#include <stdint.h>
+
+#include "base/error.h"
+#include "dist/runtime.h"
+#include "rl/cem.h"
+#include "rl/fewshot.h"
+
+typedef struct t2_fewshot_options {
+    int64_t iterations;  /* CEM iterations, >= 1 */
+    int64_t batch;       /* examples per member per iteration; 0: all */
+    t2_cem_options cem;  /* population, elites, ... (t2_fewshot_default_options) */
+    uint64_t seed;       /* the CEM's random stream */
+} t2_fewshot_options;
+
+/* Defaults for a search over dim weights of k experts: 8 iterations, every example, the CEM
+ * defaults with the first mean 1/k (the uniform mixture of the experts, per layer too). */
+t2_fewshot_options t2_fewshot_default_options(int64_t dim, int k);
+
+typedef struct t2_fewshot_result {
+    double score;           /* the answer's accuracy on all examples, in [0,1] */
+    double tiebreak;        /* its mean log-likelihood per worked-answer token */
+    double best_single;     /* the best single expert's accuracy on all examples */
+    int best_single_expert; /* which one (bundle index) */
+    int64_t evaluations;    /* member scorings, all ranks together */
+    double seconds;         /* wall time */
+} t2_fewshot_result;
+
+/* Collective (o, and the scorer's examples, the same on every rank; f local, one per rank).
+ * Writes the best α (t2_adapt_dim(f->adapt) values) to alpha on every rank. 0 on every rank,
+ * or -1 on every rank with the same err (an option out of range, a failed scoring). */
+int t2_fewshot_search(const t2_runtime *rt, t2_fewshot_scorer *f, const t2_fewshot_options *o,
+                      float *alpha, t2_fewshot_result *result, t2_error *err);
+
+#endif
