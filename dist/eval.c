@@ -3,9 +3,6 @@
  * Does not format or write the report (cmd/eval.c). */
 #include "dist/eval.h"
 
-#include "dist/fewshot.h"
-#include "rl/fewshot.h"
-
 #include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +10,10 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/progress.h"
-#include "model/fingerprint.h"
-#include "model/model_dir.h"
-#include "model/safetensors.h"
+#include "dist/adapt_session.h"
+#include "dist/fewshot.h"
 #include "rl/adapt.h"
-#include "rl/bundle.h"
+#include "rl/fewshot.h"
 #include "rl/task.h"
 
 /* Counts summed over ranks, in this order, then the routed counts per expert and base. */
@@ -45,12 +41,7 @@ typedef struct eval_job {
     char **strategy_texts;     /* [n_strategies] as given */
     t2_adapt_strategy *strategies; /* [n_strategies] */
     int needs_experts;         /* some strategy uses the bundle's experts */
-    int has_bundle;
-    t2_bundle bundle;
-    char fingerprint[T2_FINGERPRINT_CHARS];
-    t2_model_dir model;
-    t2_decomposition_store store;
-    t2_adapt adapt;
+    t2_adapt_session session;  /* the model, bundle, store and adapter */
 } eval_job;
 
 static void free_list(char **items, int n) {
@@ -64,10 +55,7 @@ static void job_free(eval_job *job) {
     free_list(job->task_texts, job->n_tasks);
     free_list(job->strategy_texts, job->n_strategies);
     t2_free(job->strategies);
-    t2_adapt_free(&job->adapt);
-    t2_decomposition_store_close(&job->store);
-    t2_model_dir_free(&job->model);
-    t2_bundle_free(&job->bundle);
+    t2_adapt_session_free(&job->session);
     memset(job, 0, sizeof *job);
 }
 
@@ -143,72 +131,22 @@ static int parse_strategies(eval_job *job, t2_error *err) {
     job->strategies = t2_alloc_array((size_t)job->n_strategies, sizeof *job->strategies);
     for (int k = 0; k < job->n_strategies; k++) {
         if (t2_adapt_strategy_parse(&job->strategies[k], job->strategy_texts[k],
-                                    job->has_bundle ? &job->bundle : NULL, s->bundle, err) != 0)
+                                    job->session.has_bundle ? &job->session.bundle : NULL, s->bundle, err) != 0)
             return t2_error_prefix(err, "strategies");
         if (job->strategies[k].kind != T2_ADAPT_BASE) job->needs_experts = 1;
     }
-    if (job->needs_experts && job->bundle.experts[0].options.method != T2_ADAPTER_SVF)
-        return t2_error_set(err, "%s: holds %s experts; expected svf experts (strategies mix "
-                            "singular-value masks)", s->bundle,
-                            t2_adapter_method_name(job->bundle.experts[0].options.method));
-    return 0;
-}
-
-/* Collective: rank 0 reads the bundle file, every rank parses the bytes. */
-static int read_bundle(eval_job *job, t2_error *err) {
-    const char *path = job->s->bundle;
-    if (path == NULL) return 0;
-    char *bytes = NULL;
-    size_t len = 0;
-    if (t2_runtime_broadcast_file(job->rt, path, &bytes, &len, err) != 0) return -1;
-    int status = t2_bundle_unpack(&job->bundle, (const unsigned char *)bytes, len, path, err);
-    t2_free(bytes);
-    job->has_bundle = status == 0;
-    return t2_runtime_agree_status(job->rt, status, err);
-}
-
-/* Collective: rank 0 fingerprints the model; every rank checks the bundle against it. */
-static int check_bundle_model(eval_job *job, t2_error *err) {
-    const t2_runtime *rt = job->rt;
-    int status = rt->rank == 0 ? t2_model_fingerprint_dir(job->s->model, job->fingerprint, err)
-                               : 0;
-    if (t2_runtime_agree_status(rt, status, err) != 0) return -1;
-    MPI_Bcast(job->fingerprint, sizeof job->fingerprint, MPI_CHAR, 0, MPI_COMM_WORLD);
-    status = t2_bundle_check_model(&job->bundle, job->fingerprint, job->s->model,
-                                   job->s->bundle, err);
-    return t2_runtime_agree_status(rt, status, err);
-}
-
-/* Local: opens the store on every rank; rank 0 checks it was made from this model. */
-static int open_store(eval_job *job, t2_error *err) {
-    const t2_eval_settings *s = job->s;
-    if (s->store == NULL)
-        return t2_error_set(err, "store: not set; expected the model's decomposition store "
-                            "(t2 decompose), which strategies using experts need");
-    if (t2_decomposition_store_open(&job->store, s->store, err) != 0) return -1;
-    if (job->rt->rank != 0) return 0;
-    t2_safetensors st;
-    if (t2_safetensors_open(&st, s->model, err) != 0) return -1;
-    int status = t2_decomposition_store_check_model(&job->store, &st, s->model, err);
-    t2_safetensors_close(&st);
-    return status;
+    return job->needs_experts ? t2_adapt_session_check_svf(&job->session, s->bundle, err) : 0;
 }
 
 /* Collective: every check of eval.h, in order, each agreed by all ranks. */
 static int job_setup(eval_job *job, t2_error *err) {
     const t2_runtime *rt = job->rt;
+    const t2_eval_settings *s = job->s;
     if (t2_runtime_agree_status(rt, parse_tasks(job, err), err) != 0) return -1;
-    if (read_bundle(job, err) != 0) return -1;
+    if (t2_adapt_session_read_bundle(rt, &job->session, s->bundle, err) != 0) return -1;
     if (t2_runtime_agree_status(rt, parse_strategies(job, err), err) != 0) return -1;
-    if (job->has_bundle && check_bundle_model(job, err) != 0) return -1;
-    int status = t2_model_dir_load(&job->model, job->s->model, err);
-    if (status == 0 && job->needs_experts) status = open_store(job, err);
-    if (status == 0)
-        status = t2_adapt_init(&job->adapt, &job->model,
-                               job->needs_experts ? &job->bundle : NULL,
-                               job->needs_experts ? &job->store : NULL,
-                               job->needs_experts && job->s->fewshot_per_layer, err);
-    return t2_runtime_agree_status(rt, status, err);
+    return t2_adapt_session_open(rt, &job->session, s->model, s->store, s->bundle,
+                                 job->needs_experts, s->fewshot_per_layer, err);
 }
 
 /* Local: adds one rank's samples into counts (COUNT_ROUTED + categories + 1 values). */
@@ -238,15 +176,15 @@ static int search_mixture(eval_job *job, int t, const t2_eval_decoding *dec,
     int64_t n = s->fewshot_examples < size ? s->fewshot_examples : size;
     int64_t *indices = t2_alloc_array((size_t)n, sizeof *indices);
     for (int64_t i = 0; i < n; i++) indices[i] = i;
-    row->alpha_dim = t2_adapt_dim(&job->adapt);
+    row->alpha_dim = t2_adapt_dim(&job->session.adapt);
     row->alpha = t2_alloc_array((size_t)row->alpha_dim, sizeof *row->alpha);
     row->examples = n;
     t2_fewshot_scorer f;
-    int status = t2_fewshot_scorer_init(&f, &job->adapt, job->tasks[t], T2_TASK_SPLIT_TRAIN,
+    int status = t2_fewshot_scorer_init(&f, &job->session.adapt, job->tasks[t], T2_TASK_SPLIT_TRAIN,
                                         indices, n, dec, err);
     t2_free(indices);
     if (t2_runtime_agree_status(job->rt, status, err) != 0) return -1;
-    t2_fewshot_options o = t2_fewshot_default_options(row->alpha_dim, job->bundle.n);
+    t2_fewshot_options o = t2_fewshot_default_options(row->alpha_dim, job->session.bundle.n);
     o.iterations = s->fewshot_iterations;
     o.batch = s->fewshot_batch;
     o.cem.population = s->fewshot_population;
@@ -288,10 +226,10 @@ static int run_pair(eval_job *job, int t, int k, t2_eval_row *row, t2_error *err
     for (int64_t i = 0; i < mine; i++) indices[i] = lo + i;
     t2_adapt_sample *out = t2_alloc_array((size_t)mine, sizeof *out);
     double start = t2_time_now();
-    int status = t2_adapt_run(&job->adapt, job->tasks[t], job->split, indices, mine, strategy,
+    int status = t2_adapt_run(&job->session.adapt, job->tasks[t], job->split, indices, mine, strategy,
                               &dec, out, err);
     double seconds = t2_time_now() - start;
-    int categories = job->has_bundle ? job->bundle.n : 0;
+    int categories = job->session.has_bundle ? job->session.bundle.n : 0;
     int n_counts = COUNT_ROUTED + categories + 1;
     int64_t *counts = t2_alloc_array((size_t)n_counts, sizeof *counts);
     if (status == 0) count_samples(out, mine, categories, counts);
@@ -327,13 +265,13 @@ static int run_pair(eval_job *job, int t, int k, t2_eval_row *row, t2_error *err
 }
 
 static void report_bundle(const eval_job *job, t2_eval_report *out) {
-    if (!job->has_bundle) return;
-    out->n_categories = job->bundle.n;
-    out->categories = t2_alloc_array((size_t)job->bundle.n, sizeof *out->categories);
-    for (int c = 0; c < job->bundle.n; c++)
-        out->categories[c] = t2_strdup(job->bundle.categories[c]);
-    if (job->bundle.has_classifier) out->classifier = t2_strdup(job->bundle.classifier.name);
-    memcpy(out->fingerprint, job->fingerprint, sizeof out->fingerprint);
+    if (!job->session.has_bundle) return;
+    out->n_categories = job->session.bundle.n;
+    out->categories = t2_alloc_array((size_t)job->session.bundle.n, sizeof *out->categories);
+    for (int c = 0; c < job->session.bundle.n; c++)
+        out->categories[c] = t2_strdup(job->session.bundle.categories[c]);
+    if (job->session.bundle.has_classifier) out->classifier = t2_strdup(job->session.bundle.classifier.name);
+    memcpy(out->fingerprint, job->session.fingerprint, sizeof out->fingerprint);
 }
 
 int t2_eval_run(const t2_runtime *rt, const t2_eval_settings *s, t2_eval_report *out,
