@@ -16,5 +16,6 @@ int t2_cmd_export(int argc, char **argv);
 int t2_cmd_bundle(int argc, char **argv); /* t2 bundle create */
 int t2_cmd_eval(int argc, char **argv);
 int t2_cmd_transfer(int argc, char **argv);
+int t2_cmd_adapt(int argc, char **argv);
 
 #endif

@@ -23,6 +23,7 @@ static const t2_command commands[] = {
     {"export", t2_cmd_export, "write an expert file's vectors as safetensors for other tools"},
     {"bundle", t2_cmd_bundle, "put expert files (and a classifier) together into an expert bundle"},
     {"transfer", t2_cmd_transfer, "map an expert bundle made for one base model onto another model"},
+    {"adapt", t2_cmd_adapt, "answer queries with an expert bundle: prompt, classifier or few-shot adaptation"},
     {"eval", t2_cmd_eval, "accuracy of the base model, an expert or an adaptation strategy, over MPI ranks"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };

@@ -8,7 +8,6 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
-#include "rl/task_impl.h"
 
 static const char STRATEGIES[] = "base, expert:<name>, prompt, classifier or fewshot";
 static const char EXPERT_PREFIX[] = "expert:";
@@ -210,12 +209,12 @@ static char *classify_prompt(const char *prompt) {
 }
 
 /* Pass 1: each sample's route and outcome from the classification completions. */
-static int route_samples(t2_adapt *a, const t2_adapt_strategy *s, t2_task_sample *samples,
+static int route_samples(t2_adapt *a, const t2_adapt_strategy *s, const char *const *queries,
                          const int64_t *indices, int64_t n, const t2_eval_decoding *dec,
                          t2_adapt_sample *out, int *route, t2_error *err) {
     const t2_bundle *b = a->bundle;
     char **prompts = t2_alloc_array((size_t)n, sizeof *prompts);
-    for (int64_t i = 0; i < n; i++) prompts[i] = classify_prompt(samples[i].prompt);
+    for (int64_t i = 0; i < n; i++) prompts[i] = classify_prompt(queries[i]);
     t2_model_dir view = *a->model;
     if (s->kind == T2_ADAPT_CLASSIFIER && n > 0) {
         compose_member(a, b->n);
@@ -263,27 +262,21 @@ static int answer_routed(t2_adapt *a, const char *const *prompts, const int64_t 
     return status;
 }
 
-int t2_adapt_run(t2_adapt *a, const t2_task *task, t2_task_split split,
-                 const int64_t *indices, int64_t n, const t2_adapt_strategy *s,
-                 const t2_eval_decoding *dec, t2_adapt_sample *out, t2_error *err) {
+/* Both passes of strategy s over prompts[0..n) (sample i in block indices[i] / batch):
+ * completions into gens[n], the answering prompts' lengths into lens[n], routes and routing
+ * counts into out[n] (route -1 for one pass). */
+static int answer_prompts(t2_adapt *a, const t2_adapt_strategy *s, const char *const *prompts,
+                          const int64_t *indices, int64_t n, const t2_eval_decoding *dec,
+                          t2_adapt_sample *out, t2_generation *gens, int64_t *lens,
+                          t2_error *err) {
     T2_ASSERT(n >= 0 && (s->kind == T2_ADAPT_BASE || a->bundle != NULL));
     T2_ASSERT(s->kind != T2_ADAPT_FEWSHOT); /* searched first: answered as its mixture */
     for (int64_t i = 1; i < n; i++) T2_ASSERT(indices[i] > indices[i - 1]);
-    const t2_bundle *b = a->bundle;
-    t2_task_sample *samples = t2_alloc_array((size_t)n, sizeof *samples);
-    const char **prompts = t2_alloc_array((size_t)n, sizeof *prompts);
     int *route = t2_alloc_array((size_t)n, sizeof *route);
-    memset(out, 0, (size_t)n * sizeof *out);
     for (int64_t i = 0; i < n; i++) {
-        t2_task_get(task, split, indices[i], &samples[i]);
-        prompts[i] = samples[i].prompt;
         route[i] = -1;
         out[i].route = -1;
-        out[i].category = b != NULL && samples[i].category != NULL ?
-                              t2_bundle_find(b, samples[i].category) : -1;
     }
-    t2_generation *gens = t2_alloc_array((size_t)n, sizeof *gens);
-    int64_t *lens = t2_alloc_array((size_t)n, sizeof *lens);
     t2_model_dir view = *a->model;
     int status = 0;
     switch (s->kind) {
@@ -300,13 +293,33 @@ int t2_adapt_run(t2_adapt *a, const t2_task *task, t2_task_split split,
         break;
     case T2_ADAPT_PROMPT:
     case T2_ADAPT_CLASSIFIER:
-        status = route_samples(a, s, samples, indices, n, dec, out, route, err);
+        status = route_samples(a, s, prompts, indices, n, dec, out, route, err);
         if (status == 0)
             status = answer_routed(a, prompts, indices, route, n, dec, gens, lens, err);
         break;
     case T2_ADAPT_FEWSHOT:
         break;
     }
+    t2_free(route);
+    return status;
+}
+
+int t2_adapt_run(t2_adapt *a, const t2_task *task, t2_task_split split,
+                 const int64_t *indices, int64_t n, const t2_adapt_strategy *s,
+                 const t2_eval_decoding *dec, t2_adapt_sample *out, t2_error *err) {
+    const t2_bundle *b = a->bundle;
+    t2_task_sample *samples = t2_alloc_array((size_t)n, sizeof *samples);
+    const char **prompts = t2_alloc_array((size_t)n, sizeof *prompts);
+    memset(out, 0, (size_t)n * sizeof *out);
+    for (int64_t i = 0; i < n; i++) {
+        t2_task_get(task, split, indices[i], &samples[i]);
+        prompts[i] = samples[i].prompt;
+        out[i].category = b != NULL && samples[i].category != NULL ?
+                              t2_bundle_find(b, samples[i].category) : -1;
+    }
+    t2_generation *gens = t2_alloc_array((size_t)n, sizeof *gens);
+    int64_t *lens = t2_alloc_array((size_t)n, sizeof *lens);
+    int status = answer_prompts(a, s, prompts, indices, n, dec, out, gens, lens, err);
     for (int64_t i = 0; status == 0 && i < n; i++) {
         char answer[T2_ANSWER_MAX];
         out[i].correct = t2_task_reward(&samples[i], gens[i].text) > 0;
@@ -318,8 +331,31 @@ int t2_adapt_run(t2_adapt *a, const t2_task *task, t2_task_split split,
     for (int64_t i = 0; i < n; i++) t2_task_sample_free(&samples[i]);
     t2_free(lens);
     t2_free(gens);
-    t2_free(route);
     t2_free(prompts);
     t2_free(samples);
+    return status;
+}
+
+int t2_adapt_answer(t2_adapt *a, const char *const *prompts, int64_t n,
+                    const t2_adapt_strategy *s, const t2_eval_decoding *dec,
+                    t2_adapt_sample *out, char **completions, t2_error *err) {
+    int64_t *indices = t2_alloc_array((size_t)n, sizeof *indices);
+    for (int64_t i = 0; i < n; i++) indices[i] = i;
+    memset(out, 0, (size_t)n * sizeof *out);
+    t2_generation *gens = t2_alloc_array((size_t)n, sizeof *gens);
+    int64_t *lens = t2_alloc_array((size_t)n, sizeof *lens);
+    int status = answer_prompts(a, s, prompts, indices, n, dec, out, gens, lens, err);
+    for (int64_t i = 0; status == 0 && i < n; i++) {
+        out[i].category = -1;
+        out[i].prompt_tokens = lens[i];
+        out[i].new_tokens = gens[i].n_tokens;
+        completions[i] = t2_alloc((size_t)gens[i].text_len + 1);
+        memcpy(completions[i], gens[i].text, (size_t)gens[i].text_len);
+        completions[i][gens[i].text_len] = '\0';
+    }
+    t2_generate_free(gens, n);
+    t2_free(lens);
+    t2_free(gens);
+    t2_free(indices);
     return status;
 }

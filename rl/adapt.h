@@ -131,4 +131,13 @@ int t2_adapt_run(t2_adapt *a, const t2_task *task, t2_task_split split,
                  const int64_t *indices, int64_t n, const t2_adapt_strategy *s,
                  const t2_eval_decoding *dec, t2_adapt_sample *out, t2_error *err);
 
+/* Answers free prompts[0..n) (each "Question: <query>\nAnswer:", t2_task_prompt_make) with
+ * strategy s, all in one block per dec->batch prompts (prompt i is in block i / batch): the
+ * completions into completions[n] (heap, t2_free each) and the routing of two-pass strategies
+ * into out[n] (correct and answered are 0, category -1: there is no reference). 0, or -1
+ * with err and nothing allocated. */
+int t2_adapt_answer(t2_adapt *a, const char *const *prompts, int64_t n,
+                    const t2_adapt_strategy *s, const t2_eval_decoding *dec,
+                    t2_adapt_sample *out, char **completions, t2_error *err);
+
 #endif

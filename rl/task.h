@@ -52,6 +52,10 @@ typedef struct t2_task_info {
     int default_level;    /* generators: level used when options.level is 0; datasets: 0 */
 } t2_task_info;
 
+/* The prompt of the task format, "Question: <question>\nAnswer:", as a heap string (t2_free):
+ * how a free query is put to the model (rl/adapt.h t2_adapt_answer). */
+char *t2_task_prompt_make(const char *question);
+
 /* The registered tasks, in listing order (*count set). Borrowed, static. */
 const t2_task_info *t2_task_list(int *count);
 /* The task called name, or NULL. */

@@ -56,8 +56,7 @@ void t2_task_shuffle(t2_rng *rng, int *perm, int n);
 enum { T2_TASK_N_NAMES = 20 };
 extern const char *const t2_task_names[T2_TASK_N_NAMES];
 
-/* The prompt and worked answer of the task format (task.h), as heap strings (t2_free). */
-char *t2_task_prompt_make(const char *question);
+/* The worked answer of the task format (task.h), as a heap string (t2_free). */
 char *t2_task_worked_make(const char *steps, const char *answer);
 
 /* JSON lines (task_lines.c): iterates over the non-blank lines of a text, numbering them

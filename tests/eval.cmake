@@ -19,8 +19,13 @@ t2_eval_test(fixtures 300)
 set_tests_properties(eval_fixtures PROPERTIES FIXTURES_SETUP eval_inputs)
 t2_eval_test(ranks 600)
 t2_eval_test(bad 600)
-set_tests_properties(eval_ranks eval_bad PROPERTIES FIXTURES_REQUIRED eval_inputs)
+t2_eval_test(adapt 600)
+set_tests_properties(eval_ranks eval_bad eval_adapt PROPERTIES FIXTURES_REQUIRED eval_inputs)
 t2_add_cli_test(NAME eval_help LABELS eval STDOUT "^usage: .*t2 eval"
   COMMAND ${T2_EXE} eval --help)
 t2_add_cli_test(NAME eval_main_help LABELS eval STDOUT "^  eval +accuracy of the base model"
+  COMMAND ${T2_EXE} --help)
+t2_add_cli_test(NAME adapt_help LABELS eval STDOUT "^usage: .*t2 adapt"
+  COMMAND ${T2_EXE} adapt --help)
+t2_add_cli_test(NAME adapt_main_help LABELS eval STDOUT "^  adapt +answer queries with an expert bundle"
   COMMAND ${T2_EXE} --help)

@@ -10,6 +10,9 @@
 #             examples (test_eval_check fewshot), the routing adds up and
 #             routes queries (test_eval_check routing, which prints it), the table file is
 #             what stdout printed, and no temporary file is left;
+#   adapt     t2 adapt: classifier answers to a file of queries, a few-shot search on a qa
+#             file saved as an expert (1 and 2 ranks write the same file; it loads and
+#             evaluates), and bad input on 2 ranks;
 #   bad       bad input on 2 ranks: exit 1 (2 for a usage error) with exactly one error line,
 #             no crash, no hang, no report written.
 # usage: test_eval.sh MODE T2_EXE MPIEXEC SOURCE_DIR DIR [CHECK_EXE]
@@ -66,23 +69,76 @@ ranks() {
     echo "eval ranks: all checks passed"
 }
 
-expect() { # exit-code stderr-pattern args...
+command=eval
+expect() { # exit-code stderr-pattern args... (of t2 $command; eval also writes a report)
     code=$1; pattern=$2; shift 2
     rm -f "$dir/bad.json"
+    report=""
+    [ "$command" != eval ] || report="--report $dir/bad.json"
     set +e
-    $mpiexec -n 2 --oversubscribe "$t2" eval "$@" --report "$dir/bad.json" \
+    $mpiexec -n 2 --oversubscribe "$t2" $command "$@" $report \
         >"$dir/bad.out" 2>"$dir/bad.err"
     got=$?
     set -e
     [ "$got" -eq "$code" ] || { cat "$dir/bad.err"; fail "$*: exit $got, expected $code"; }
     grep -q -- "$pattern" "$dir/bad.err" ||
         { cat "$dir/bad.err"; fail "$*: no line matching '$pattern'"; }
-    lines=$(grep -c "t2 eval: error" "$dir/bad.err" || true)
+    lines=$(grep -c "t2 $command: error" "$dir/bad.err" || true)
     [ "$lines" -eq 1 ] || { cat "$dir/bad.err"; fail "$*: $lines error lines, expected 1"; }
     ! grep -qi "sanitizer\|segmentation\|backtrace\|assertion" "$dir/bad.err" ||
         { cat "$dir/bad.err"; fail "$*: crashed"; }
     [ ! -e "$dir/bad.json" ] || fail "$*: a report was written"
-    grep "t2 eval: error" "$dir/bad.err"
+    grep "t2 $command: error" "$dir/bad.err"
+}
+
+# t2 adapt: two-pass answers to free queries, a few-shot search saved as an expert (the
+# same file from 1 and 2 ranks, and it loads and evaluates), and bad input on 2 ranks.
+adapt() {
+    ok="--model $model --store $dir/S --bundle $dir/b.t2b --max_new_tokens 24"
+    printf 'Tom has 5 apples and buys 7 more. How many apples does Tom have?\n\nprint 3+4\n' \
+        >"$dir/q.txt"
+    $mpiexec -n 2 --oversubscribe "$t2" adapt $ok --strategy classifier --queries "$dir/q.txt" \
+        >"$dir/adapt.out" 2>"$dir/adapt.err" || { cat "$dir/adapt.err"; fail "adapt classifier"; }
+    cat "$dir/adapt.out"
+    [ "$(grep -c '^== query [12] (answered by [a-z]*)$' "$dir/adapt.out")" -eq 2 ] ||
+        fail "classifier: expected two answered queries (the blank line skipped)"
+    grep -q '^Question: print 3+4$' "$dir/adapt.out" || fail "classifier: query 2 not shown"
+    # few-shot examples: a qa file of solved math problems
+    i=0
+    for a in 12 9 20 7; do
+        printf '{"prompt": "Question: Ann has %d pens and buys %d more. How many pens does Ann have?\\nAnswer:", "answer": %d, "match": "numeric"}\n' \
+            $((a - 3)) 3 $a
+    done >"$dir/shots.jsonl"
+    fs="--strategy fewshot --examples $dir/shots.jsonl --fewshot_iterations 2
+        --fewshot_population 4 --query 1+1"
+    for r in 1 2; do
+        rm -f "$dir/fs$r.expert"
+        $mpiexec -n $r --oversubscribe "$t2" adapt $ok $fs --save_expert "$dir/fs$r.expert" \
+            >"$dir/fs$r.out" 2>"$dir/fs$r.err" || { cat "$dir/fs$r.err"; fail "fewshot on $r"; }
+        grep -q "few-shot mixture scores .* on 4 examples" "$dir/fs$r.err" ||
+            { cat "$dir/fs$r.err"; fail "fewshot on $r ranks: no summary line"; }
+        grep -q '^== query 1 (answered by mixture)$' "$dir/fs$r.out" || fail "fewshot answer"
+    done
+    cmp "$dir/fs1.expert" "$dir/fs2.expert" || fail "the few-shot expert differs on 2 ranks"
+    "$t2" inspect "$dir/fs1.expert" | grep -q "parametrization=linear" ||
+        fail "the saved mixture does not read as a linear svf expert"
+    "$t2" task eval --task math --model "$model" --store "$dir/S" --expert "$dir/fs1.expert" \
+        -n 4 --max-new-tokens 24 >/dev/null 2>&1 || fail "the saved mixture does not evaluate"
+    command=adapt
+    expect 1 "examples: not set; expected either a file of solved examples" \
+        $ok --strategy fewshot --query x
+    expect 1 "save_expert: set with strategy prompt; expected the fewshot strategy" \
+        $ok --strategy prompt --query x --save_expert "$dir/x.expert"
+    expect 1 "strategy: bogus: not a strategy" $ok --strategy bogus --query x
+    expect 1 "no questions; expected a --query or a file of questions" $ok --strategy prompt
+    expect 1 "nope.txt: cannot open" $ok --strategy prompt --queries "$dir/nope.txt"
+    echo '{"prompt": 3}' >"$dir/badshots.jsonl"
+    expect 1 "badshots.jsonl:1: " $ok --strategy fewshot --examples "$dir/badshots.jsonl" \
+        --query x
+    expect 1 "other.t2b: bundle made for another base model" \
+        --model "$model" --store "$dir/S" --bundle "$dir/other.t2b" --strategy prompt --query x
+    [ ! -e "$dir/x.expert" ] || fail "an expert was written after an error"
+    echo "adapt: all checks passed"
 }
 
 bad() {
@@ -131,5 +187,6 @@ case $mode in
 fixtures) fixtures ;;
 ranks) ranks ;;
 bad) bad ;;
+adapt) adapt ;;
 *) fail "unknown mode $mode" ;;
 esac
