@@ -1,0 +1,146 @@
+# slurm/common.sh: what t2's Slurm job scripts and slurm/submit.sh share (docs/slurm.md).
+# Sourced with T2_SLURM_DIR set to this folder; reads slurm/config.sh (or $T2_CONFIG).
+# - Inside a job: ranks and threads come from the Slurm environment (SLURM_NTASKS, cpus per
+#   task = BLIS threads); t2 starts on every task with `srun --mpi=pmix` when PMIx works on
+#   the cluster, else with mpirun on the allocation's hosts; a stage fails unless t2 wrote
+#   its output in this job (srun can exit 0 when no task started at all).
+# - Not here: the resources (config.sh, turned into sbatch options by submit.sh) and what
+#   each stage runs (the .sbatch files).
+# Follows the tested recipe of a Slurm 22.05 / Open MPI 4.1 / PMIx 4 cluster (Debian 12).
+
+t2_fail() {
+    echo "t2 slurm: error: $*" >&2
+    exit 1
+}
+
+t2_note() {
+    printf '%s t2 slurm: %s\n' "$(date '+%F %T')" "$*" >&2
+}
+
+T2_CONFIG=$(realpath "${T2_CONFIG:-$T2_SLURM_DIR/config.sh}" 2>/dev/null) ||
+    t2_fail "T2_CONFIG: ${T2_CONFIG:-}: no such file; expected the settings file (slurm/config.sh)"
+[ -r "$T2_CONFIG" ] || t2_fail "$T2_CONFIG: cannot read; expected the settings file (slurm/config.sh)"
+. "$T2_CONFIG"
+
+# Files the stages hand to each other, all under T2_WORK.
+T2_STORE=$T2_WORK/$(basename "$T2_MODEL").svd   # t2 decompose
+T2_EXPERT_DIR=$T2_WORK/experts                  # <name>.expert, <name>-ckpt/, <name>.jsonl
+T2_BUNDLE=$T2_WORK/experts.t2b                  # t2 bundle create
+T2_FEWSHOT_DIR=$T2_WORK/fewshot                 # <task>.expert, answers.txt
+
+# Every expert the array trains, in order: T2_EXPERTS, then the classifier.
+t2_all_experts() {
+    echo $T2_EXPERTS $T2_CLASSIFIER
+}
+
+# t2_job_begin: call first in a job. Checks the binary, sets the environment every rank
+# inherits (BLIS threads = cpus per task; Open MPI's consent to run as root) and says what
+# the job got, so that the log shows it. T2_STAMP marks the job's start: outputs must be
+# newer (t2_check_written).
+t2_job_begin() {
+    [ -n "${SLURM_JOB_ID:-}" ] ||
+        t2_fail "SLURM_JOB_ID: not set; expected to run as a Slurm job (slurm/submit.sh STAGE)"
+    [ -x "$T2" ] || t2_fail "T2: $T2 is not an executable; expected the t2 binary (set T2 in $T2_CONFIG)"
+    export BLIS_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
+    if [ "$(id -u)" = 0 ]; then
+        export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    fi
+    mkdir -p "$T2_WORK"
+    T2_STAMP=$(mktemp "$T2_WORK/.job-$SLURM_JOB_ID.XXXXXX")
+    trap 'rm -f "$T2_STAMP" "$T2_STAMP.err"' EXIT
+    local array=""
+    [ -z "${SLURM_ARRAY_TASK_ID:-}" ] ||
+        array=" (array $SLURM_ARRAY_JOB_ID task $SLURM_ARRAY_TASK_ID)"
+    t2_note "job $SLURM_JOB_ID$array '${SLURM_JOB_NAME:-}' on ${SLURM_JOB_NODELIST:-?}:" \
+        "${SLURM_NTASKS:-1} tasks (${SLURM_TASKS_PER_NODE:-1} per node)," \
+        "$BLIS_NUM_THREADS cpus per task, restart ${SLURM_RESTART_COUNT:-0}; config $T2_CONFIG"
+}
+
+# The allocation as mpirun's host list, "node1:4,node2:4": the nodes of SLURM_JOB_NODELIST
+# with their task counts from SLURM_TASKS_PER_NODE ("4(x2)" or "4,3").
+t2_hosts() {
+    local nodes items counts=() item i hosts=""
+    mapfile -t nodes < <(scontrol show hostnames "$SLURM_JOB_NODELIST")
+    IFS=, read -ra items <<<"$SLURM_TASKS_PER_NODE"
+    for item in "${items[@]}"; do
+        if [[ $item =~ ^([0-9]+)\(x([0-9]+)\)$ ]]; then
+            for ((i = 0; i < BASH_REMATCH[2]; i++)); do counts+=("${BASH_REMATCH[1]}"); done
+        else
+            counts+=("$item")
+        fi
+    done
+    [ "${#nodes[@]}" -eq "${#counts[@]}" ] ||
+        t2_fail "SLURM_TASKS_PER_NODE: '$SLURM_TASKS_PER_NODE' for ${#nodes[@]} nodes ($SLURM_JOB_NODELIST); expected a count per node"
+    for i in "${!nodes[@]}"; do hosts+=${hosts:+,}${nodes[i]}:${counts[i]}; done
+    echo "$hosts"
+}
+
+# t2_launch_init: chooses how ranks start, once per job, into T2_LAUNCH. auto tries a
+# one-task `srun --mpi=pmix true` step: it fails where Slurm has no such MPI plugin or the
+# plugin cannot load libpmix (package libpmix-dev), and then mpirun takes over.
+t2_launch_init() {
+    local how=$T2_LAUNCHER probe
+    if [ "$how" = auto ]; then
+        if probe=$(srun --mpi="$T2_SRUN_MPI" --ntasks=1 --nodes=1 --cpus-per-task=1 true 2>&1); then
+            how=srun
+        else
+            t2_note "srun --mpi=$T2_SRUN_MPI does not work here ($(echo $probe | cut -c1-300)); using mpirun"
+            how=mpirun
+        fi
+    fi
+    case $how in
+    srun)
+        # srun does not take --cpus-per-task from the job since Slurm 22.05: say it again.
+        T2_LAUNCH=(srun --mpi="$T2_SRUN_MPI" --kill-on-bad-exit=1 --cpus-per-task="$BLIS_NUM_THREADS") ;;
+    mpirun)
+        T2_LAUNCH=(mpirun -np "${SLURM_NTASKS:-1}" --host "$(t2_hosts)" -x BLIS_NUM_THREADS
+            $T2_MPIRUN_ARGS) ;;
+    *) t2_fail "T2_LAUNCHER: '$how'; expected auto, srun or mpirun" ;;
+    esac
+    t2_note "launcher: ${T2_LAUNCH[*]}"
+}
+
+# t2_run ARGS...: runs `t2 ARGS` on every task of the job; its standard output is the
+# caller's. Fails when the launch or t2 fails, also where srun says a task did not start but
+# exits 0.
+t2_run() {
+    [ -n "${T2_LAUNCH+set}" ] || t2_launch_init
+    local err=$T2_STAMP.err rc=0
+    t2_note "t2 $*"
+    { "${T2_LAUNCH[@]}" "$T2" "$@" 2>&1 1>&3 3>&- | tee "$err" >&2; } 3>&1 || rc=$?
+    [ "$rc" -eq 0 ] || t2_fail "t2 $1: exit status $rc (${T2_LAUNCH[0]}); expected 0"
+    if grep -E -m 3 'launch failed|Invalid MPI type|Unable to (launch|create) step' "$err" >&2; then
+        t2_fail "t2 $1: ${T2_LAUNCH[0]} did not start every task (above); expected all $SLURM_NTASKS"
+    fi
+}
+
+# t2_check_written FILE...: each FILE exists, is not empty and was written in this job.
+t2_check_written() {
+    local f
+    for f; do
+        [ -s "$f" ] && [ "$f" -nt "$T2_STAMP" ] ||
+            t2_fail "$f: not written by this job; expected t2 to write it (see the lines above)"
+    done
+}
+
+# t2_train_expert NAME: trains expert NAME on every task of the job with
+# $T2_CONFIGS/train-NAME.cfg into $T2_EXPERT_DIR/NAME.expert. It checkpoints into NAME-ckpt/
+# (every checkpoint_every steps of the config) and resumes from there, so a job requeued
+# after a node failure or a preemption continues from its last checkpoint, and gives the
+# expert an uninterrupted run would have.
+t2_train_expert() {
+    local name=$1 cfg=$T2_CONFIGS/train-$1.cfg
+    [ -r "$cfg" ] || t2_fail "$cfg: cannot read; expected the train config of expert '$name'"
+    [ -s "$T2_STORE" ] || t2_fail "$T2_STORE: no store; expected the decompose stage to have run"
+    mkdir -p "$T2_EXPERT_DIR"
+    if [ -e "$T2_EXPERT_DIR/$name-ckpt/train-state.pb" ]; then
+        t2_note "expert $name: a checkpoint is there; training resumes from it"
+    fi
+    t2_run train "$cfg" --model "$T2_MODEL" --store "$T2_STORE" \
+        --out "$T2_EXPERT_DIR/$name.expert" --checkpoint-dir "$T2_EXPERT_DIR/$name-ckpt" \
+        --metrics "$T2_EXPERT_DIR/$name.jsonl" --resume $T2_TRAIN_ARGS
+    t2_check_written "$T2_EXPERT_DIR/$name.expert"
+    "$T2" inspect "$T2_EXPERT_DIR/$name.expert" >&2 ||
+        t2_fail "$T2_EXPERT_DIR/$name.expert: t2 inspect cannot read it; expected an expert file"
+    t2_note "expert $name: $T2_EXPERT_DIR/$name.expert"
+}

@@ -1,0 +1,267 @@
+#!/bin/bash
+# The job scripts of slurm/ run on a real Slurm cluster: a private one started on this
+# machine by tests/slurm_cluster.sh (docs/slurm.md, "How the test works"), given the real
+# scripts on the embedded default model with tiny settings (1 training step, 4 samples).
+#   one_node   one slurmd: slurm/submit-all.sh (decompose -> 4 experts as an array ->
+#              bundle -> eval, fewshot on 2 ranks); a failing chain (a model that is not
+#              there): the decomposition FAILED and every job after it CANCELLED, and the
+#              checks below see it; a training job requeued mid-run (what Slurm does after
+#              a node failure) resumes from its checkpoint and completes.
+#   two_nodes  two slurmd on 127.0.0.1: the same chain with its MPI stages on 2 nodes x 1
+#              rank (srun --mpi=pmix), and the evaluation again where srun's MPI type does
+#              not exist, through the mpirun fallback: the same counts (test_eval_check same).
+# Every job is judged by `scontrol show job -o` (JobState=COMPLETED, ExitCode=0:0, for every
+# array task; sbatch --wait says 0 for a job cancelled by a failed dependency) and by its
+# outputs (t2 inspect reads the experts, the bundle lists them, the report is written).
+# The cluster is always stopped and its folder removed, also when a check fails; the job
+# and daemon logs are printed first then. Exit 77 (ctest: skipped) with the reason when this
+# machine cannot run slurmd.
+# usage: test_slurm.sh one_node|two_nodes T2_EXE SOURCE_DIR WORK_DIR [EVAL_CHECK_EXE]
+set -uo pipefail
+mode=$1 t2=$2 src=$3 base=$4 check=${5:-}
+failed=1 # until the end is reached
+
+fail() {
+    echo "FAIL: $*"
+    exit 1
+}
+note() {
+    echo "-- $*"
+}
+
+[ -x "$t2" ] || fail "$t2: not an executable; expected the t2 binary"
+mkdir -p "$base" || fail "$base: cannot create"
+root=$(mktemp -d "$base/$mode.XXXXXX") || fail "$base: cannot make a folder"
+# unix socket paths (munge, slurmd, PMIx) must stay under 108 bytes
+if [ ${#root} -gt 48 ]; then
+    rmdir "$root"
+    root=$(mktemp -d /tmp/t2-slurm.XXXXXX) || fail "cannot make a folder under /tmp"
+fi
+work=$root/work
+
+cleanup() {
+    "$src/tests/slurm_cluster.sh" stop "$root"
+    if [ "$failed" = 1 ]; then
+        for f in "$work"/logs/*.out "$work"/*/logs/*.out "$root"/log/*.log; do
+            [ -f "$f" ] || continue
+            echo "===== $f (last 30 lines)"
+            tail -n 30 "$f"
+        done
+    fi
+    if [ -n "${T2_SLURM_KEEP:-}" ]; then echo "kept $root"; else rm -rf "$root"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+nnodes=1
+[ "$mode" = two_nodes ] && nnodes=2
+"$src/tests/slurm_cluster.sh" start "$root" "$nnodes"
+case $? in
+0) ;;
+77) failed=0; exit 77 ;;
+*) fail "the private Slurm cluster did not start" ;;
+esac
+export SLURM_CONF=$root/etc/slurm.conf
+deadline=$((SECONDS + 240)) # well inside ctest's timeout, so that cleanup always runs
+
+# config FILE [VAR=VALUE...]: settings for the jobs: slurm/config.sh, then this build's t2,
+# the private folders, tiny runs, then the VAR=VALUE given.
+config() {
+    local file=$1
+    shift
+    {
+        echo ". \"$src/slurm/config.sh\""
+        echo "T2=$t2"
+        echo "T2_WORK=$work T2_LOGS=$work/logs T2_EVAL_OUT=$work/eval"
+        echo "T2_NODES=$nnodes T2_TASKS_PER_NODE=$((3 - nnodes)) T2_CPUS_PER_TASK=1"
+        echo "T2_ARRAY_NODES=1 T2_ARRAY_TASKS_PER_NODE=1"
+        echo "T2_TIME_DECOMPOSE=5 T2_TIME_TRAIN=5 T2_TIME_BUNDLE=5 T2_TIME_EVAL=5 T2_TIME_FEWSHOT=5"
+        echo "T2_TRAIN_ARGS='--steps 1 --batch 4 --chunk 2 --val-samples 4 --max-new-tokens 16'"
+        echo "T2_EVAL_ARGS='--tasks math,code --strategies base,prompt,classifier --n 4 --batch 2 --max-new-tokens 16'"
+        echo "T2_FEWSHOT_ARGS='--fewshot-examples 4 --fewshot-iterations 1 --fewshot-population 4 --max-new-tokens 16'"
+        printf '%s\n' "$@"
+    } >"$file"
+}
+
+# The records of a job, one line per array task: JobId=... JobState=... ExitCode=...
+records() {
+    scontrol show job -o "$1" 2>/dev/null
+}
+field() { # NAME: the value of " NAME=" in the line on stdin
+    grep -o " $1=[^ ]*" | head -n 1 | cut -d= -f2-
+}
+
+# wait_end ID: until every record of the job is in a final state (or the deadline).
+wait_end() {
+    local states missing=0
+    while :; do
+        states=$(records "$1" | grep -o 'JobState=[A-Z_]*' | cut -d= -f2 | sort -u)
+        if [ -z "$states" ]; then # slurmctld busy, or the job is gone
+            missing=$((missing + 1))
+            [ $missing -lt 20 ] || fail "job $1: unknown to scontrol; expected its records"
+        elif ! grep -q -v -x -E 'COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|PREEMPTED|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE' \
+            <<<"$states"; then
+            return 0
+        elif records "$1" | grep -q 'JobState=PENDING .*Reason=DependencyNeverSatisfied'; then
+            fail "job $1: pending for a dependency that failed; expected it cancelled (--kill-on-invalid-dep)"
+        fi
+        [ $SECONDS -lt $deadline ] || {
+            records "$1"
+            fail "job $1: still $(echo $states) at the test's deadline"
+        }
+        sleep 0.5
+    done
+}
+
+# job_ok ID [COUNT]: waits for the job; true when it has COUNT records (array tasks;
+# default 1) and each says JobState=COMPLETED and ExitCode=0:0. Prints each record's state.
+job_ok() {
+    local id=$1 count=${2:-1} line ok=0 n=0
+    wait_end "$id"
+    while read -r line; do
+        n=$((n + 1))
+        local st ec task
+        st=$(field JobState <<<" $line") ec=$(field ExitCode <<<" $line")
+        task=$(field ArrayTaskId <<<" $line")
+        echo "   job $id${task:+ task $task}: $st, exit code $ec, $(field Reason <<<" $line")"
+        [ "$st" = COMPLETED ] && [ "$ec" = 0:0 ] || ok=1
+    done < <(records "$id")
+    [ "$n" -eq "$count" ] || { echo "   job $id: $n records; expected $count"; ok=1; }
+    return $ok
+}
+
+# inspect_has FILE REGEX: t2 inspect reads FILE and prints a line matching REGEX.
+inspect_has() {
+    local out rc=0
+    out=$("$t2" inspect "$1" 2>&1) || rc=$?
+    [ $rc -eq 0 ] || { echo "$out"; fail "t2 inspect $1: exit status $rc"; }
+    grep -q -E -- "$2" <<<"$out" || { echo "$out"; fail "t2 inspect $1: no line matching /$2/"; }
+}
+
+# submit_all CONFIG: slurm/submit-all.sh; sets job[STAGE] to the job ids it prints.
+declare -A job
+submit_all() {
+    local out stage id
+    out=$(T2_CONFIG=$1 "$src/slurm/submit-all.sh") || fail "slurm/submit-all.sh failed: $out"
+    echo "$out"
+    while read -r stage id; do job[$stage]=$id; done <<<"$out"
+    for stage in decompose train-array bundle eval fewshot; do
+        [[ ${job[$stage]:-} =~ ^[0-9]+$ ]] || fail "submit-all.sh: no job id for $stage"
+    done
+}
+
+# check_chain RANKS: every job of submit_all completed and wrote what it should.
+check_chain() {
+    local ranks=$1 name i=0 experts=(math code reasoning cls)
+    job_ok "${job[decompose]}" || fail "the decomposition job did not complete"
+    job_ok "${job[train-array]}" 4 || fail "the training array did not complete in 4 tasks"
+    job_ok "${job[bundle]}" || fail "the bundle job did not complete"
+    job_ok "${job[eval]}" || fail "the evaluation job did not complete"
+    job_ok "${job[fewshot]}" || fail "the few-shot job did not complete"
+    [ -s "$work/default-model.svd" ] || fail "no store $work/default-model.svd"
+    for name in "${experts[@]}"; do
+        inspect_has "$work/experts/$name.expert" "^  task +$name$"
+        inspect_has "$work/experts/$name.expert" "^  ranks +1$"
+        local log=$work/logs/t2-train-array-${job[train-array]}_$i.out
+        grep -q "t2 slurm: expert $name: $work/experts/$name.expert" "$log" ||
+            fail "$log: does not say that task $i trained $name"
+        i=$((i + 1))
+    done
+    inspect_has "$work/experts.t2b" "^  categories +math, code, reasoning$"
+    inspect_has "$work/experts.t2b" "^  classifier +cls$"
+    inspect_has "$work/experts.t2b" "^expert 3 of 3: reasoning$"
+    grep -q "\"ranks\": $ranks," "$work/eval/report.json" ||
+        fail "$work/eval/report.json: not a report of $ranks ranks"
+    [ "$(grep -c '^| \(math\|code\)@3 | \(base\|prompt\|classifier\) |' "$work/eval/table.md")" -eq 6 ] ||
+        fail "$work/eval/table.md: expected 6 rows (2 tasks x 3 strategies)"
+    grep -q '^| code@3 | classifier |' "$work/logs/t2-eval-${job[eval]}.out" ||
+        fail "the evaluation's log does not hold the table"
+    inspect_has "$work/fewshot/mc_math.expert" "parametrization=linear"
+    grep -q '^== query 1 (answered by mixture)$' "$work/fewshot/answers.txt" ||
+        fail "$work/fewshot/answers.txt: no answer of the mixture"
+    grep -q 't2 slurm: launcher: srun --mpi=pmix' "$work/logs/t2-decompose-${job[decompose]}.out" ||
+        fail "the decomposition was not launched with srun --mpi=pmix"
+}
+
+# A chain whose first job fails: every job after it must be cancelled, and job_ok must
+# call each of them a failure.
+failing_chain() {
+    note "a chain that fails: the model is not there"
+    config "$root/bad.sh" "T2_MODEL=$root/no-such-model" "T2_WORK=$root/bad" "T2_LOGS=$root/bad/logs"
+    submit_all "$root/bad.sh"
+    local stage st
+    ! job_ok "${job[decompose]}" || fail "a decomposition of a missing model passed as completed"
+    st=$(records "${job[decompose]}" | field JobState)
+    [ "$st" = FAILED ] || fail "the decomposition of a missing model: $st; expected FAILED"
+    grep -q "t2 decompose: error: .*no-such-model" "$root/bad/logs/t2-decompose-${job[decompose]}.out" ||
+        fail "the failed decomposition's log does not hold t2's error"
+    for stage in train-array bundle eval fewshot; do
+        ! job_ok "${job[$stage]}" || fail "$stage after a failed job passed as completed"
+        records "${job[$stage]}" | grep -q 'JobState=CANCELLED .*Reason=DependencyNeverSatisfied' ||
+            fail "$stage after a failed job: not CANCELLED for its dependency"
+    done
+    note "the failed job and the 4 cancelled after it were all seen as failures"
+}
+
+# A training job requeued while it runs (as Slurm does after a node failure) resumes from
+# its checkpoint: its second run says so, and the metrics hold each step once.
+requeue() {
+    note "a training job requeued mid-run resumes from its checkpoint"
+    local ckpt=$work/experts/math-ckpt steps=12 id log
+    rm -rf "$ckpt" "$work/experts/math.jsonl"
+    config "$root/requeue.sh" \
+        "T2_TRAIN_ARGS='--steps $steps --batch 4 --chunk 2 --val-samples 4 --max-new-tokens 16 --val-every 0 --checkpoint-every 1'"
+    id=$(T2_CONFIG=$root/requeue.sh "$src/slurm/submit.sh" train math) || fail "submit.sh train math"
+    while [ ! -e "$ckpt/train-state.pb" ]; do
+        [ $SECONDS -lt $deadline ] || fail "job $id: no checkpoint in $ckpt by the deadline"
+        sleep 0.2
+    done
+    scontrol requeue "$id" || fail "scontrol requeue $id"
+    job_ok "$id" || fail "the requeued training job did not complete"
+    [ "$(records "$id" | field Restarts)" = 1 ] || fail "job $id: not restarted once"
+    log=$work/logs/t2-train-math-$id.out
+    grep -q '^train: resuming after step [0-9]' "$log" ||
+        fail "$log: the second run did not resume from the checkpoint"
+    grep -q 'restart 1;' "$log" || fail "$log: the second run's start is not in the log"
+    seq 1 $steps | cmp -s - <(grep -o '"step": [0-9]*' "$work/experts/math.jsonl" | cut -d' ' -f2) ||
+        fail "$work/experts/math.jsonl: expected the steps 1 to $steps once each"
+    inspect_has "$work/experts/math.expert" "^  steps +$steps$"
+    grep '^train: resuming' "$log"
+}
+
+case $mode in
+one_node)
+    note "one node: the whole chain through slurm/submit-all.sh"
+    config "$root/config.sh"
+    submit_all "$root/config.sh"
+    check_chain 2
+    failing_chain
+    requeue
+    ;;
+two_nodes)
+    note "two nodes: the chain with its MPI stages on node1 and node2"
+    config "$root/config.sh"
+    # auto with an MPI type srun does not have: the fallback a cluster without PMIx takes
+    config "$root/mpirun.sh" T2_LAUNCHER=auto T2_SRUN_MPI=nopmix "T2_EVAL_OUT=$work/eval-mpirun"
+    submit_all "$root/config.sh"
+    mpirun_eval=$(T2_CONFIG=$root/mpirun.sh "$src/slurm/submit.sh" eval \
+        --dependency=afterok:${job[bundle]}) || fail "submit.sh eval (mpirun)"
+    check_chain 2
+    for id in "${job[decompose]}" "${job[eval]}" "${job[fewshot]}"; do
+        [ "$(records "$id" | field NodeList)" = "node[1-2]" ] || fail "job $id did not run on node[1-2]"
+    done
+    job_ok "$mpirun_eval" || fail "the evaluation through mpirun did not complete"
+    log=$work/logs/t2-eval-$mpirun_eval.out
+    grep -q 't2 slurm: srun --mpi=nopmix does not work here (.*); using mpirun' "$log" ||
+        fail "$log: the fallback to mpirun does not say why"
+    grep -q 't2 slurm: launcher: mpirun -np 2 --host node1:1,node2:1 ' "$log" ||
+        fail "$log: no launcher line of mpirun on node1 and node2"
+    if [ -n "$check" ]; then
+        "$check" same "$work/eval/report.json" "$work/eval-mpirun/report.json" ||
+            fail "the evaluation through mpirun counts otherwise than through srun"
+    fi
+    ;;
+*) fail "unknown mode $mode; expected one_node or two_nodes" ;;
+esac
+failed=0
+echo "slurm $mode: all checks passed"
