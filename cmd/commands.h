@@ -15,6 +15,7 @@ int t2_cmd_task_eval(int argc, char **argv); /* t2 task eval */
 int t2_cmd_export(int argc, char **argv);
 int t2_cmd_bundle(int argc, char **argv); /* t2 bundle create */
 int t2_cmd_eval(int argc, char **argv);
+int t2_cmd_demo(int argc, char **argv);
 int t2_cmd_transfer(int argc, char **argv);
 int t2_cmd_adapt(int argc, char **argv);
 

@@ -25,6 +25,7 @@ static const t2_command commands[] = {
     {"transfer", t2_cmd_transfer, "map an expert bundle made for one base model onto another model"},
     {"adapt", t2_cmd_adapt, "answer queries with an expert bundle: prompt, classifier or few-shot adaptation"},
     {"eval", t2_cmd_eval, "accuracy of the base model, an expert or an adaptation strategy, over MPI ranks"},
+    {"demo", t2_cmd_demo, "Transformer² end to end on the default model: experts, adaptation, two tables"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
