@@ -65,30 +65,32 @@ ranks() {
     "$check" same "$dir/r1.json" "$dir/r3.json" || fail "3 ranks differ from 1"
     "$check" routing "$dir/r1.json" || fail "routing"
     "$check" fewshot "$dir/r1.json" || fail "fewshot"
-    ! ls "$dir" | grep -q '\.tmp\.' || fail "a temporary file was left"
+    # (only this mode's outputs: the adapt mode may be writing into the same folder now)
+    ! ls "$dir" | grep -q -E '^(r[123]\.json|t[123]\.md)\.tmp\.' ||
+        fail "a temporary file was left"
     echo "eval ranks: all checks passed"
 }
 
 command=eval
 expect() { # exit-code stderr-pattern args... (of t2 $command; eval also writes a report)
     code=$1; pattern=$2; shift 2
-    rm -f "$dir/bad.json"
+    rm -f "$dir/$mode-bad.json"
     report=""
-    [ "$command" != eval ] || report="--report $dir/bad.json"
+    [ "$command" != eval ] || report="--report $dir/$mode-bad.json"
     set +e
     $mpiexec -n 2 --oversubscribe "$t2" $command "$@" $report \
-        >"$dir/bad.out" 2>"$dir/bad.err"
+        >"$dir/$mode-bad.out" 2>"$dir/$mode-bad.err"
     got=$?
     set -e
-    [ "$got" -eq "$code" ] || { cat "$dir/bad.err"; fail "$*: exit $got, expected $code"; }
-    grep -q -- "$pattern" "$dir/bad.err" ||
-        { cat "$dir/bad.err"; fail "$*: no line matching '$pattern'"; }
-    lines=$(grep -c "t2 $command: error" "$dir/bad.err" || true)
-    [ "$lines" -eq 1 ] || { cat "$dir/bad.err"; fail "$*: $lines error lines, expected 1"; }
-    ! grep -qi "sanitizer\|segmentation\|backtrace\|assertion" "$dir/bad.err" ||
-        { cat "$dir/bad.err"; fail "$*: crashed"; }
-    [ ! -e "$dir/bad.json" ] || fail "$*: a report was written"
-    grep "t2 $command: error" "$dir/bad.err"
+    [ "$got" -eq "$code" ] || { cat "$dir/$mode-bad.err"; fail "$*: exit $got, expected $code"; }
+    grep -q -- "$pattern" "$dir/$mode-bad.err" ||
+        { cat "$dir/$mode-bad.err"; fail "$*: no line matching '$pattern'"; }
+    lines=$(grep -c "t2 $command: error" "$dir/$mode-bad.err" || true)
+    [ "$lines" -eq 1 ] || { cat "$dir/$mode-bad.err"; fail "$*: $lines error lines, expected 1"; }
+    ! grep -qi "sanitizer\|segmentation\|backtrace\|assertion" "$dir/$mode-bad.err" ||
+        { cat "$dir/$mode-bad.err"; fail "$*: crashed"; }
+    [ ! -e "$dir/$mode-bad.json" ] || fail "$*: a report was written"
+    grep "t2 $command: error" "$dir/$mode-bad.err"
 }
 
 # t2 adapt: two-pass answers to free queries, a few-shot search saved as an expert (the
@@ -172,14 +174,14 @@ bad() {
     expect 1 "no-model" --model "$dir/no-model" --tasks math
     expect 2 "missing setting 'tasks'\|tasks" --model "$model"
     expect 2 "unknown flag\|--bogus" $ok --bogus 1
-    rm -f "$dir/bad.json"
+    rm -f "$dir/$mode-bad.json"
     set +e
-    $mpiexec -n 2 --oversubscribe "$t2" eval $ok --report "$dir/no-dir/r.json" 2>"$dir/bad.err"
+    $mpiexec -n 2 --oversubscribe "$t2" eval $ok --report "$dir/no-dir/r.json" 2>"$dir/$mode-bad.err"
     got=$?
     set -e
-    [ "$got" -eq 1 ] && grep -q "no-dir/r.json: cannot write" "$dir/bad.err" ||
-        { cat "$dir/bad.err"; fail "unwritable report"; }
-    ! grep -q "^eval: " "$dir/bad.err" || fail "an unwritable report was only found after the run"
+    [ "$got" -eq 1 ] && grep -q "no-dir/r.json: cannot write" "$dir/$mode-bad.err" ||
+        { cat "$dir/$mode-bad.err"; fail "unwritable report"; }
+    ! grep -q "^eval: " "$dir/$mode-bad.err" || fail "an unwritable report was only found after the run"
     echo "eval bad input: all checks passed"
 }
 
