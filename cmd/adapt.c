@@ -17,7 +17,6 @@
 #include "dist/adapt_session.h"
 #include "dist/fewshot.h"
 #include "dist/runtime.h"
-#include "rl/fewshot.h"
 #include "rl/task.h"
 
 enum { ADAPT_MAX_SETTINGS = 24 };
@@ -27,8 +26,7 @@ typedef struct adapt_settings {
     char *query, *queries;            /* one question; a file of questions, one per line */
     char *examples, *examples_format; /* few-shot: a dataset file of solved examples */
     char *examples_task;              /* few-shot: or a built-in task's train split */
-    int64_t fewshot_examples, fewshot_iterations, fewshot_population, fewshot_batch;
-    int fewshot_per_layer;
+    t2_fewshot_settings fewshot;
     char *save_expert, *expert_name;  /* few-shot: write the mixture as an expert file */
     int64_t batch, max_new_tokens, seed;
 } adapt_settings;
@@ -37,9 +35,7 @@ static int make_table(t2_setting *table, adapt_settings *s) {
     memset(s, 0, sizeof *s);
     s->examples_format = t2_strdup("qa");
     s->expert_name = t2_strdup("fewshot");
-    s->fewshot_examples = 32;
-    s->fewshot_iterations = 8;
-    s->fewshot_population = 32;
+    s->fewshot = t2_fewshot_settings_default();
     s->batch = 32;
     s->max_new_tokens = 96;
     s->seed = 1;
@@ -53,11 +49,6 @@ static int make_table(t2_setting *table, adapt_settings *s) {
         {"examples", T2_SETTING_STRING, &s->examples, 0, 0, 0, "fewshot: JSON-lines file of solved examples"},
         {"examples_format", T2_SETTING_STRING, &s->examples_format, 0, 0, 0, "fewshot: qa, gsm8k or arc (docs/tasks.md)"},
         {"examples_task", T2_SETTING_STRING, &s->examples_task, 0, 0, 0, "fewshot: take the examples from this built-in task's train split instead"},
-        {"fewshot_examples", T2_SETTING_INT, &s->fewshot_examples, 1, 1e6, 0, "fewshot: solved examples used, the first ones"},
-        {"fewshot_iterations", T2_SETTING_INT, &s->fewshot_iterations, 1, 1e6, 0, "fewshot: CEM iterations"},
-        {"fewshot_population", T2_SETTING_INT, &s->fewshot_population, 2, 1e6, 0, "fewshot: CEM members per iteration (shared out to the ranks)"},
-        {"fewshot_batch", T2_SETTING_INT, &s->fewshot_batch, 0, 1e6, 0, "fewshot: examples per member per iteration (0: all)"},
-        {"fewshot_per_layer", T2_SETTING_BOOL, &s->fewshot_per_layer, 0, 1, 0, "fewshot: one weight per expert and layer"},
         {"save_expert", T2_SETTING_STRING, &s->save_expert, 0, 0, 0, "fewshot: write the mixture found as an expert file"},
         {"expert_name", T2_SETTING_STRING, &s->expert_name, 0, 0, 0, "fewshot: the saved expert's name"},
         {"batch", T2_SETTING_INT, &s->batch, 1, 4096, 0, "queries decoded together"},
@@ -66,7 +57,7 @@ static int make_table(t2_setting *table, adapt_settings *s) {
     };
     int n = (int)(sizeof entries / sizeof entries[0]);
     memcpy(table, entries, sizeof entries);
-    return n;
+    return n + t2_run_config_fewshot_settings(table + n, &s->fewshot);
 }
 
 static void print_usage(const t2_setting *table, int n) {
@@ -141,45 +132,24 @@ static int save_mixture(t2_adapt_session *ss, const adapt_settings *s, const flo
     return status;
 }
 
-/* Collective: the few-shot search; the mixture found into *mixture (alpha owned by caller). */
+/* Collective: the few-shot search on the examples; the mixture found into alpha. */
 static int search(const t2_runtime *rt, t2_adapt_session *ss, const adapt_settings *s,
                   const t2_eval_decoding *dec, float *alpha, t2_error *err) {
     t2_task_split split;
     t2_task *task = open_examples(s, &split, err);
     if (t2_runtime_agree_status(rt, task != NULL ? 0 : -1, err) != 0) return -1;
-    int64_t size = t2_task_size(task, split);
-    int64_t n = s->fewshot_examples < size ? s->fewshot_examples : size;
-    int64_t *indices = t2_alloc_array((size_t)(n > 0 ? n : 1), sizeof *indices);
-    for (int64_t i = 0; i < n; i++) indices[i] = i;
-    t2_fewshot_scorer f;
-    memset(&f, 0, sizeof f);
-    int status = n > 0 ? t2_fewshot_scorer_init(&f, &ss->adapt, task, split, indices, n, dec,
-                                                err)
-                       : t2_error_set(err, "%s: no solved examples; expected at least one",
-                                      s->examples != NULL ? s->examples : s->examples_task);
-    t2_free(indices);
-    if (t2_runtime_agree_status(rt, status, err) == 0) {
-        t2_fewshot_options o = t2_fewshot_default_options(t2_adapt_dim(&ss->adapt),
-                                                          ss->bundle.n);
-        o.iterations = s->fewshot_iterations;
-        o.batch = s->fewshot_batch;
-        o.cem.population = s->fewshot_population;
-        o.seed = (uint64_t)s->seed;
-        t2_fewshot_result res;
-        status = t2_fewshot_search(rt, &f, &o, alpha, &res, err);
-        if (status == 0 && rt->rank == 0) {
-            fprintf(stderr, "t2 adapt: few-shot mixture scores %.3f on %lld examples (best "
-                    "single expert %s: %.3f), %lld evaluations in %.1f s; α =", res.score,
-                    (long long)n, ss->bundle.categories[res.best_single_expert],
-                    res.best_single, (long long)res.evaluations, res.seconds);
-            for (int64_t i = 0; i < t2_adapt_dim(&ss->adapt); i++)
-                fprintf(stderr, " %.3f", alpha[i]);
-            fprintf(stderr, "\n");
-        }
-    } else {
-        status = -1;
+    t2_fewshot_result res;
+    int status = t2_fewshot_run(rt, &ss->adapt, task, split,
+                                s->examples != NULL ? s->examples : s->examples_task,
+                                &s->fewshot, (uint64_t)s->seed, dec, alpha, &res, err);
+    if (status == 0 && rt->rank == 0) {
+        fprintf(stderr, "t2 adapt: few-shot mixture scores %.3f on %lld examples (best single "
+                "expert %s: %.3f), %lld evaluations in %.1f s; α =", res.score,
+                (long long)res.examples, ss->bundle.categories[res.best_single_expert],
+                res.best_single, (long long)res.evaluations, res.seconds);
+        for (int64_t i = 0; i < t2_adapt_dim(&ss->adapt); i++) fprintf(stderr, " %.3f", alpha[i]);
+        fprintf(stderr, "\n");
     }
-    t2_fewshot_scorer_free(&f);
     t2_task_free(task);
     return status;
 }
@@ -227,7 +197,7 @@ static int run(const t2_runtime *rt, const adapt_settings *s, t2_error *err) {
     }
     if (status == 0)
         status = t2_adapt_session_open(rt, &ss, s->model, s->store, s->bundle,
-                                       strategy.kind != T2_ADAPT_BASE, s->fewshot_per_layer,
+                                       strategy.kind != T2_ADAPT_BASE, s->fewshot.per_layer,
                                        err);
     t2_eval_decoding dec = {.batch = s->batch, .max_new_tokens = s->max_new_tokens,
                             .sampler = {.temperature = 0.0f, .top_p = 1.0f},

@@ -230,41 +230,25 @@ static int decompose(const t2_runtime *rt, const demo_settings *s, const char *s
 static void make_train(t2_train_settings *t, const demo_settings *s, const demo_plan *p,
                        const char *store, int e) {
     const char *task = experts[e].task;
-    memset(t, 0, sizeof *t);
+    t2_train_settings_init(t);
     t->model = t2_strdup(s->model);
     t->store = t2_strdup(store);
     t->task = t2_strdup(task);
     t->task_seed = s->seed;
     t->name = t2_strdup(task);
     t->out = t2_strdup_printf("%s/%s.expert", s->out, task);
-    t->targets = t2_strdup("mlp");
-    t->method = t2_strdup("svf");
-    t->parametrization = t2_strdup("sigmoid");
-    t->max_mult = 2.0;
-    t->renormalize = 1;
-    t->lora_rank = 4;
-    t->lora_alpha = 8.0;
-    t->objective = t2_strdup("reinforce");
-    t->lr = 2e-3;
-    t->clip = 1e-3;
-    t->beta1 = 0.9;
-    t->beta2 = 0.999;
-    t->eps = 1e-8;
     t->steps = p->steps[e];
     t->batch = p->batch;
     t->chunk = p->chunk;
-    t->temperature = 1.0;
-    t->top_p = 1.0;
     t->max_new_tokens = experts[e].max_new_tokens;
     if (p->max_new_tokens_cap > 0 && t->max_new_tokens > p->max_new_tokens_cap)
         t->max_new_tokens = p->max_new_tokens_cap;
+    t2_free(t->reward_norm);
     t->reward_norm = t2_strdup("center");
     t->seed = s->seed;
     t->val_every = p->val_every;
     t->val_samples = p->val_samples;
     t->control.checkpoint_dir = t2_strdup_printf("%s/%s-ckpt", s->out, task);
-    t->control.checkpoint_every = 10;
-    t->control.resume = 1;
     t->control.metrics = t2_strdup_printf("%s/%s.jsonl", s->out, task);
     t->config_text = t2_strdup_printf(
         "# t2 demo: the %s expert (configs/train-%s.cfg on the demo's schedule)\n"
@@ -326,9 +310,10 @@ static void make_eval(t2_eval_settings *v, const demo_settings *s, const demo_pl
     v->batch = p->eval_batch;
     v->max_new_tokens = p->eval_max_new_tokens;
     v->seed = s->seed;
-    v->fewshot_examples = p->fewshot_examples;
-    v->fewshot_iterations = p->fewshot_iterations;
-    v->fewshot_population = p->fewshot_population;
+    v->fewshot = t2_fewshot_settings_default();
+    v->fewshot.examples = p->fewshot_examples;
+    v->fewshot.iterations = p->fewshot_iterations;
+    v->fewshot.population = p->fewshot_population;
 }
 
 static void free_eval(t2_eval_settings *v) {

@@ -34,9 +34,7 @@ static int make_table(t2_setting *table, t2_eval_settings *s, eval_outputs *o) {
     s->batch = 32;
     s->max_new_tokens = 96;
     s->seed = 1;
-    s->fewshot_examples = 32;
-    s->fewshot_iterations = 8;
-    s->fewshot_population = 32;
+    s->fewshot = t2_fewshot_settings_default();
     const t2_setting entries[] = {
         {"model", T2_SETTING_STRING, &s->model, 0, 0, 1, "base model folder"},
         {"store", T2_SETTING_STRING, &s->store, 0, 0, 0, "decomposition store of the model (t2 decompose), for strategies using experts"},
@@ -50,14 +48,10 @@ static int make_table(t2_setting *table, t2_eval_settings *s, eval_outputs *o) {
         {"report", T2_SETTING_STRING, &o->report, 0, 0, 0, "JSON report to write (none if unset)"},
         {"table", T2_SETTING_STRING, &o->table, 0, 0, 0, "markdown table to write (printed either way)"},
         {"seed", T2_SETTING_INT, &s->seed, 0, 9e18, 0, "seed of the built-in tasks' generators (and of the few-shot search)"},
-        {"fewshot_examples", T2_SETTING_INT, &s->fewshot_examples, 1, 1e6, 0, "fewshot: solved examples, the first of each task's train split"},
-        {"fewshot_iterations", T2_SETTING_INT, &s->fewshot_iterations, 1, 1e6, 0, "fewshot: CEM iterations"},
-        {"fewshot_population", T2_SETTING_INT, &s->fewshot_population, 2, 1e6, 0, "fewshot: CEM members per iteration (shared out to the ranks)"},
-        {"fewshot_batch", T2_SETTING_INT, &s->fewshot_batch, 0, 1e6, 0, "fewshot: examples each member is scored on per iteration (0: all; the best members are re-scored on all)"},
-        {"fewshot_per_layer", T2_SETTING_BOOL, &s->fewshot_per_layer, 0, 1, 0, "fewshot: one weight per expert and layer"},
     };
     int n = (int)(sizeof entries / sizeof entries[0]);
     memcpy(table, entries, sizeof entries);
+    n += t2_run_config_fewshot_settings(table + n, &s->fewshot);
     return n;
 }
 

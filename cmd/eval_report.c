@@ -89,11 +89,11 @@ char *t2_eval_report_json(const t2_eval_settings *s, const t2_eval_report *r) {
                           "ranks", r->ranks, "results", rows);
     json_object_set_new(o, "fewshot_search",
                         json_pack("{s:I, s:I, s:I, s:I, s:b}",
-                                  "examples", (json_int_t)s->fewshot_examples,
-                                  "iterations", (json_int_t)s->fewshot_iterations,
-                                  "population", (json_int_t)s->fewshot_population,
-                                  "batch", (json_int_t)s->fewshot_batch,
-                                  "per_layer", s->fewshot_per_layer));
+                                  "examples", (json_int_t)s->fewshot.examples,
+                                  "iterations", (json_int_t)s->fewshot.iterations,
+                                  "population", (json_int_t)s->fewshot.population,
+                                  "batch", (json_int_t)s->fewshot.batch,
+                                  "per_layer", s->fewshot.per_layer));
     char *dumped = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);
     T2_ASSERT(dumped != NULL); /* jansson fails only when out of memory */

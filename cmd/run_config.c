@@ -58,6 +58,18 @@ int t2_run_config_control_settings(t2_setting *table, t2_run_control *c) {
     return (int)(sizeof entries / sizeof entries[0]);
 }
 
+int t2_run_config_fewshot_settings(t2_setting *table, t2_fewshot_settings *f) {
+    const t2_setting entries[] = {
+        {"fewshot_examples", T2_SETTING_INT, &f->examples, 1, 1e6, 0, "fewshot: solved examples searched on, the first ones"},
+        {"fewshot_iterations", T2_SETTING_INT, &f->iterations, 1, 1e6, 0, "fewshot: CEM iterations"},
+        {"fewshot_population", T2_SETTING_INT, &f->population, 2, 1e6, 0, "fewshot: CEM members per iteration (shared out to the ranks)"},
+        {"fewshot_batch", T2_SETTING_INT, &f->batch, 0, 1e6, 0, "fewshot: examples each member is scored on per iteration (0: all; the best members are re-scored on all)"},
+        {"fewshot_per_layer", T2_SETTING_BOOL, &f->per_layer, 0, 1, 0, "fewshot: one weight per expert and layer"},
+    };
+    memcpy(table, entries, sizeof entries);
+    return (int)(sizeof entries / sizeof entries[0]);
+}
+
 int t2_run_config_check_control(const t2_run_control *c, t2_error *err) {
     if (c->stop_after > 0 && c->checkpoint_dir == NULL)
         return t2_error_set(err, "stop_after needs checkpoint_dir; expected a folder to "

@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "cmd/settings.h"
+#include "dist/fewshot.h"
 #include "dist/runtime.h"
 
 /* Collective. Fills the table's values; returns T2_EXIT_OK, or T2_EXIT_FAILURE (unreadable or
@@ -18,6 +19,11 @@ int t2_run_config_load(const t2_runtime *rt, const t2_setting *table, int n, int
 /* Writes the settings of a t2_run_control (checkpoint_dir, checkpoint_every, resume,
  * stop_after, metrics) into table[0..4], with c's current values as defaults. Returns 5. */
 int t2_run_config_control_settings(t2_setting *table, t2_run_control *c);
+
+/* Writes the few-shot search's settings (fewshot_examples, fewshot_iterations,
+ * fewshot_population, fewshot_batch, fewshot_per_layer) into table[0..4], with f's current
+ * values as defaults. Returns 5. */
+int t2_run_config_fewshot_settings(t2_setting *table, t2_fewshot_settings *f);
 
 /* Checks the run control against itself: 0, or -1 with err (stop_after without
  * checkpoint_dir). */

@@ -15,33 +15,7 @@
 enum { TRAIN_MAX_SETTINGS = 48 };
 
 static int make_table(t2_setting *table, t2_train_settings *s) {
-    memset(s, 0, sizeof *s);
-    s->targets = t2_strdup("mlp");
-    s->method = t2_strdup("svf");
-    s->parametrization = t2_strdup("sigmoid");
-    s->max_mult = 2.0;
-    s->renormalize = 1;
-    s->lora_rank = 4;
-    s->lora_alpha = 8.0;
-    s->objective = t2_strdup("reinforce");
-    s->lr = 2e-3;
-    s->clip = 1e-3;
-    s->beta1 = 0.9;
-    s->beta2 = 0.999;
-    s->eps = 1e-8;
-    s->steps = 100;
-    s->batch = 256;
-    s->chunk = 16;
-    s->temperature = 1.0;
-    s->top_p = 1.0;
-    s->max_new_tokens = 96;
-    s->reward_norm = t2_strdup("none");
-    s->task_seed = 1;
-    s->seed = 1;
-    s->val_every = 10;
-    s->val_samples = 200;
-    s->control.checkpoint_every = 10;
-    s->control.resume = 1;
+    t2_train_settings_init(s);
     const t2_setting entries[] = {
         {"model", T2_SETTING_STRING, &s->model, 0, 0, 1, "base model folder"},
         {"store", T2_SETTING_STRING, &s->store, 0, 0, 0, "decomposition store of the model (t2 decompose; method svf)"},

@@ -13,7 +13,6 @@
 #include "dist/adapt_session.h"
 #include "dist/fewshot.h"
 #include "rl/adapt.h"
-#include "rl/fewshot.h"
 #include "rl/task.h"
 
 /* Counts summed over ranks, in this order, then the routed counts per expert and base. */
@@ -146,7 +145,7 @@ static int job_setup(eval_job *job, t2_error *err) {
     if (t2_adapt_session_read_bundle(rt, &job->session, s->bundle, err) != 0) return -1;
     if (t2_runtime_agree_status(rt, parse_strategies(job, err), err) != 0) return -1;
     return t2_adapt_session_open(rt, &job->session, s->model, s->store, s->bundle,
-                                 job->needs_experts, s->fewshot_per_layer, err);
+                                 job->needs_experts, s->fewshot.per_layer, err);
 }
 
 /* Local: adds one rank's samples into counts (COUNT_ROUTED + categories + 1 values). */
@@ -167,32 +166,19 @@ static void count_samples(const t2_adapt_sample *out, int64_t n, int categories,
     }
 }
 
-/* Collective: the fewshot search on task t's solved examples (the first fewshot_examples of
+/* Collective: the fewshot search on task t's solved examples (the first fewshot.examples of
  * its train split); the mixture found goes into row->alpha and *mixture. */
 static int search_mixture(eval_job *job, int t, const t2_eval_decoding *dec,
                           t2_adapt_strategy *mixture, t2_eval_row *row, t2_error *err) {
     const t2_eval_settings *s = job->s;
-    int64_t size = t2_task_size(job->tasks[t], T2_TASK_SPLIT_TRAIN);
-    int64_t n = s->fewshot_examples < size ? s->fewshot_examples : size;
-    int64_t *indices = t2_alloc_array((size_t)n, sizeof *indices);
-    for (int64_t i = 0; i < n; i++) indices[i] = i;
     row->alpha_dim = t2_adapt_dim(&job->session.adapt);
     row->alpha = t2_alloc_array((size_t)row->alpha_dim, sizeof *row->alpha);
-    row->examples = n;
-    t2_fewshot_scorer f;
-    int status = t2_fewshot_scorer_init(&f, &job->session.adapt, job->tasks[t], T2_TASK_SPLIT_TRAIN,
-                                        indices, n, dec, err);
-    t2_free(indices);
-    if (t2_runtime_agree_status(job->rt, status, err) != 0) return -1;
-    t2_fewshot_options o = t2_fewshot_default_options(row->alpha_dim, job->session.bundle.n);
-    o.iterations = s->fewshot_iterations;
-    o.batch = s->fewshot_batch;
-    o.cem.population = s->fewshot_population;
-    o.seed = (uint64_t)s->seed;
     t2_fewshot_result res;
-    status = t2_fewshot_search(job->rt, &f, &o, row->alpha, &res, err);
-    t2_fewshot_scorer_free(&f);
-    if (status != 0) return -1;
+    if (t2_fewshot_run(job->rt, &job->session.adapt, job->tasks[t], T2_TASK_SPLIT_TRAIN,
+                       job->task_texts[t], &s->fewshot, (uint64_t)s->seed, dec, row->alpha,
+                       &res, err) != 0)
+        return -1;
+    row->examples = res.examples;
     row->example_score = res.score;
     row->best_single = res.best_single;
     row->best_single_expert = res.best_single_expert;

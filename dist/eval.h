@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "dist/fewshot.h"
 #include "dist/runtime.h"
 #include "model/decomposition_store.h"
 #include "rl/dispatch.h"
@@ -42,12 +43,8 @@ typedef struct t2_eval_settings {
     int64_t max_new_tokens; /* longest answer */
     int64_t seed;           /* the built-in tasks' generator seed */
     /* The fewshot strategy (dist/fewshot.h): its solved examples are the first
-     * fewshot_examples samples of the task's train split (disjoint from the test split). */
-    int64_t fewshot_examples;   /* solved examples per task */
-    int64_t fewshot_iterations; /* CEM iterations */
-    int64_t fewshot_population; /* CEM members per iteration */
-    int64_t fewshot_batch;      /* examples per member per iteration; 0: all */
-    int fewshot_per_layer;      /* one weight per (expert, layer) rather than per expert */
+     * fewshot.examples samples of the task's train split (disjoint from the test split). */
+    t2_fewshot_settings fewshot;
 } t2_eval_settings;
 
 enum { T2_EVAL_OUTCOMES = 4 }; /* t2_dispatch_outcome values */

@@ -18,6 +18,36 @@ t2_fewshot_options t2_fewshot_default_options(int64_t dim, int k) {
     return o;
 }
 
+t2_fewshot_settings t2_fewshot_settings_default(void) {
+    return (t2_fewshot_settings){.examples = 32, .iterations = 8, .population = 32};
+}
+
+int t2_fewshot_run(const t2_runtime *rt, t2_adapt *a, const t2_task *task, t2_task_split split,
+                   const char *source, const t2_fewshot_settings *s, uint64_t seed,
+                   const t2_eval_decoding *dec, float *alpha, t2_fewshot_result *result,
+                   t2_error *err) {
+    memset(result, 0, sizeof *result);
+    int64_t size = t2_task_size(task, split);
+    int64_t n = s->examples < size ? s->examples : size;
+    if (n < 1)
+        return t2_error_set(err, "%s: no solved examples; expected at least one", source);
+    int64_t *indices = t2_alloc_array((size_t)n, sizeof *indices);
+    for (int64_t i = 0; i < n; i++) indices[i] = i;
+    t2_fewshot_scorer f;
+    int status = t2_fewshot_scorer_init(&f, a, task, split, indices, n, dec, err);
+    t2_free(indices);
+    if (t2_runtime_agree_status(rt, status, err) != 0) return -1;
+    t2_fewshot_options o = t2_fewshot_default_options(t2_adapt_dim(a), a->bundle->n);
+    o.iterations = s->iterations;
+    o.batch = s->batch;
+    o.cem.population = s->population;
+    o.seed = seed;
+    status = t2_fewshot_search(rt, &f, &o, alpha, result, err);
+    result->examples = n;
+    t2_fewshot_scorer_free(&f);
+    return status;
+}
+
 /* Scores the rows of alphas (count x dim) owned by this rank on examples which[0..m),
  * then sums scores and tiebreaks over ranks (unowned entries are 0 before the sum).
  * Collective; 0 or -1 with the agreed err. */

@@ -36,11 +36,24 @@ typedef struct t2_fewshot_options {
  * defaults with the first mean 1/k (the uniform mixture of the experts, per layer too). */
 t2_fewshot_options t2_fewshot_default_options(int64_t dim, int k);
 
+/* What a user sets for a few-shot search (t2 eval, t2 adapt: the fewshot_* keys). */
+typedef struct t2_fewshot_settings {
+    int64_t examples;   /* solved examples searched on: the first ones of the split */
+    int64_t iterations; /* CEM iterations */
+    int64_t population; /* CEM members per iteration */
+    int64_t batch;      /* examples per member per iteration; 0: all */
+    int per_layer;      /* one weight per (expert, layer) (the adapter must be made so) */
+} t2_fewshot_settings;
+
+/* 32 examples, 8 iterations, population 32, every example each iteration, per expert. */
+t2_fewshot_settings t2_fewshot_settings_default(void);
+
 typedef struct t2_fewshot_result {
     double score;           /* the answer's accuracy on all examples, in [0,1] */
     double tiebreak;        /* its mean log-likelihood per worked-answer token */
     double best_single;     /* the best single expert's accuracy on all examples */
     int best_single_expert; /* which one (bundle index) */
+    int64_t examples;       /* solved examples searched on */
     int64_t evaluations;    /* member scorings, all ranks together */
     double seconds;         /* wall time */
 } t2_fewshot_result;
@@ -50,5 +63,15 @@ typedef struct t2_fewshot_result {
  * or -1 on every rank with the same err (an option out of range, a failed scoring). */
 int t2_fewshot_search(const t2_runtime *rt, t2_fewshot_scorer *f, const t2_fewshot_options *o,
                       float *alpha, t2_fewshot_result *result, t2_error *err);
+
+/* Collective: the whole search as the commands run it — a scorer on the first s->examples
+ * samples of the task's split (decoded with dec), the options of s with the CEM stream
+ * seed, then t2_fewshot_search. a is local (one per rank, with a bundle); task, s, dec and
+ * seed are collective. 0, or -1 on every rank with the same err ("<source>: no solved
+ * examples" when the split is empty, naming it by source). */
+int t2_fewshot_run(const t2_runtime *rt, t2_adapt *a, const t2_task *task, t2_task_split split,
+                   const char *source, const t2_fewshot_settings *s, uint64_t seed,
+                   const t2_eval_decoding *dec, float *alpha, t2_fewshot_result *result,
+                   t2_error *err);
 
 #endif

@@ -82,6 +82,36 @@ static int parse_names(t2_train_job *job, t2_adapter_options *opt, t2_error *err
     return 0;
 }
 
+void t2_train_settings_init(t2_train_settings *s) {
+    memset(s, 0, sizeof *s);
+    s->targets = t2_strdup("mlp");
+    s->method = t2_strdup("svf");
+    s->parametrization = t2_strdup("sigmoid");
+    s->max_mult = 2.0;
+    s->renormalize = 1;
+    s->lora_rank = 4;
+    s->lora_alpha = 8.0;
+    s->objective = t2_strdup("reinforce");
+    s->lr = 2e-3;
+    s->clip = 1e-3;
+    s->beta1 = 0.9;
+    s->beta2 = 0.999;
+    s->eps = 1e-8;
+    s->steps = 100;
+    s->batch = 256;
+    s->chunk = 16;
+    s->temperature = 1.0;
+    s->top_p = 1.0;
+    s->max_new_tokens = 96;
+    s->reward_norm = t2_strdup("none");
+    s->task_seed = 1;
+    s->seed = 1;
+    s->val_every = 10;
+    s->val_samples = 200;
+    s->control.checkpoint_every = 10;
+    s->control.resume = 1;
+}
+
 /* The run's identity: everything that changes the expert (not steps, files or intervals). */
 static void make_run_id(t2_train_job *job) {
     const t2_train_settings *s = job->s;

@@ -65,6 +65,10 @@ typedef struct t2_train_settings {
     const char *config_text; /* the config file's text, recorded in the expert (borrowed) */
 } t2_train_settings;
 
+/* Sets every setting to its default (docs/train.md): strings on the heap (targets, method,
+ * parametrization, objective, reward_norm), model, store, task, out and the files NULL. */
+void t2_train_settings_init(t2_train_settings *s);
+
 /* Collective. Runs the training; 0 on every rank, or -1 on every rank with err set (on
  * rank 0 at least): a bad model, store, task or setting, a store made from other weights, a
  * checkpoint of another run, an unwritable output. Nothing half-written is left behind. */
