@@ -100,14 +100,32 @@ t2_launch_init() {
     t2_note "launcher: ${T2_LAUNCH[*]}"
 }
 
+# t2_died_by_signal ERRFILE: true when the launcher says a task died by a crash signal
+# (srun: "task 0: Segmentation fault", "tasks 0-1: ..."; mpirun: "exited on signal 11")
+# and t2 itself reported no error: a fault below t2 (docs/slurm.md), not a bad input.
+t2_died_by_signal() {
+    grep -q -E 'tasks? [0-9,-]+: (Segmentation fault|Bus error|Illegal instruction)|exited on signal (4|7|11)\b' "$1" &&
+        ! grep -q -E '^t2( [a-z]+)*: error:' "$1"
+}
+
 # t2_run ARGS...: runs `t2 ARGS` on every task of the job; its standard output is the
 # caller's. Fails when the launch or t2 fails, also where srun says a task did not start but
-# exits 0.
+# exits 0. A launch in which a task crashed by a signal without an error of t2 is tried
+# again, up to T2_LAUNCH_RETRIES times (docs/slurm.md: a segfault seen once at start-up under
+# srun --mpi=pmix). Every stage may run twice: its outputs are written atomically and
+# training resumes from its checkpoint.
 t2_run() {
     [ -n "${T2_LAUNCH+set}" ] || t2_launch_init
-    local err=$T2_STAMP.err rc=0
-    t2_note "t2 $*"
-    { "${T2_LAUNCH[@]}" "$T2" "$@" 2>&1 1>&3 3>&- | tee "$err" >&2; } 3>&1 || rc=$?
+    local err=$T2_STAMP.err rc attempt=0 retries=${T2_LAUNCH_RETRIES:-1}
+    while :; do
+        rc=0
+        t2_note "t2 $*"
+        { "${T2_LAUNCH[@]}" "$T2" "$@" 2>&1 1>&3 3>&- | tee "$err" >&2; } 3>&1 || rc=$?
+        [ "$rc" -ne 0 ] && [ "$attempt" -lt "$retries" ] && t2_died_by_signal "$err" || break
+        attempt=$((attempt + 1))
+        t2_note "warning: t2 $1: a task died by a signal (above) before t2 reported an error;" \
+            "launching again (retry $attempt of $retries)"
+    done
     [ "$rc" -eq 0 ] || t2_fail "t2 $1: exit status $rc (${T2_LAUNCH[0]}); expected 0"
     if grep -E -m 3 'launch failed|Invalid MPI type|Unable to (launch|create) step' "$err" >&2; then
         t2_fail "t2 $1: ${T2_LAUNCH[0]} did not start every task (above); expected all $SLURM_NTASKS"

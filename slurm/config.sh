@@ -34,6 +34,7 @@ T2_SBATCH_ARGS=""       # more sbatch options for every job, e.g. "--qos=normal 
 T2_LAUNCHER=auto
 T2_SRUN_MPI=pmix                  # srun --mpi= (srun --mpi=list: e.g. pmix or pmix_v4)
 T2_MPIRUN_ARGS="--bind-to none"   # mpirun only; srun takes the binding from Slurm
+T2_LAUNCH_RETRIES=1               # launches tried again when a task crashed by a signal
 
 # --- What the stages do.
 T2_EXPERTS="math code reasoning"  # one expert per name, trained with $T2_CONFIGS/train-<name>.cfg
