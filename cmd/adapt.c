@@ -222,22 +222,16 @@ static int run(const t2_runtime *rt, const adapt_settings *s, t2_error *err) {
     return status;
 }
 
+static int run_command(const t2_runtime *rt, void *settings, const char *config_text,
+                       t2_error *err) {
+    (void)config_text;
+    return run(rt, settings, err) == 0 ? T2_EXIT_OK : T2_EXIT_FAILURE;
+}
+
 int t2_cmd_adapt(int argc, char **argv) {
     t2_setting table[ADAPT_MAX_SETTINGS];
     adapt_settings s;
     int n = make_table(table, &s);
-    if (t2_run_config_wants_help(argc, argv)) {
-        print_usage(table, n);
-        t2_settings_free(table, n);
-        return T2_EXIT_OK;
-    }
-    t2_runtime rt;
-    t2_runtime_init(&rt, &argc, &argv);
-    t2_error err = {{0}};
-    int exit_code = t2_run_config_load(&rt, table, n, argc, argv, NULL, &err);
-    if (exit_code == T2_EXIT_OK && run(&rt, &s, &err) != 0) exit_code = T2_EXIT_FAILURE;
-    t2_run_config_report(&rt, "adapt", exit_code, &err);
-    t2_settings_free(table, n);
-    t2_runtime_finalize(&rt);
-    return exit_code;
+    t2_run_config_command c = {"adapt", table, n, print_usage, run_command, &s};
+    return t2_run_config_main(&c, argc, argv);
 }

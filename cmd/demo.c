@@ -418,27 +418,18 @@ static int run(const t2_runtime *rt, const demo_settings *s, const demo_plan *p,
     return status;
 }
 
+static int run_command(const t2_runtime *rt, void *settings, const char *config_text,
+                       t2_error *err) {
+    (void)config_text;
+    demo_plan p;
+    make_plan(settings, &p);
+    return run(rt, settings, &p, err) == 0 ? T2_EXIT_OK : T2_EXIT_FAILURE;
+}
+
 int t2_cmd_demo(int argc, char **argv) {
-    const char *cmd = "demo";
     t2_setting table[DEMO_MAX_SETTINGS];
     demo_settings s;
     int n = make_table(table, &s);
-    if (t2_run_config_wants_help(argc, argv)) {
-        print_usage(table, n);
-        t2_settings_free(table, n);
-        return T2_EXIT_OK;
-    }
-    t2_runtime rt;
-    t2_runtime_init(&rt, &argc, &argv);
-    t2_error err = {{0}};
-    int exit_code = t2_run_config_load(&rt, table, n, argc, argv, NULL, &err);
-    if (exit_code == T2_EXIT_OK) {
-        demo_plan p;
-        make_plan(&s, &p);
-        if (run(&rt, &s, &p, &err) != 0) exit_code = T2_EXIT_FAILURE;
-    }
-    t2_run_config_report(&rt, cmd, exit_code, &err);
-    t2_settings_free(table, n);
-    t2_runtime_finalize(&rt);
-    return exit_code;
+    t2_run_config_command c = {"demo", table, n, print_usage, run_command, &s};
+    return t2_run_config_main(&c, argc, argv);
 }

@@ -25,9 +25,15 @@ typedef struct eval_outputs {
     t2_atomic_file report_file, table_file;
 } eval_outputs;
 
-static int make_table(t2_setting *table, t2_eval_settings *s, eval_outputs *o) {
-    memset(s, 0, sizeof *s);
-    memset(o, 0, sizeof *o);
+typedef struct eval_command {
+    t2_eval_settings settings;
+    eval_outputs outputs;
+} eval_command;
+
+static int make_table(t2_setting *table, eval_command *e) {
+    t2_eval_settings *s = &e->settings;
+    eval_outputs *o = &e->outputs;
+    memset(e, 0, sizeof *e);
     s->strategies = t2_strdup("base");
     s->split = t2_strdup("test");
     s->n = 200;
@@ -99,36 +105,30 @@ static int write_outputs(const t2_eval_settings *s, eval_outputs *o, const t2_ev
     return status;
 }
 
-int t2_cmd_eval(int argc, char **argv) {
-    const char *cmd = "eval";
-    t2_setting table[EVAL_MAX_SETTINGS];
-    t2_eval_settings s;
-    eval_outputs o;
-    int n = make_table(table, &s, &o);
-    if (t2_run_config_wants_help(argc, argv)) {
-        print_usage(table, n);
-        t2_settings_free(table, n);
-        return T2_EXIT_OK;
-    }
-    t2_runtime rt;
-    t2_runtime_init(&rt, &argc, &argv);
-    t2_error err = {{0}};
-    int exit_code = t2_run_config_load(&rt, table, n, argc, argv, NULL, &err);
-    if (exit_code == T2_EXIT_OK &&
-        t2_runtime_agree_status(&rt, rt.rank == 0 ? open_outputs(&o, &err) : 0, &err) != 0)
+static int run(const t2_runtime *rt, void *command, const char *config_text, t2_error *err) {
+    (void)config_text;
+    eval_command *e = command;
+    eval_outputs *o = &e->outputs;
+    int exit_code = T2_EXIT_OK;
+    if (t2_runtime_agree_status(rt, rt->rank == 0 ? open_outputs(o, err) : 0, err) != 0)
         exit_code = T2_EXIT_FAILURE;
     t2_eval_report r = {0};
-    if (exit_code == T2_EXIT_OK && t2_eval_run(&rt, &s, &r, &err) != 0)
+    if (exit_code == T2_EXIT_OK && t2_eval_run(rt, &e->settings, &r, err) != 0)
         exit_code = T2_EXIT_FAILURE;
     if (exit_code == T2_EXIT_OK &&
-        t2_runtime_agree_status(&rt, rt.rank == 0 ? write_outputs(&s, &o, &r, &err) : 0,
-                                &err) != 0)
+        t2_runtime_agree_status(rt, rt->rank == 0 ? write_outputs(&e->settings, o, &r, err) : 0,
+                                err) != 0)
         exit_code = T2_EXIT_FAILURE;
-    t2_atomic_file_abort(&o.report_file);
-    t2_atomic_file_abort(&o.table_file);
+    t2_atomic_file_abort(&o->report_file);
+    t2_atomic_file_abort(&o->table_file);
     t2_eval_report_free(&r);
-    t2_run_config_report(&rt, cmd, exit_code, &err);
-    t2_settings_free(table, n);
-    t2_runtime_finalize(&rt);
     return exit_code;
+}
+
+int t2_cmd_eval(int argc, char **argv) {
+    t2_setting table[EVAL_MAX_SETTINGS];
+    eval_command e;
+    int n = make_table(table, &e);
+    t2_run_config_command c = {"eval", table, n, print_usage, run, &e};
+    return t2_run_config_main(&c, argc, argv);
 }

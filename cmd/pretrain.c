@@ -62,33 +62,22 @@ static void print_usage(const t2_setting *table, int n) {
     t2_settings_print_help(table, n, stdout);
 }
 
+static int run(const t2_runtime *rt, void *settings, const char *config_text, t2_error *err) {
+    (void)config_text;
+    t2_pretrain_settings *s = settings;
+    if (s->batch_seqs < rt->size) {
+        t2_error_set(err, "batch_seqs = %lld is smaller than the %d ranks; expected at least one "
+                     "row per rank", (long long)s->batch_seqs, rt->size);
+        return T2_EXIT_USAGE;
+    }
+    if (t2_run_config_check_control(&s->control, err) != 0) return T2_EXIT_USAGE;
+    return t2_pretrain_run(rt, s, err) == 0 ? T2_EXIT_OK : T2_EXIT_FAILURE;
+}
+
 int t2_cmd_pretrain(int argc, char **argv) {
-    const char *cmd = "pretrain";
     t2_setting table[32];
     t2_pretrain_settings s;
     int n = make_table(table, &s);
-    if (t2_run_config_wants_help(argc, argv)) {
-        print_usage(table, n);
-        t2_settings_free(table, n);
-        return T2_EXIT_OK;
-    }
-    t2_runtime rt;
-    t2_runtime_init(&rt, &argc, &argv);
-    t2_error err = {{0}};
-    int exit_code = t2_run_config_load(&rt, table, n, argc, argv, NULL, &err);
-    int status = exit_code == T2_EXIT_OK ? 0 : -1;
-    if (status == 0 && s.batch_seqs < rt.size) {
-        status = t2_error_set(&err, "batch_seqs = %lld is smaller than the %d ranks; expected at "
-                              "least one row per rank", (long long)s.batch_seqs, rt.size);
-        exit_code = T2_EXIT_USAGE;
-    }
-    if (status == 0 && t2_run_config_check_control(&s.control, &err) != 0) {
-        status = -1;
-        exit_code = T2_EXIT_USAGE;
-    }
-    if (status == 0 && t2_pretrain_run(&rt, &s, &err) != 0) exit_code = T2_EXIT_FAILURE;
-    t2_run_config_report(&rt, cmd, exit_code, &err);
-    t2_settings_free(table, n);
-    t2_runtime_finalize(&rt);
-    return exit_code;
+    t2_run_config_command c = {"pretrain", table, n, print_usage, run, &s};
+    return t2_run_config_main(&c, argc, argv);
 }

@@ -32,17 +32,31 @@ int t2_run_config_load(const t2_runtime *rt, const t2_setting *table, int n, int
     return T2_EXIT_OK;
 }
 
-int t2_run_config_wants_help(int argc, char **argv) {
+static int wants_help(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
     return 0;
 }
 
-int t2_run_config_report(const t2_runtime *rt, const char *command, int exit_code,
-                         const t2_error *err) {
-    if (exit_code == T2_EXIT_OK || rt->rank != 0) return exit_code;
-    if (exit_code == T2_EXIT_USAGE) t2_cli_usage(command, "%s", err->msg);
-    else t2_cli_fail_error(command, err);
+int t2_run_config_main(const t2_run_config_command *c, int argc, char **argv) {
+    if (wants_help(argc, argv)) {
+        c->print_usage(c->table, c->n);
+        t2_settings_free(c->table, c->n);
+        return T2_EXIT_OK;
+    }
+    t2_runtime rt;
+    t2_runtime_init(&rt, &argc, &argv);
+    t2_error err = {{0}};
+    char *config_text = NULL;
+    int exit_code = t2_run_config_load(&rt, c->table, c->n, argc, argv, &config_text, &err);
+    if (exit_code == T2_EXIT_OK) exit_code = c->run(&rt, c->settings, config_text, &err);
+    if (exit_code != T2_EXIT_OK && rt.rank == 0) {
+        if (exit_code == T2_EXIT_USAGE) t2_cli_usage(c->command, "%s", err.msg);
+        else t2_cli_fail_error(c->command, &err);
+    }
+    t2_free(config_text);
+    t2_settings_free(c->table, c->n);
+    t2_runtime_finalize(&rt);
     return exit_code;
 }
 

@@ -29,12 +29,22 @@ int t2_run_config_fewshot_settings(t2_setting *table, t2_fewshot_settings *f);
  * checkpoint_dir). */
 int t2_run_config_check_control(const t2_run_control *c, t2_error *err);
 
-/* 1 when argv holds --help or -h (before MPI starts: help needs no ranks). */
-int t2_run_config_wants_help(int argc, char **argv);
+/* One distributed command: its name, its settings table (filled by the command), its help
+ * and its work. run is called on every rank once the settings are loaded, with the config
+ * file's text ("" without one); it returns T2_EXIT_OK, or T2_EXIT_USAGE / T2_EXIT_FAILURE
+ * with err set (at least on rank 0). */
+typedef struct {
+    const char *command;
+    t2_setting *table;
+    int n;
+    void (*print_usage)(const t2_setting *table, int n);
+    int (*run)(const t2_runtime *rt, void *settings, const char *config_text, t2_error *err);
+    void *settings;
+} t2_run_config_command;
 
-/* Rank 0 prints err in the command's format for exit_code (usage or failure); nothing for
- * T2_EXIT_OK. Returns exit_code. */
-int t2_run_config_report(const t2_runtime *rt, const char *command, int exit_code,
-                         const t2_error *err);
+/* The whole life of a distributed command: --help (before MPI starts: help needs no ranks),
+ * MPI start-up, the settings, run, the error line on rank 0 in the command's format, the
+ * settings freed, MPI shut down. Returns the exit code. */
+int t2_run_config_main(const t2_run_config_command *c, int argc, char **argv);
 
 #endif

@@ -77,30 +77,18 @@ static int check_settings(const t2_train_settings *s, t2_error *err) {
     return 0;
 }
 
+static int run(const t2_runtime *rt, void *settings, const char *config_text, t2_error *err) {
+    t2_train_settings *s = settings;
+    if (check_settings(s, err) != 0) return T2_EXIT_USAGE;
+    if (s->name == NULL) s->name = t2_strdup(s->task);
+    s->config_text = config_text;
+    return t2_train_run(rt, s, err) == 0 ? T2_EXIT_OK : T2_EXIT_FAILURE;
+}
+
 int t2_cmd_train(int argc, char **argv) {
-    const char *cmd = "train";
     t2_setting table[TRAIN_MAX_SETTINGS];
     t2_train_settings s;
     int n = make_table(table, &s);
-    if (t2_run_config_wants_help(argc, argv)) {
-        print_usage(table, n);
-        t2_settings_free(table, n);
-        return T2_EXIT_OK;
-    }
-    t2_runtime rt;
-    t2_runtime_init(&rt, &argc, &argv);
-    t2_error err = {{0}};
-    char *config_text = NULL;
-    int exit_code = t2_run_config_load(&rt, table, n, argc, argv, &config_text, &err);
-    if (exit_code == T2_EXIT_OK && check_settings(&s, &err) != 0) exit_code = T2_EXIT_USAGE;
-    if (exit_code == T2_EXIT_OK) {
-        if (s.name == NULL) s.name = t2_strdup(s.task);
-        s.config_text = config_text;
-        if (t2_train_run(&rt, &s, &err) != 0) exit_code = T2_EXIT_FAILURE;
-    }
-    t2_run_config_report(&rt, cmd, exit_code, &err);
-    t2_free(config_text);
-    t2_settings_free(table, n);
-    t2_runtime_finalize(&rt);
-    return exit_code;
+    t2_run_config_command c = {"train", table, n, print_usage, run, &s};
+    return t2_run_config_main(&c, argc, argv);
 }
