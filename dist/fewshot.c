@@ -110,14 +110,18 @@ int t2_fewshot_search(const t2_runtime *rt, t2_fewshot_scorer *f, const t2_fewsh
     t2_progress_init(&progress, "fewshot", o->iterations + 1);
 
     /* The single experts on every example: the reference the answer must not fall below. */
+    double *single_scores = t2_alloc_array((size_t)k, sizeof *single_scores);
+    double *single_tiebreaks = t2_alloc_array((size_t)k, sizeof *single_tiebreaks);
     for (int e = 0; e < k; e++) single_expert(population + e * dim, dim, layers, e);
-    int status = score_members(rt, f, population, k, dim, NULL, n, scores, tiebreaks, err);
+    int status = score_members(rt, f, population, k, dim, NULL, n, single_scores,
+                               single_tiebreaks, err);
     double single_tiebreak = -INFINITY;
     result->best_single = -1.0;
     for (int e = 0; status == 0 && e < k; e++) {
-        if (!better(scores[e], tiebreaks[e], result->best_single, single_tiebreak)) continue;
-        result->best_single = scores[e];
-        single_tiebreak = tiebreaks[e];
+        if (!better(single_scores[e], single_tiebreaks[e], result->best_single, single_tiebreak))
+            continue;
+        result->best_single = single_scores[e];
+        single_tiebreak = single_tiebreaks[e];
         result->best_single_expert = e;
     }
     result->evaluations = k;
@@ -130,14 +134,18 @@ int t2_fewshot_search(const t2_runtime *rt, t2_fewshot_scorer *f, const t2_fewsh
 
     for (int64_t it = 0; status == 0 && it < o->iterations; it++) {
         t2_cem_ask(&cem, population);
-        if (it == 0)
-            for (int e = 0; e < k && e < pop; e++)
-                single_expert(population + e * dim, dim, layers, e);
+        int64_t singles = it == 0 ? (k < pop ? k : pop) : 0;
+        for (int e = 0; e < singles; e++) single_expert(population + e * dim, dim, layers, e);
         int64_t m = iteration_examples(it, o->batch, n, which);
-        status = score_members(rt, f, population, pop, dim, which, m, scores, tiebreaks, err);
+        /* On every example the singles' scores are known already. */
+        int64_t known = m == n ? singles : 0;
+        memcpy(scores, single_scores, (size_t)known * sizeof *scores);
+        memcpy(tiebreaks, single_tiebreaks, (size_t)known * sizeof *tiebreaks);
+        status = score_members(rt, f, population + known * dim, pop - known, dim, which, m,
+                               scores + known, tiebreaks + known, err);
         if (status != 0) break;
         t2_cem_tell(&cem, population, scores, tiebreaks);
-        result->evaluations += pop;
+        result->evaluations += pop - known;
         double best = 0.0;
         t2_cem_best(&cem, NULL, &best, NULL);
         snprintf(note, sizeof note, "best member %.3f on %lld examples", best, (long long)m);
@@ -161,6 +169,8 @@ int t2_fewshot_search(const t2_runtime *rt, t2_fewshot_scorer *f, const t2_fewsh
     result->seconds = t2_time_now() - start;
     MPI_Bcast(&result->seconds, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     t2_free(which);
+    t2_free(single_tiebreaks);
+    t2_free(single_scores);
     t2_free(tiebreaks);
     t2_free(scores);
     t2_free(population);
