@@ -41,16 +41,18 @@ enum { DEMO_STEPS = 6, DEMO_EXPERTS = 4, DEMO_TABLES = 2, DEMO_MAX_SETTINGS = 16
 
 /* The experts, in bundle order, the classifier last. steps is the full demo's schedule: all
  * four train in 7.3 minutes on 2 ranks of an idle 2-core machine, 14.6 with another 2-rank
- * job on it (docs/demo.md); max_new_tokens is configs/train-<task>.cfg's. */
+ * job on it (docs/demo.md); objective, lr and max_new_tokens are configs/train-<task>.cfg's. */
 static const struct demo_expert {
     const char *task;
     int64_t steps;
+    const char *objective;
+    double lr;
     int64_t max_new_tokens;
 } experts[DEMO_EXPERTS] = {
-    {"math", 80, 64},
-    {"code", 80, 96},
-    {"reasoning", 40, 96},
-    {"cls", 40, 32},
+    {"math", 80, "reinforce", 2e-3, 64},
+    {"code", 80, "reinforce", 2e-3, 96},
+    {"reasoning", 40, "sft", 5e-3, 96},
+    {"cls", 40, "reinforce", 2e-3, 32},
 };
 
 /* The two tables: which tasks against which strategies. */
@@ -121,8 +123,8 @@ static void print_usage(const t2_setting *table, int n) {
            "[--key value ...]\n\n"
            "Transformer² end to end on the embedded default model, over all ranks, in six\n"
            "steps: (1) decompose the model's weight matrices into DIR/default.svd; (2) train\n"
-           "the math, code and reasoning experts and the cls classifier (SVF by REINFORCE,\n"
-           "the settings of configs/train-<task>.cfg on a short schedule) into\n"
+           "the math, code and reasoning experts and the cls classifier (SVF, with the\n"
+           "settings of configs/train-<task>.cfg on a short schedule) into\n"
            "DIR/<task>.expert, with checkpoints and metrics in DIR; (3) bundle them into\n"
            "DIR/experts.t2b; (4) Table 1: the base model against each expert on math, code\n"
            "and reasoning; (5) Table 2: the base model against the prompt, classifier and\n"
@@ -245,6 +247,9 @@ static void make_train(t2_train_settings *t, const demo_settings *s, const demo_
         t->max_new_tokens = p->max_new_tokens_cap;
     t2_free(t->reward_norm);
     t->reward_norm = t2_strdup("center");
+    t2_free(t->objective);
+    t->objective = t2_strdup(experts[e].objective);
+    t->lr = experts[e].lr;
     t->seed = s->seed;
     t->val_every = p->val_every;
     t->val_samples = p->val_samples;
@@ -254,13 +259,13 @@ static void make_train(t2_train_settings *t, const demo_settings *s, const demo_
         "# t2 demo: the %s expert (configs/train-%s.cfg on the demo's schedule)\n"
         "model = \"%s\";\nstore = \"%s\";\ntask = \"%s\";\ntask_seed = %lld;\nout = \"%s\";\n"
         "targets = \"mlp\";\nmethod = \"svf\";\nparametrization = \"sigmoid\";\n"
-        "max_mult = 2.0;\nrenormalize = true;\nobjective = \"reinforce\";\nlr = 0.002;\n"
+        "max_mult = 2.0;\nrenormalize = true;\nobjective = \"%s\";\nlr = %g;\n"
         "clip = 0.001;\nsteps = %lld;\nbatch = %lld;\nchunk = %lld;\ntemperature = 1.0;\n"
         "max_new_tokens = %lld;\nreward_norm = \"center\";\nkl_beta = 0.0;\nseed = %lld;\n"
         "val_every = %lld;\nval_samples = %lld;\ncheckpoint_dir = \"%s\";\n"
         "checkpoint_every = 10;\nmetrics = \"%s\";\n",
-        task, task, t->model, t->store, task, (long long)t->task_seed, t->out,
-        (long long)t->steps, (long long)t->batch, (long long)t->chunk,
+        task, task, t->model, t->store, task, (long long)t->task_seed, t->out, t->objective,
+        t->lr, (long long)t->steps, (long long)t->batch, (long long)t->chunk,
         (long long)t->max_new_tokens, (long long)t->seed, (long long)t->val_every,
         (long long)t->val_samples, t->control.checkpoint_dir, t->control.metrics);
 }
@@ -333,10 +338,11 @@ static int write_tables(const demo_settings *s, const demo_plan *p, t2_eval_sett
         char *json = t2_eval_report_json(&v[k], &r[k]);
         printf("## %s\n\n%s\n", tables[k].heading, tables[k].about);
         if (k == 0) {
-            printf("Experts: SVF on the MLP matrices, REINFORCE, %lld prompts a step, steps",
+            printf("Experts: SVF on the MLP matrices, %lld prompts a step, steps",
                    (long long)p->batch);
             for (int e = 0; e < DEMO_EXPERTS - 1; e++)
-                printf("%s %s %lld", e > 0 ? "," : "", experts[e].task, (long long)p->steps[e]);
+                printf("%s %s %lld (%s)", e > 0 ? "," : "", experts[e].task,
+                       (long long)p->steps[e], experts[e].objective);
             printf(".\n");
         } else {
             printf("Classifier: the cls expert (%lld steps). Few-shot search: %lld solved "
