@@ -231,8 +231,8 @@ requeue() {
     grep '^train: resuming' "$log"
 }
 
-# A launch whose task crashes by a signal (as Open MPI's start-up under srun --mpi=pmix was
-# seen to do, rarely) is launched once more: a t2 that segfaults on its first start only
+# A launch whose task crashes by a signal (as t2 decompose was seen to do once at start-up
+# under srun --mpi=pmix, docs/slurm.md) is launched once more: a t2 that segfaults on its first start only
 # gives a COMPLETED decomposition whose log says it retried; one that crashes every time
 # gives a FAILED job after T2_LAUNCH_RETRIES more launches, not a loop. (Each task that
 # starts takes a ticket until CRASHES are gone; 100 outlast every launch.)
