@@ -10,7 +10,6 @@
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "rl/bundle.h"
-#include "rl/expert.h"
 
 static const char *const cmd = "bundle create";
 
@@ -32,20 +31,10 @@ static void print_usage(FILE *out) {
 
 /* Reads the experts and the classifier (when given), bundles and writes them. */
 static int create(const char *out, char **paths, int n, const char *classifier_path) {
-    int members = n + (classifier_path != NULL);
-    t2_expert *experts = t2_alloc_array((size_t)members, sizeof *experts);
-    const char **names = t2_alloc_array((size_t)members, sizeof *names);
     t2_error err = {{0}};
-    int status = 0;
-    for (int i = 0; i < members && status == 0; i++) {
-        names[i] = i < n ? paths[i] : classifier_path;
-        status = t2_expert_read(&experts[i], names[i], &err);
-    }
-    t2_bundle b = {0};
-    if (status == 0)
-        status = t2_bundle_create(&b, experts, n, classifier_path != NULL ? &experts[n] : NULL,
-                                  names, &err);
-    if (status == 0) status = t2_bundle_write(&b, out, &err);
+    t2_bundle b;
+    int status = t2_bundle_create_from_files(&b, out, (const char *const *)paths, n,
+                                             classifier_path, &err);
     if (status == 0) {
         fprintf(stderr, "t2 bundle: wrote %s (%d expert%s:", out, b.n, b.n == 1 ? "" : "s");
         for (int i = 0; i < b.n; i++) fprintf(stderr, "%s%s", i > 0 ? ", " : " ", b.categories[i]);
@@ -53,9 +42,6 @@ static int create(const char *out, char **paths, int n, const char *classifier_p
                 b.has_classifier ? b.classifier.name : "none", b.model_fingerprint);
     }
     t2_bundle_free(&b);
-    for (int i = 0; i < members; i++) t2_expert_free(&experts[i]);
-    t2_free(experts);
-    t2_free(names);
     return status == 0 ? T2_EXIT_OK : t2_cli_fail_error(cmd, &err);
 }
 

@@ -35,7 +35,6 @@
 #include "dist/train.h"
 #include "model/model_dir.h"
 #include "rl/bundle.h"
-#include "rl/expert.h"
 
 enum { DEMO_STEPS = 6, DEMO_EXPERTS = 4, DEMO_TABLES = 2, DEMO_MAX_SETTINGS = 16 };
 
@@ -280,24 +279,14 @@ static void free_train(t2_train_settings *t) {
 
 /* Rank 0: DIR/experts.t2b from the trained experts, the last one (cls) the classifier. */
 static int bundle(const char *out, const char *path, t2_error *err) {
-    t2_expert read[DEMO_EXPERTS];
     char *paths[DEMO_EXPERTS];
-    memset(read, 0, sizeof read);
-    int status = 0;
-    for (int e = 0; e < DEMO_EXPERTS; e++) {
+    for (int e = 0; e < DEMO_EXPERTS; e++)
         paths[e] = t2_strdup_printf("%s/%s.expert", out, experts[e].task);
-        if (status == 0) status = t2_expert_read(&read[e], paths[e], err);
-    }
-    t2_bundle b = {0};
-    if (status == 0)
-        status = t2_bundle_create(&b, read, DEMO_EXPERTS - 1, &read[DEMO_EXPERTS - 1],
-                                  (const char *const *)paths, err);
-    if (status == 0) status = t2_bundle_write(&b, path, err);
+    t2_bundle b;
+    int status = t2_bundle_create_from_files(&b, path, (const char *const *)paths,
+                                             DEMO_EXPERTS - 1, paths[DEMO_EXPERTS - 1], err);
     t2_bundle_free(&b);
-    for (int e = 0; e < DEMO_EXPERTS; e++) {
-        t2_expert_free(&read[e]);
-        t2_free(paths[e]);
-    }
+    for (int e = 0; e < DEMO_EXPERTS; e++) t2_free(paths[e]);
     return status;
 }
 

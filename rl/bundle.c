@@ -348,6 +348,28 @@ int t2_bundle_write(const t2_bundle *b, const char *path, t2_error *err) {
     return status;
 }
 
+int t2_bundle_create_from_files(t2_bundle *b, const char *out, const char *const *paths, int n,
+                                const char *classifier_path, t2_error *err) {
+    memset(b, 0, sizeof *b);
+    int members = n + (classifier_path != NULL);
+    t2_expert *experts = t2_alloc_array((size_t)members, sizeof *experts);
+    const char **names = t2_alloc_array((size_t)members, sizeof *names);
+    int status = 0;
+    for (int i = 0; i < members && status == 0; i++) {
+        names[i] = i < n ? paths[i] : classifier_path;
+        status = t2_expert_read(&experts[i], names[i], err);
+    }
+    if (status == 0)
+        status = t2_bundle_create(b, experts, n, classifier_path != NULL ? &experts[n] : NULL,
+                                  names, err);
+    if (status == 0) status = t2_bundle_write(b, out, err);
+    if (status != 0) t2_bundle_free(b);
+    for (int i = 0; i < members; i++) t2_expert_free(&experts[i]);
+    t2_free(experts);
+    t2_free(names);
+    return status;
+}
+
 int t2_bundle_read(t2_bundle *b, const char *path, t2_error *err) {
     memset(b, 0, sizeof *b);
     char *bytes;

@@ -73,6 +73,13 @@ int t2_bundle_unpack(t2_bundle *b, const unsigned char *bytes, size_t len, const
 
 /* Atomic write; on failure nothing is left at path. */
 int t2_bundle_write(const t2_bundle *b, const char *path, t2_error *err);
+
+/* `t2 bundle create`: reads the experts at paths[0..n) and the classifier at classifier_path
+ * (NULL for none), makes the bundle into *b (t2_bundle_create) and writes it to out. 0, or
+ * -1 with err (a file that does not read, experts that do not suit one bundle, the write)
+ * and b zeroed. */
+int t2_bundle_create_from_files(t2_bundle *b, const char *out, const char *const *paths, int n,
+                                const char *classifier_path, t2_error *err);
 /* Reads and validates a bundle file: 0, or -1 with err naming the file, b zeroed. */
 int t2_bundle_read(t2_bundle *b, const char *path, t2_error *err);
 
