@@ -29,6 +29,7 @@
 #include "cmd/eval_report.h"
 #include "cmd/run_config.h"
 #include "cmd/settings.h"
+#include "cmd/train_settings.h"
 #include "dist/decompose.h"
 #include "dist/eval.h"
 #include "dist/runtime.h"
@@ -225,56 +226,46 @@ static int decompose(const t2_runtime *rt, const demo_settings *s, const char *s
     return status;
 }
 
+/* Replaces a string setting's value with a heap string the caller made. */
+static void set_string(char **slot, char *value) {
+    t2_free(*slot);
+    *slot = value;
+}
+
 /* The training settings of expert e: configs/train-<task>.cfg's with the plan's schedule and
- * files in out; every string on the heap (free_train). The config text the expert records
- * is these settings as a config file, so that `t2 train` can repeat the run. */
-static void make_train(t2_train_settings *t, const demo_settings *s, const demo_plan *p,
-                       const char *store, int e) {
+ * files in out, in t's table (returns its size; t2_settings_free(table, n) and
+ * t2_free(t->config_text) release them). The config text the expert records is that table
+ * as a config file, so that `t2 train` can repeat the run. */
+static int make_train(t2_setting *table, t2_train_settings *t, const demo_settings *s,
+                      const demo_plan *p, const char *store, int e) {
     const char *task = experts[e].task;
-    t2_train_settings_init(t);
-    t->model = t2_strdup(s->model);
-    t->store = t2_strdup(store);
-    t->task = t2_strdup(task);
+    int n = t2_train_settings_table(table, t);
+    set_string(&t->model, t2_strdup(s->model));
+    set_string(&t->store, t2_strdup(store));
+    set_string(&t->task, t2_strdup(task));
+    set_string(&t->name, t2_strdup(task));
+    set_string(&t->out, t2_strdup_printf("%s/%s.expert", s->out, task));
+    set_string(&t->objective, t2_strdup(experts[e].objective));
+    set_string(&t->reward_norm, t2_strdup("center"));
+    set_string(&t->control.checkpoint_dir, t2_strdup_printf("%s/%s-ckpt", s->out, task));
+    set_string(&t->control.metrics, t2_strdup_printf("%s/%s.jsonl", s->out, task));
     t->task_seed = s->seed;
-    t->name = t2_strdup(task);
-    t->out = t2_strdup_printf("%s/%s.expert", s->out, task);
+    t->lr = experts[e].lr;
     t->steps = p->steps[e];
     t->batch = p->batch;
     t->chunk = p->chunk;
     t->max_new_tokens = experts[e].max_new_tokens;
     if (p->max_new_tokens_cap > 0 && t->max_new_tokens > p->max_new_tokens_cap)
         t->max_new_tokens = p->max_new_tokens_cap;
-    t2_free(t->reward_norm);
-    t->reward_norm = t2_strdup("center");
-    t2_free(t->objective);
-    t->objective = t2_strdup(experts[e].objective);
-    t->lr = experts[e].lr;
     t->seed = s->seed;
     t->val_every = p->val_every;
     t->val_samples = p->val_samples;
-    t->control.checkpoint_dir = t2_strdup_printf("%s/%s-ckpt", s->out, task);
-    t->control.metrics = t2_strdup_printf("%s/%s.jsonl", s->out, task);
+    char *keys = t2_settings_format_config(table, n);
     t->config_text = t2_strdup_printf(
-        "# t2 demo: the %s expert (configs/train-%s.cfg on the demo's schedule)\n"
-        "model = \"%s\";\nstore = \"%s\";\ntask = \"%s\";\ntask_seed = %lld;\nout = \"%s\";\n"
-        "targets = \"mlp\";\nmethod = \"svf\";\nparametrization = \"sigmoid\";\n"
-        "max_mult = 2.0;\nrenormalize = true;\nobjective = \"%s\";\nlr = %g;\n"
-        "clip = 0.001;\nsteps = %lld;\nbatch = %lld;\nchunk = %lld;\ntemperature = 1.0;\n"
-        "max_new_tokens = %lld;\nreward_norm = \"center\";\nkl_beta = 0.0;\nseed = %lld;\n"
-        "val_every = %lld;\nval_samples = %lld;\ncheckpoint_dir = \"%s\";\n"
-        "checkpoint_every = 10;\nmetrics = \"%s\";\n",
-        task, task, t->model, t->store, task, (long long)t->task_seed, t->out, t->objective,
-        t->lr, (long long)t->steps, (long long)t->batch, (long long)t->chunk,
-        (long long)t->max_new_tokens, (long long)t->seed, (long long)t->val_every,
-        (long long)t->val_samples, t->control.checkpoint_dir, t->control.metrics);
-}
-
-static void free_train(t2_train_settings *t) {
-    char *owned[] = {t->model, t->store, t->task, t->name, t->out, t->targets, t->method,
-                     t->parametrization, t->objective, t->reward_norm,
-                     t->control.checkpoint_dir, t->control.metrics, (char *)t->config_text};
-    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) t2_free(owned[i]);
-    memset(t, 0, sizeof *t);
+        "# t2 demo: the %s expert (configs/train-%s.cfg on the demo's schedule)\n%s", task,
+        task, keys);
+    t2_free(keys);
+    return n;
 }
 
 /* Rank 0: DIR/experts.t2b from the trained experts, the last one (cls) the classifier. */
@@ -376,10 +367,12 @@ static int run(const t2_runtime *rt, const demo_settings *s, const demo_plan *p,
         announce(start, 2, "train the %s %s (%d of %d: %lld steps, batch %lld)",
                  experts[e].task, e < DEMO_EXPERTS - 1 ? "expert" : "classifier", e + 1,
                  DEMO_EXPERTS, (long long)p->steps[e], (long long)p->batch);
+        t2_setting table[T2_TRAIN_MAX_SETTINGS];
         t2_train_settings t;
-        make_train(&t, s, p, store, e);
+        int n = make_train(table, &t, s, p, store, e);
         status = t2_train_run(rt, &t, err);
-        free_train(&t);
+        t2_free((char *)t.config_text);
+        t2_settings_free(table, n);
     }
     if (status == 0) {
         announce(start, 3, "bundle the experts and the classifier into %s", bundle_path);

@@ -190,6 +190,52 @@ void t2_settings_print_help(const t2_setting *table, int n, void *stream) {
     }
 }
 
+/* value as a libconfig string literal: quoted, with '"' and '\\' escaped; heap. */
+static char *quoted(const char *value) {
+    char *out = t2_alloc(2 * strlen(value) + 3), *o = out;
+    *o++ = '"';
+    for (const char *c = value; *c != '\0'; c++) {
+        if (*c == '"' || *c == '\\') *o++ = '\\';
+        *o++ = *c;
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+/* x in the fewest significant digits (up to 17) that read back as x; heap. */
+static char *shortest(double x) {
+    for (int digits = 6;; digits++) {
+        char *text = t2_strdup_printf("%.*g", digits, x);
+        if (digits == 17 || strtod(text, NULL) == x) return text;
+        t2_free(text);
+    }
+}
+
+char *t2_settings_format_config(const t2_setting *table, int n) {
+    char *text = t2_strdup("");
+    for (int i = 0; i < n; i++) {
+        const t2_setting *t = &table[i];
+        char *value = NULL;
+        switch (t->type) {
+        case T2_SETTING_INT: value = t2_strdup_printf("%lld", (long long)*(int64_t *)t->value); break;
+        case T2_SETTING_FLOAT: value = shortest(*(double *)t->value); break;
+        case T2_SETTING_BOOL: value = t2_strdup(*(int *)t->value ? "true" : "false"); break;
+        case T2_SETTING_STRING: {
+            const char *v = *(char **)t->value;
+            if (v != NULL) value = quoted(v);
+            break;
+        }
+        }
+        if (value == NULL) continue;
+        char *longer = t2_strdup_printf("%s%s = %s;\n", text, t->key, value);
+        t2_free(value);
+        t2_free(text);
+        text = longer;
+    }
+    return text;
+}
+
 void t2_settings_free(const t2_setting *table, int n) {
     for (int i = 0; i < n; i++) {
         if (table[i].type != T2_SETTING_STRING) continue;

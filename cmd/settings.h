@@ -44,6 +44,10 @@ int t2_settings_check_required(const t2_setting *table, int n, t2_error *err);
 /* Prints the table as help lines ("  --key VALUE   help (default ...)"). */
 void t2_settings_print_help(const t2_setting *table, int n, void *stream);
 
+/* The table's current values as libconfig text, one "key = value;" line each (unset strings
+ * left out), that t2_settings_parse_config reads back to the same values; heap (t2_free). */
+char *t2_settings_format_config(const t2_setting *table, int n);
+
 /* Frees the heap strings the table's STRING values hold and zeroes those pointers. */
 void t2_settings_free(const t2_setting *table, int n);
 

@@ -9,12 +9,11 @@
 #include "cmd/commands.h"
 #include "cmd/run_config.h"
 #include "cmd/settings.h"
+#include "cmd/train_settings.h"
 #include "dist/runtime.h"
 #include "dist/train.h"
 
-enum { TRAIN_MAX_SETTINGS = 48 };
-
-static int make_table(t2_setting *table, t2_train_settings *s) {
+int t2_train_settings_table(t2_setting *table, t2_train_settings *s) {
     t2_train_settings_init(s);
     const t2_setting entries[] = {
         {"model", T2_SETTING_STRING, &s->model, 0, 0, 1, "base model folder"},
@@ -86,9 +85,9 @@ static int run(const t2_runtime *rt, void *settings, const char *config_text, t2
 }
 
 int t2_cmd_train(int argc, char **argv) {
-    t2_setting table[TRAIN_MAX_SETTINGS];
+    t2_setting table[T2_TRAIN_MAX_SETTINGS];
     t2_train_settings s;
-    int n = make_table(table, &s);
+    int n = t2_train_settings_table(table, &s);
     t2_run_config_command c = {"train", table, n, print_usage, run, &s};
     return t2_run_config_main(&c, argc, argv);
 }
