@@ -2,7 +2,8 @@
  * references measured in the same run:
  *   1. a model's whole decomposition with `t2 decompose` on 1 rank and on 2 ranks (one BLIS
  *      thread per rank), plus 1 rank with 2 BLIS threads; seconds are the command's own
- *      summary (MPI start-up excluded). Target: 2 ranks >= 1.8x faster than 1 rank.
+ *      summary (MPI start-up excluded), runs interleaved, the best and the median of
+ *      --model-repeats (default 9). Target: 2 ranks >= 1.8x faster than 1 rank.
  *   2. one ROWS x COLS matrix (default 2048 x 5632, an MLP weight of a 2k-wide model):
  *      LAPACK ?gesdd in one process (1 and 2 BLIS threads), numpy.linalg.svd
  *      (/usr/bin/python3 with Debian's python3-numpy, bench_decompose.py next to this file;
@@ -13,7 +14,7 @@
  * reaches BLAS through Debian's libblas.so.3, which may be BLIS or OpenBLAS).
  *
  *   bench_decompose [--t2 PATH] [--model DIR] [--rows N] [--cols N] [--precision double|float]
- *                   [--mpirun PATH] [--skip-pgesvd]
+ *                   [--mpirun PATH] [--model-repeats N] [--skip-pgesvd] [--skip-matrix]
  * Without --model it writes one with `t2 new-model --hidden 512 --layers 4 --ffn 1408
  * --heads 8 --kv-heads 4` into a temporary folder. --t2 defaults to the t2 next to this
  * program's folder (the build tree's layout). Worker modes (used by the driver):
@@ -35,7 +36,7 @@ typedef struct options {
     const char *t2, *model, *mpirun, *worker;
     int64_t rows, cols;
     t2_precision precision;
-    int skip_pgesvd;
+    int model_repeats, skip_pgesvd, skip_matrix;
 } options;
 
 /* The same matrix in every process: W[i][j] from a hash of (i, j), uniform in [-0.5, 0.5). */
@@ -118,8 +119,6 @@ static int worker_distributed(const options *o, t2_svd_method method) {
 
 /* Runs a shell command (freeing it), echoes it, and returns the number after `key` in its output
  * (the last occurrence), or -1. */
-enum { MODEL_REPEATS = 5 }; /* runs of each model decomposition; the best counts */
-
 static double run_for(char *command, const char *key) {
     fprintf(stderr, "  $ %s\n", command);
     char *full = t2_strdup_printf("%s 2>&1", command);
@@ -139,10 +138,11 @@ static double run_for(char *command, const char *key) {
 }
 
 static int parse(options *o, int argc, char **argv) {
-    *o = (options){NULL, NULL, "mpirun", NULL, 2048, 5632, T2_PRECISION_DOUBLE, 0};
+    *o = (options){NULL, NULL, "mpirun", NULL, 2048, 5632, T2_PRECISION_DOUBLE, 9, 0, 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--skip-pgesvd") == 0) { o->skip_pgesvd = 1; continue; }
+        if (strcmp(a, "--skip-matrix") == 0) { o->skip_matrix = 1; continue; }
         if (next == NULL) return -1;
         i++;
         if (strcmp(a, "--t2") == 0) o->t2 = next;
@@ -151,13 +151,14 @@ static int parse(options *o, int argc, char **argv) {
         else if (strcmp(a, "--worker") == 0) o->worker = next;
         else if (strcmp(a, "--rows") == 0) o->rows = strtoll(next, NULL, 10);
         else if (strcmp(a, "--cols") == 0) o->cols = strtoll(next, NULL, 10);
+        else if (strcmp(a, "--model-repeats") == 0) o->model_repeats = atoi(next);
         else if (strcmp(a, "--precision") == 0 && strcmp(next, "float") == 0)
             o->precision = T2_PRECISION_FLOAT;
         else if (strcmp(a, "--precision") == 0 && strcmp(next, "double") == 0)
             o->precision = T2_PRECISION_DOUBLE;
         else return -1;
     }
-    return o->rows > 0 && o->cols > 0 ? 0 : -1;
+    return o->rows > 0 && o->cols > 0 && o->model_repeats > 0 ? 0 : -1;
 }
 
 enum { SKIPPED = -2 }; /* a figure not measured (-1: the piece failed) */
@@ -168,6 +169,101 @@ static void ratio_line(const char *what, double seconds, double reference) {
     else if (reference > 0)
         printf("  %-44s %9.3f s   %6.2fx\n", what, seconds, seconds / reference);
     else printf("  %-44s %9.3f s\n", what, seconds);
+}
+
+static int by_value(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The best and the median of the n >= 0 figures in s (sorted in place); -1 when none. */
+static void best_and_median(double *s, int n, double *best, double *median) {
+    qsort(s, (size_t)n, sizeof *s, by_value);
+    *best = n > 0 ? s[0] : -1.0;
+    *median = n == 0 ? -1.0 : n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+}
+
+static void model_line(const char *what, const double *figures, const double *reference) {
+    if (figures[0] < 0) {
+        printf("  %-32s   failed\n", what);
+        return;
+    }
+    printf("  %-32s best %7.3f s (%5.2fx)   median %7.3f s (%5.2fx)\n", what, figures[0],
+           figures[0] / reference[0], figures[1], figures[1] / reference[1]);
+}
+
+/* Part 1: the model's decomposition, 1 rank, 2 ranks, 1 rank with 2 BLIS threads. */
+static void bench_model(const options *o, const char *t2, const char *model, const char *tmp,
+                        const char *prec) {
+    /* model_s[k] = {best, median} over the runs, interleaved: a small model decomposes in
+     * well under a second, where one run's figure is mostly noise of the shared machine */
+    double model_s[3][2];
+    static const char *const model_runs[3][2] = {{"1", "1"}, {"2", "1"}, {"1", "2"}};
+    double *runs = t2_alloc_array((size_t)(3 * o->model_repeats), sizeof *runs);
+    int n_runs[3] = {0, 0, 0};
+    for (int repeat = 0; repeat < o->model_repeats; repeat++)
+        for (int k = 0; k < 3; k++) {
+            double s = run_for(t2_strdup_printf("BLIS_NUM_THREADS=%s %s -n %s --bind-to %s %s decompose "
+                                      "--model %s --out %s/store-%d.safetensors --precision %s "
+                                      "--force", model_runs[k][1], o->mpirun, model_runs[k][0],
+                                      k == 2 ? "none" : "core", t2, model, tmp, k, prec),
+                               "rank groups) in ");
+            if (s >= 0) runs[k * o->model_repeats + n_runs[k]++] = s;
+        }
+    for (int k = 0; k < 3; k++)
+        best_and_median(runs + k * o->model_repeats, n_runs[k], &model_s[k][0], &model_s[k][1]);
+    t2_free(runs);
+    printf("\nmodel decomposition (%s, %s precision), %d runs each; seconds and time / 2-rank "
+           "time:\n", o->model ? o->model : "t2 new-model --hidden 512 --layers 4 --ffn 1408",
+           prec, o->model_repeats);
+    model_line("1 rank, 1 BLIS thread", model_s[0], model_s[1]);
+    model_line("2 ranks, 1 BLIS thread each", model_s[1], model_s[1]);
+    model_line("1 rank, 2 BLIS threads", model_s[2], model_s[1]);
+    for (int m = 0; m < 2; m++)
+        printf("  speedup 2 ranks over 1 rank, %s: %.2fx (target >= 1.8)\n",
+               m == 0 ? "best" : "median",
+               model_s[0][m] > 0 && model_s[1][m] > 0 ? model_s[0][m] / model_s[1][m] : 0.0);
+}
+
+/* Part 2: one rows x cols matrix through each SVD. */
+static void bench_matrix(const options *o, const char *self, const char *script,
+                         const char *prec) {
+    double single[4], dist[2] = {SKIPPED, SKIPPED};
+    for (int threads = 1; threads <= 2; threads++) {
+        single[threads - 1] =
+            run_for(t2_strdup_printf("BLIS_NUM_THREADS=%d %s --worker lapack --rows %lld --cols %lld "
+                           "--precision %s", threads, self, (long long)o->rows,
+                           (long long)o->cols, prec),
+                    "seconds: ");
+        single[threads + 1] = SKIPPED;
+        if (access("/usr/bin/python3", X_OK) == 0)
+            single[threads + 1] = run_for(
+                t2_strdup_printf("BLIS_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d OMP_NUM_THREADS=%d "
+                       "/usr/bin/python3 %s %lld %lld %s", threads, threads, threads, script,
+                       (long long)o->rows, (long long)o->cols, prec),
+                "seconds: ");
+    }
+    for (int k = o->skip_pgesvd ? 1 : 0; k < 2; k++) {
+        dist[k] = run_for(t2_strdup_printf("BLIS_NUM_THREADS=1 %s -n 2 %s --worker %s --rows %lld --cols "
+                                 "%lld --precision %s", o->mpirun, self,
+                                 k == 0 ? "pgesvd" : "fast", (long long)o->rows,
+                                 (long long)o->cols, prec),
+                          "seconds: ");
+    }
+    double best = -1.0;
+    for (int k = 0; k < 4; k++)
+        if (single[k] > 0 && (best < 0 || single[k] < best)) best = single[k];
+
+    printf("\none %lld x %lld matrix (%s), seconds and time / t2's 2-rank time:\n",
+           (long long)o->rows, (long long)o->cols, prec);
+    ratio_line("LAPACK ?gesdd, 1 process, 1 thread", single[0], dist[1]);
+    ratio_line("LAPACK ?gesdd, 1 process, 2 threads", single[1], dist[1]);
+    ratio_line("numpy.linalg.svd, 1 thread", single[2], dist[1]);
+    ratio_line("numpy.linalg.svd, 2 threads", single[3], dist[1]);
+    ratio_line("ScaLAPACK p?gesvd, 2 ranks", dist[0], dist[1]);
+    ratio_line("t2 distributed route, 2 ranks", dist[1], dist[1]);
+    printf("  t2 on 2 ranks vs the best single process: %.2fx faster (target > 1)\n",
+           best > 0 && dist[1] > 0 ? best / dist[1] : 0.0);
 }
 
 static int drive(const options *o) {
@@ -199,63 +295,8 @@ static int drive(const options *o) {
         t2_free(cmd);
         if (status != 0) return 1;
     }
-    double model_s[3];
-    static const char *const model_runs[3][2] = {{"1", "1"}, {"2", "1"}, {"1", "2"}};
-    /* the best of MODEL_REPEATS runs each, interleaved: a small model decomposes in well
-     * under a second, where one run's figure is mostly noise of the shared machine */
-    for (int k = 0; k < 3; k++) model_s[k] = -1.0;
-    for (int repeat = 0; repeat < MODEL_REPEATS; repeat++)
-        for (int k = 0; k < 3; k++) {
-            double s = run_for(t2_strdup_printf("BLIS_NUM_THREADS=%s %s -n %s --bind-to %s %s decompose "
-                                      "--model %s --out %s/store-%d.safetensors --precision %s "
-                                      "--force", model_runs[k][1], o->mpirun, model_runs[k][0],
-                                      k == 2 ? "none" : "core", t2, model, tmp, k, prec),
-                               "rank groups) in ");
-            if (s >= 0 && (model_s[k] < 0 || s < model_s[k])) model_s[k] = s;
-        }
-    double single[4], dist[2] = {SKIPPED, SKIPPED};
-    for (int threads = 1; threads <= 2; threads++) {
-        single[threads - 1] =
-            run_for(t2_strdup_printf("BLIS_NUM_THREADS=%d %s --worker lapack --rows %lld --cols %lld "
-                           "--precision %s", threads, self, (long long)o->rows,
-                           (long long)o->cols, prec),
-                    "seconds: ");
-        single[threads + 1] = SKIPPED;
-        if (access("/usr/bin/python3", X_OK) == 0)
-            single[threads + 1] = run_for(
-                t2_strdup_printf("BLIS_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d OMP_NUM_THREADS=%d "
-                       "/usr/bin/python3 %s %lld %lld %s", threads, threads, threads, script,
-                       (long long)o->rows, (long long)o->cols, prec),
-                "seconds: ");
-    }
-    for (int k = o->skip_pgesvd ? 1 : 0; k < 2; k++) {
-        dist[k] = run_for(t2_strdup_printf("BLIS_NUM_THREADS=1 %s -n 2 %s --worker %s --rows %lld --cols "
-                                 "%lld --precision %s", o->mpirun, self,
-                                 k == 0 ? "pgesvd" : "fast", (long long)o->rows,
-                                 (long long)o->cols, prec),
-                          "seconds: ");
-    }
-    double best = -1.0;
-    for (int k = 0; k < 4; k++)
-        if (single[k] > 0 && (best < 0 || single[k] < best)) best = single[k];
-
-    printf("\nmodel decomposition (%s, %s precision), seconds and time / 2-rank time:\n",
-           o->model ? o->model : "t2 new-model --hidden 512 --layers 4 --ffn 1408", prec);
-    ratio_line("1 rank, 1 BLIS thread", model_s[0], model_s[1]);
-    ratio_line("2 ranks, 1 BLIS thread each", model_s[1], model_s[1]);
-    ratio_line("1 rank, 2 BLIS threads", model_s[2], model_s[1]);
-    printf("  speedup 2 ranks over 1 rank: %.2fx (target >= 1.8)\n",
-           model_s[0] > 0 && model_s[1] > 0 ? model_s[0] / model_s[1] : 0.0);
-    printf("\none %lld x %lld matrix (%s), seconds and time / t2's 2-rank time:\n",
-           (long long)o->rows, (long long)o->cols, prec);
-    ratio_line("LAPACK ?gesdd, 1 process, 1 thread", single[0], dist[1]);
-    ratio_line("LAPACK ?gesdd, 1 process, 2 threads", single[1], dist[1]);
-    ratio_line("numpy.linalg.svd, 1 thread", single[2], dist[1]);
-    ratio_line("numpy.linalg.svd, 2 threads", single[3], dist[1]);
-    ratio_line("ScaLAPACK p?gesvd, 2 ranks", dist[0], dist[1]);
-    ratio_line("t2 distributed route, 2 ranks", dist[1], dist[1]);
-    printf("  t2 on 2 ranks vs the best single process: %.2fx faster (target > 1)\n",
-           best > 0 && dist[1] > 0 ? best / dist[1] : 0.0);
+    bench_model(o, t2, model, tmp, prec);
+    if (!o->skip_matrix) bench_matrix(o, self, script, prec);
     char *cmd = t2_strdup_printf("rm -rf %s", tmp);
     int status = system(cmd);
     t2_free(cmd);

@@ -122,7 +122,7 @@ static int parse_flags(settings *s, int argc, char **argv, int *help, t2_error *
 static int load_config(settings *s, const t2_runtime *rt, t2_error *err) {
     char *text = NULL;
     size_t len = 0;
-    if (t2_decompose_share_file(rt, s->config_path, &text, &len, err) != 0) return -1;
+    if (t2_runtime_broadcast_file(rt, s->config_path, &text, &len, err) != 0) return -1;
     config_init(&s->config);
     s->config_loaded = 1;
     int ok = config_read_string(&s->config, text) == CONFIG_TRUE;

@@ -71,12 +71,6 @@ void t2_decompose_result_free(t2_decompose_result *result);
 int t2_decompose_run(const t2_runtime *rt, const t2_decompose_options *opts,
                      t2_decompose_result *result, t2_error *err);
 
-/* Collective. Rank 0 reads the file at path (a config) and every rank receives its bytes:
- * 0 with *text (NUL-terminated, *len bytes; free with t2_free) on every rank, or -1 with
- * rank 0's error on every rank. */
-int t2_decompose_share_file(const t2_runtime *rt, const char *path, char **text, size_t *len,
-                            t2_error *err);
-
 /* ---- the plan (local, deterministic; exposed for tests) ---- */
 
 typedef struct t2_decompose_job {

@@ -77,6 +77,11 @@ t2_decompose_case(2ranks_scalapack 2 small scalapack-2.store 1 "1 matrix \\(1 on
   --regex "layers\\.1\\.self_attn\\.q" --method scalapack --block-size 8)
 t2_decompose_case(sharded 3 sharded sharded-3.store 14 "14 matrices" --block-size 8)
 
+# Matrices are handed out to whichever rank asks first; the store does not depend on it.
+t2_add_cli_test(NAME decompose_store_any_ranks LABELS decompose TIMEOUT 30
+  FIXTURES decompose_store_1rank decompose_store_2ranks
+  COMMAND cmp ${D}/small-1.store ${D}/small-2.store)
+
 # --verify prints the figures on stdout.
 t2_add_cli_test(NAME decompose_verify_output RANKS 2 LABELS decompose TIMEOUT 120
   FIXTURES decompose_models

@@ -23,3 +23,9 @@ set_tests_properties(train_rl_bad_input PROPERTIES ENVIRONMENT "${T2_TEST_ENV}" 
   LABELS "train_rl;mpi")
 t2_add_cli_test(NAME train_help STDOUT "usage: .*t2 train" LABELS train_rl
   COMMAND ${T2_EXE} train --help)
+
+# The work hand-out of training and decomposition: each item to one rank, each note delivered
+# once, on 3 ranks at different paces and in one process.
+t2_add_test(NAME handout SOURCES test_handout.c RANKS 3 LABELS train decompose TIMEOUT 60)
+t2_add_cli_test(NAME handout_1rank LABELS train decompose TIMEOUT 60
+  COMMAND $<TARGET_FILE:test_handout>)
