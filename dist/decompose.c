@@ -1,12 +1,13 @@
 /* `t2 decompose` across ranks (see decompose.h): open the model and select the targets on
  * every rank, fingerprint the targets (each rank hashes a share), decide on an existing
  * store (rank 0), create the temporary store with its header (rank 0) and open it
- * everywhere, run the plan (rounds of rank groups, then single-rank matrices), collect
- * progress reports on rank 0, agree, commit.
- * Messages: every matrix's group leader sends rank 0 one small report (eager, so no rank
- * waits on rank 0); rank 0 takes them whenever it is between two matrices of its own, and
- * all the remaining ones at the end. Per-matrix work is in decompose_matrix.c, the plan in
- * decompose_plan.c. */
+ * everywhere, run the plan (rounds of rank groups, then the single-rank matrices handed out
+ * as ranks finish), collect progress reports on rank 0, agree, commit.
+ * Messages: a rank group's leader sends rank 0 one small report per matrix (eager, so no
+ * rank waits on rank 0); rank 0 takes them whenever it is between two matrices of its own,
+ * and all the remaining ones at the end. A single-rank matrix's report rides on its rank's
+ * next request to the hand-out (dist/handout.h). Per-matrix work is in decompose_matrix.c,
+ * the plan in decompose_plan.c. */
 #include "dist/decompose.h"
 
 #include <errno.h>

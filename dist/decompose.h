@@ -7,8 +7,9 @@
  * rank; big matrices are decomposed in rounds where the ranks split into groups (sizes
  * proportional to the work, at least the memory needs), each group one matrix on its own
  * BLACS grid (linalg/svd.h's distributed route, or LAPACK when a group has one rank). Every
- * other matrix is decomposed whole by one rank with LAPACK's ?gesdd, assigned longest
- * first to the least loaded rank. Ranks read only the parts of a tensor they own, straight
+ * other matrix is decomposed whole by one rank with LAPACK's ?gesdd, handed out largest
+ * first to whichever rank asks next (the plan's static assignment, longest first to the
+ * least loaded rank, is the fallback without a thread-capable MPI). Ranks read only the parts of a tensor they own, straight
  * from the (possibly sharded) safetensors files, and write each factor into the store at its
  * offset as it completes.
  *
