@@ -3,7 +3,6 @@
  * Hash: XXH64 (Yann Collet, xxHash specification v0.8, "XXH64 algorithm description"),
  * written out here so the fingerprint needs no extra library; the unit test checks it
  * against the specification's published values. */
-#define _GNU_SOURCE /* sync_file_range */
 #include "model/decomposition_store.h"
 
 #include <errno.h>
@@ -202,6 +201,7 @@ static int write_all(int fd, const void *data, size_t len, off_t offset) {
 }
 
 static void set_names(t2_decomposition_writer *w, const char *path, const char *temp_path) {
+    memset(w, 0, sizeof *w);
     w->fd = -1;
     w->path = t2_strdup(path);
     w->temp_path = t2_strdup(temp_path);
@@ -224,6 +224,7 @@ int t2_decomposition_writer_create(t2_decomposition_writer *w, const char *path,
         t2_decomposition_writer_discard(w);
         return t2_error_set(err, "%s: cannot write: %s", path, strerror(e));
     }
+    t2_background_flush_start(&w->flush, w->fd);
     return 0;
 }
 
@@ -237,6 +238,7 @@ int t2_decomposition_writer_attach(t2_decomposition_writer *w, const char *path,
         return t2_error_set(err, "%s: cannot open the temporary store %s: %s; expected a "
                             "folder every rank can write", path, temp_path, strerror(e));
     }
+    t2_background_flush_start(&w->flush, w->fd);
     return 0;
 }
 
@@ -246,18 +248,18 @@ int t2_decomposition_writer_put(t2_decomposition_writer *w, int64_t offset, cons
     size_t bytes = (size_t)count * sizeof *data;
     if (write_all(w->fd, data, bytes, (off_t)offset) != 0)
         return t2_error_set(err, "%s: write failed: %s", w->path, strerror(errno));
-    /* Starts the write-back now, while the next matrix is decomposed, so the one fsync of
-     * the commit finds little left to write. Only a hint: errors surface at that fsync. */
-    sync_file_range(w->fd, (off_t)offset, (off_t)bytes, SYNC_FILE_RANGE_WRITE);
+    t2_background_flush_mark(&w->flush); /* to the disk while the next matrix is decomposed */
     return 0;
 }
 
 int t2_decomposition_writer_close(t2_decomposition_writer *w, t2_error *err) {
     if (w->fd < 0) return 0;
+    int flush_error = t2_background_flush_stop(&w->flush);
     int ok = close(w->fd) == 0;
-    int e = errno;
+    int e = flush_error != 0 ? flush_error : errno;
     w->fd = -1;
-    if (!ok) return t2_error_set(err, "%s: write failed: %s", w->path, strerror(e));
+    if (!ok || flush_error != 0)
+        return t2_error_set(err, "%s: write failed: %s", w->path, strerror(e));
     return 0;
 }
 
@@ -304,6 +306,7 @@ int t2_decomposition_writer_commit(t2_decomposition_writer *w, t2_error *err) {
 }
 
 void t2_decomposition_writer_discard(t2_decomposition_writer *w) {
+    t2_background_flush_stop(&w->flush);
     if (w->temp_path != NULL) {
         if (w->fd >= 0) close(w->fd);
         w->fd = -1;
@@ -313,6 +316,7 @@ void t2_decomposition_writer_discard(t2_decomposition_writer *w) {
 }
 
 void t2_decomposition_writer_free(t2_decomposition_writer *w) {
+    t2_background_flush_stop(&w->flush);
     if (w->path != NULL && w->fd >= 0) close(w->fd);
     t2_free(w->path);
     t2_free(w->temp_path);

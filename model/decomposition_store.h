@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/background_flush.h"
 #include "base/error.h"
 #include "model/safetensors.h"
 #include "model/targets.h"
@@ -73,11 +74,13 @@ void t2_decomposition_layout_init(t2_decomposition_layout *layout, const t2_targ
                                   const char *model_path);
 void t2_decomposition_layout_free(t2_decomposition_layout *layout);
 
-/* One process's handle on the temporary store file. */
+/* One process's handle on the temporary store file. Its factors reach the disk while the
+ * process goes on decomposing (a background flusher), so the commit's one fsync is short. */
 typedef struct t2_decomposition_writer {
     int fd;          /* -1 when closed */
     char *path;      /* the final store path (owned) */
     char *temp_path; /* "<path>.tmp.<id>" (owned) */
+    t2_background_flush flush;
 } t2_decomposition_writer;
 
 /* The temporary file name for path with a job-unique id (e.g. rank 0's pid): heap string. */

@@ -5,6 +5,7 @@
 t2_add_test(NAME svd SOURCES test_svd.c svd_fixture.c LABELS decompose TIMEOUT 30)
 t2_add_test(NAME svd_block_cyclic SOURCES test_svd_block_cyclic.c LABELS decompose TIMEOUT 30)
 t2_add_test(NAME decompose_store SOURCES test_decompose_store.c LABELS decompose TIMEOUT 30)
+t2_add_test(NAME background_flush SOURCES test_background_flush.c LABELS decompose TIMEOUT 30)
 t2_add_test(NAME decompose_targets SOURCES test_decompose_targets.c LABELS decompose TIMEOUT 30)
 
 # The distributed SVDs against LAPACK on 1, 2, 3 and 4 (oversubscribed) ranks.
