@@ -9,9 +9,9 @@
  * BLACS grid (linalg/svd.h's distributed route, or LAPACK when a group has one rank). Every
  * other matrix is decomposed whole by one rank with LAPACK's ?gesdd, handed out largest
  * first to whichever rank asks next (the plan's static assignment, longest first to the
- * least loaded rank, is the fallback without a thread-capable MPI). Ranks read only the parts of a tensor they own, straight
- * from the (possibly sharded) safetensors files, and write each factor into the store at its
- * offset as it completes.
+ * least loaded rank, is the fallback without a thread-capable MPI). Ranks read only the
+ * parts of a tensor they own, straight from the (possibly sharded) safetensors files, and
+ * write each factor into the store at its offset as it completes.
  *
  * Collective over MPI_COMM_WORLD unless marked local. Errors on any rank are agreed on: every
  * rank returns -1 with the same message. */
