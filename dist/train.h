@@ -9,8 +9,9 @@
  *   2. the step's batch of prompts (drawn from (seed, step)) is cut into chunks that are
  *      handed out dynamically (dist/handout.h); a worker generates and scores the
  *      completions of each chunk it gets;
- *   3. the rewards are shared (every rank computes the same advantages), each worker runs
- *      the training pass of its chunks, each chunk into its own gradient accumulator;
+ *   3. the rewards and the completions are shared (every rank computes the same
+ *      advantages), and the chunks' training passes are handed out dynamically too, each
+ *      chunk into its own gradient accumulator;
  *   4. the accumulators are summed on the parameter rank, chunk by chunk in chunk order
  *      (a chunk's result does not depend on the rank that computed it, so a run gives the
  *      same expert bit for bit whatever the rank count), which turns them into ∂L/∂params,

@@ -40,12 +40,14 @@ typedef struct t2_train_job {
     int64_t n_chunks;             /* ceil(batch / chunk) */
     float *params;                /* [n_params] every rank: the parameters being trained */
     t2_train_state state;         /* parameter rank: parameters, moments, best, step */
-    float *chunk_accum;           /* [n_chunks x accum_size] accumulators, own chunks only */
+    float *chunk_accum;           /* [n_chunks x accum_size] accumulators (the chunks whose
+                                     training pass ran here; zero elsewhere) */
     float *grad;                  /* [n_params] parameter rank */
-    t2_rollout *rollouts;         /* [batch]: the rollouts of this rank's chunks */
-    int *own_chunk;               /* [n_chunks] 1 for chunks this rank ran this step */
+    t2_rollout *rollouts;         /* [batch]: this rank's chunks, then every chunk (shared) */
+    int *own_chunk;               /* [n_chunks] 1 for chunks this rank generated this step */
     float *rewards, *advantages;  /* [batch] */
-    double *per_prompt;           /* [batch x 2]: kl, tokens (own prompts; then summed) */
+    double *per_prompt;           /* [batch x 2]: kl, tokens (prompts trained here; then
+                                     summed) */
     FILE *metrics;                /* parameter rank; NULL: none */
 } t2_train_job;
 

@@ -1,6 +1,7 @@
 /* One step of expert training over all ranks (see train.h): share the parameters, hand out
- * the rollout chunks, share the rewards, run the training pass of each own chunk, sum the
- * chunk accumulators on the parameter rank in chunk order, clip and apply Adam. */
+ * the rollout chunks, share the rewards and the completions, hand out the chunks' training
+ * passes, sum the chunk accumulators on the parameter rank in chunk order, clip and apply
+ * Adam. */
 #include <math.h>
 #include <mpi.h>
 #include <string.h>
@@ -102,17 +103,68 @@ static void share_rewards(t2_train_job *job, t2_train_step_stats *stats) {
     stats->accuracy = correct / (double)batch;
 }
 
-/* Phase 3 (cont.): the training pass of each own chunk into its accumulator. */
+/* Phase 3 (cont.): every rank gets every rollout (sample index, lengths, tokens; the rewards
+ * are shared already), so any rank can run any chunk's training pass. Each sample is filled
+ * in on the one rank that generated it and zero elsewhere, so the sums are exact. */
+static void share_rollouts(t2_train_job *job) {
+    int64_t batch = job->s->batch;
+    int64_t *fields = t2_alloc_array((size_t)(3 * batch), sizeof *fields);
+    for (int64_t c = 0; c < job->n_chunks; c++) {
+        if (!job->own_chunk[c]) continue;
+        for (int64_t i = chunk_first(job, c); i < chunk_first(job, c) + chunk_size(job, c); i++) {
+            const t2_rollout *r = &job->rollouts[i];
+            fields[3 * i] = r->index;
+            fields[3 * i + 1] = r->prompt_len;
+            fields[3 * i + 2] = r->completion_len;
+        }
+    }
+    MPI_Allreduce(MPI_IN_PLACE, fields, (int)(3 * batch), MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+    int64_t *offset = t2_alloc_array((size_t)batch + 1, sizeof *offset);
+    for (int64_t i = 0; i < batch; i++)
+        offset[i + 1] = offset[i] + fields[3 * i + 1] + fields[3 * i + 2];
+    T2_ASSERT(offset[batch] < (1ll << 31));
+    int32_t *tokens =
+        t2_alloc_array((size_t)(offset[batch] > 0 ? offset[batch] : 1), sizeof *tokens);
+    for (int64_t c = 0; c < job->n_chunks; c++)
+        if (job->own_chunk[c])
+            for (int64_t i = chunk_first(job, c); i < chunk_first(job, c) + chunk_size(job, c); i++)
+                memcpy(tokens + offset[i], job->rollouts[i].tokens,
+                       sizeof *tokens * (size_t)(offset[i + 1] - offset[i]));
+    MPI_Allreduce(MPI_IN_PLACE, tokens, (int)offset[batch], MPI_INT32_T, MPI_SUM, MPI_COMM_WORLD);
+    for (int64_t c = 0; c < job->n_chunks; c++) {
+        if (job->own_chunk[c]) continue;
+        for (int64_t i = chunk_first(job, c); i < chunk_first(job, c) + chunk_size(job, c); i++) {
+            size_t n = (size_t)(offset[i + 1] - offset[i]);
+            t2_rollout *r = &job->rollouts[i];
+            *r = (t2_rollout){.index = fields[3 * i], .prompt_len = fields[3 * i + 1],
+                              .completion_len = fields[3 * i + 2], .reward = job->rewards[i]};
+            r->tokens = t2_alloc_array(n > 0 ? n : 1, sizeof *r->tokens);
+            memcpy(r->tokens, tokens + offset[i], sizeof *tokens * n);
+        }
+    }
+    t2_free(tokens);
+    t2_free(offset);
+    t2_free(fields);
+}
+
+/* Phase 3 (cont.): the training passes, each chunk into its own accumulator, handed out to
+ * whichever rank asks next — the ranks that generated the longest chunks are not the ones
+ * left with the most training to do. A chunk's accumulator does not depend on the rank that
+ * fills it (the same tokens, advantages and parameters everywhere). */
 static int run_backward(t2_train_job *job, double *loss, t2_error *err) {
     int64_t accum = job->adapter.accum_size, batch = job->s->batch;
     memset(job->chunk_accum, 0, sizeof(float) * (size_t)(job->n_chunks * accum));
     memset(job->per_prompt, 0, sizeof(double) * (size_t)(2 * batch));
+    share_rollouts(job);
     *loss = 0.0;
     int status = 0;
-    for (int64_t c = 0; c < job->n_chunks && status == 0; c++) {
-        if (!job->own_chunk[c]) continue;
+    t2_handout handout;
+    t2_handout_start(&handout, job->rt, job->n_chunks);
+    for (int64_t c; (c = t2_handout_next(&handout)) >= 0;) {
+        if (status != 0) continue; /* keep asking until the hand-out ends, then agree */
         int64_t first = chunk_first(job, c), n = chunk_size(job, c);
-        for (int64_t i = first; i < first + n; i++) job->rollouts[i].advantage = job->advantages[i];
+        for (int64_t i = first; i < first + n; i++)
+            job->rollouts[i].advantage = job->advantages[i];
         t2_adapter_grad_ctx ctx = {.adapter = &job->adapter, .params = job->params,
                                    .accum = job->chunk_accum + c * accum};
         double part = 0.0;
@@ -124,9 +176,8 @@ static int run_backward(t2_train_job *job, double *loss, t2_error *err) {
                 (double)(job->rollouts[i].prompt_len + job->rollouts[i].completion_len);
         }
     }
-    for (int64_t c = 0; c < job->n_chunks; c++)
-        if (job->own_chunk[c])
-            t2_rollout_free(job->rollouts + chunk_first(job, c), chunk_size(job, c));
+    t2_handout_finish(&handout);
+    t2_rollout_free(job->rollouts, batch);
     return status;
 }
 
