@@ -184,13 +184,15 @@ static void report(run *r, int target, int ok, int ranks, const t2_decompose_out
 
 static void record_note(void *ctx, const double *note) { record(ctx, note); }
 
-/* One matrix on this rank alone, skipped once this rank has failed; the first error kept. */
-static void decompose_single(const t2_decompose_work *work, int target, int *failed,
-                             t2_decompose_outcome *o, t2_error *err) {
+/* One matrix on this rank alone, skipped (-1) once this rank has failed; the first error
+ * kept in err. */
+static int decompose_single(const t2_decompose_work *work, int target, int *failed,
+                            t2_decompose_outcome *o, t2_error *err) {
     t2_error local = {{0}};
     int status = *failed ? -1 : t2_decompose_matrix_local(work, target, o, &local);
     if (status != 0 && !*failed) *err = local;
     *failed |= status != 0;
+    return status;
 }
 
 /* The single-rank matrices, largest first, each to whichever rank asks next: measured times
@@ -205,8 +207,8 @@ static void run_singles(run *r, const t2_decompose_work *work, int *failed, t2_e
             const t2_decompose_job *job = &plan->singles[i];
             if (job->first_rank != r->rt->rank) continue;
             t2_decompose_outcome o = {0};
-            decompose_single(work, job->target, failed, &o, err);
-            report(r, job->target, !*failed, 1, &o);
+            int status = decompose_single(work, job->target, failed, &o, err);
+            report(r, job->target, status == 0, 1, &o);
             if (r->rt->rank == 0) collect(r, 0);
         }
         return;
@@ -218,8 +220,8 @@ static void run_singles(run *r, const t2_decompose_work *work, int *failed, t2_e
     for (int64_t i; (i = t2_handout_next_noted(&handout, note)) >= 0; note = msg) {
         int target = plan->singles[i].target;
         t2_decompose_outcome o = {0};
-        decompose_single(work, target, failed, &o, err);
-        report_fields(msg, target, !*failed, 1, &o);
+        int status = decompose_single(work, target, failed, &o, err);
+        report_fields(msg, target, status == 0, 1, &o);
     }
     t2_handout_finish(&handout);
 }
@@ -229,7 +231,6 @@ static int execute(run *r, t2_error *err) {
     const t2_decompose_plan *plan = &r->plan;
     t2_decompose_work work = {r->opts, &r->targets, &r->layout, &r->writer};
     int me = r->rt->rank, failed = 0;
-    t2_error local = {{0}};
     /* Every round's group communicator, split up front so that no round waits for ranks
      * still busy in an earlier one. */
     MPI_Comm *comms = t2_alloc_array((size_t)(plan->n_rounds + 1), sizeof *comms);
@@ -246,15 +247,16 @@ static int execute(run *r, t2_error *err) {
         t2_decompose_outcome o = {0};
         int status;
         if (job->ranks == 1) {
-            status = failed ? -1 : t2_decompose_matrix_local(&work, job->target, &o, &local);
-        } else {
+            status = decompose_single(&work, job->target, &failed, &o, err);
+        } else { /* collective over the group: run even after a failure here */
+            t2_error local = {{0}};
             t2_blacs_grid bg;
             t2_blacs_grid_init(&bg, comms[k]);
             status = t2_decompose_matrix_group(&work, job->target, comms[k], &bg, &o, &local);
             t2_blacs_grid_free(&bg);
+            if (status != 0 && !failed) *err = local;
+            failed |= status != 0;
         }
-        if (status != 0 && !failed) *err = local;
-        failed |= status != 0;
         if (me == job->first_rank) report(r, job->target, status == 0, job->ranks, &o);
         if (me == 0) collect(r, 0);
         MPI_Comm_free(&comms[k]);

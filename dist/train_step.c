@@ -107,6 +107,7 @@ static void share_rewards(t2_train_job *job, t2_train_step_stats *stats) {
  * are shared already), so any rank can run any chunk's training pass. Each sample is filled
  * in on the one rank that generated it and zero elsewhere, so the sums are exact. */
 static void share_rollouts(t2_train_job *job) {
+    if (job->rt->size == 1) return; /* one rank generated them all */
     int64_t batch = job->s->batch;
     int64_t *fields = t2_alloc_array((size_t)(3 * batch), sizeof *fields);
     for (int64_t c = 0; c < job->n_chunks; c++) {

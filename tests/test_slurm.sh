@@ -232,10 +232,10 @@ requeue() {
 }
 
 # A launch whose task crashes by a signal (as t2 decompose was seen to do once at start-up
-# under srun --mpi=pmix, docs/slurm.md) is launched once more: a t2 that segfaults on its first start only
-# gives a COMPLETED decomposition whose log says it retried; one that crashes every time
-# gives a FAILED job after T2_LAUNCH_RETRIES more launches, not a loop. (Each task that
-# starts takes a ticket until CRASHES are gone; 100 outlast every launch.)
+# under srun --mpi=pmix, docs/slurm.md) is launched once more: a t2 that segfaults on its
+# first start only gives a COMPLETED decomposition whose log says it retried; one that crashes
+# every time gives a FAILED job after T2_LAUNCH_RETRIES more launches, not a loop. (Each task
+# that starts takes a ticket until CRASHES are gone; 100 outlast every launch.)
 crash_retry() {
     local crashes=$1 want=$2 wrapper=$root/crash-$1.sh dir=$root/crash-$1 id log n
     note "a t2 that crashes by a signal on its first $crashes start(s): $want"
