@@ -28,13 +28,12 @@ static int64_t take(t2_handout *h, const double *note) {
 static void *serve(void *arg) {
     t2_handout *h = arg;
     int remaining = h->rt->size - 1, len = 1 + h->note_len;
-    double *request_buf = t2_alloc_array((size_t)len, sizeof *request_buf);
     while (remaining > 0) {
         int done = 0;
         long pause_ns = POLL_FIRST_NANOSECONDS;
         MPI_Request request;
         MPI_Status status;
-        MPI_Irecv(request_buf, len, MPI_DOUBLE, MPI_ANY_SOURCE, TAG_REQUEST, h->comm, &request);
+        MPI_Irecv(h->request, len, MPI_DOUBLE, MPI_ANY_SOURCE, TAG_REQUEST, h->comm, &request);
         for (;;) {
             MPI_Test(&request, &done, &status);
             if (done) break;
@@ -42,11 +41,10 @@ static void *serve(void *arg) {
             nanosleep(&pause, NULL);
             pause_ns = 2 * pause_ns < POLL_MAX_NANOSECONDS ? 2 * pause_ns : POLL_MAX_NANOSECONDS;
         }
-        long long item = take(h, request_buf[0] != 0.0 ? request_buf + 1 : NULL);
+        long long item = take(h, h->request[0] != 0.0 ? h->request + 1 : NULL);
         MPI_Send(&item, 1, MPI_LONG_LONG, status.MPI_SOURCE, TAG_REPLY, h->comm);
         if (item < 0) remaining--;
     }
-    t2_free(request_buf);
     return NULL;
 }
 
@@ -61,6 +59,7 @@ void t2_handout_start_noted(t2_handout *h, const t2_runtime *rt, int64_t n_items
     h->n_items = n_items;
     h->next = 0;
     h->has_server = 0;
+    h->request = t2_alloc_array((size_t)(1 + note_len), sizeof *h->request);
     pthread_mutex_init(&h->lock, NULL);
     MPI_Comm_dup(MPI_COMM_WORLD, &h->comm);
     if (rt->rank == T2_PARAMETER_RANK && rt->size > 1) {
@@ -76,14 +75,12 @@ void t2_handout_start(t2_handout *h, const t2_runtime *rt, int64_t n_items) {
 
 int64_t t2_handout_next_noted(t2_handout *h, const double *note) {
     if (h->rt->rank == T2_PARAMETER_RANK) return take(h, note);
-    int len = 1 + h->note_len;
-    double *request = t2_alloc_array((size_t)len, sizeof *request);
+    double *request = h->request;
     request[0] = note != NULL && h->note_len > 0;
     for (int i = 0; request[0] != 0.0 && i < h->note_len; i++) request[1 + i] = note[i];
     long long item = -1;
-    MPI_Send(request, len, MPI_DOUBLE, T2_PARAMETER_RANK, TAG_REQUEST, h->comm);
+    MPI_Send(request, 1 + h->note_len, MPI_DOUBLE, T2_PARAMETER_RANK, TAG_REQUEST, h->comm);
     MPI_Recv(&item, 1, MPI_LONG_LONG, T2_PARAMETER_RANK, TAG_REPLY, h->comm, MPI_STATUS_IGNORE);
-    t2_free(request);
     return (int64_t)item;
 }
 
@@ -94,4 +91,6 @@ void t2_handout_finish(t2_handout *h) {
     h->has_server = 0;
     MPI_Comm_free(&h->comm);
     pthread_mutex_destroy(&h->lock);
+    t2_free(h->request);
+    h->request = NULL;
 }

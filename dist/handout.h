@@ -26,6 +26,8 @@ typedef struct t2_handout {
     int note_len;           /* doubles per note (0: no notes) */
     t2_handout_note_fn on_note;
     void *note_ctx;
+    double *request;        /* [1 + note_len]: the request being sent (other ranks) or
+                               received (the parameter rank's server) */
     MPI_Comm comm;          /* private duplicate of MPI_COMM_WORLD for requests and replies */
     int64_t n_items;
     int64_t next;           /* parameter rank: the next item to hand out (under lock) */

@@ -36,6 +36,10 @@ static int64_t chunk_size(const t2_train_job *job, int64_t c) {
     int64_t end = chunk_first(job, c) + job->s->chunk;
     return (end < job->s->batch ? end : job->s->batch) - chunk_first(job, c);
 }
+/* 1 when sample i is in a chunk this rank generated this step. */
+static int own_sample(const t2_train_job *job, int64_t i) {
+    return job->own_chunk[i / job->s->chunk];
+}
 
 int t2_train_share_params(t2_train_job *job, t2_error *err) {
     const t2_runtime *rt = job->rt;
@@ -84,10 +88,8 @@ static int run_rollouts(t2_train_job *job, int64_t step, const int64_t *indices,
 static void share_rewards(t2_train_job *job, t2_train_step_stats *stats) {
     int64_t batch = job->s->batch;
     memset(job->rewards, 0, sizeof(float) * (size_t)batch);
-    for (int64_t c = 0; c < job->n_chunks; c++)
-        if (job->own_chunk[c])
-            for (int64_t i = chunk_first(job, c); i < chunk_first(job, c) + chunk_size(job, c); i++)
-                job->rewards[i] = job->rollouts[i].reward;
+    for (int64_t i = 0; i < batch; i++)
+        if (own_sample(job, i)) job->rewards[i] = job->rollouts[i].reward;
     /* each slot is non-zero on one rank only, so the sum is exact */
     MPI_Allreduce(MPI_IN_PLACE, job->rewards, (int)batch, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
     t2_rollout_advantages(job->rewards, batch, job->reward_norm, (float)job->s->reward_clip,
@@ -110,14 +112,12 @@ static void share_rollouts(t2_train_job *job) {
     if (job->rt->size == 1) return; /* one rank generated them all */
     int64_t batch = job->s->batch;
     int64_t *fields = t2_alloc_array((size_t)(3 * batch), sizeof *fields);
-    for (int64_t c = 0; c < job->n_chunks; c++) {
-        if (!job->own_chunk[c]) continue;
-        for (int64_t i = chunk_first(job, c); i < chunk_first(job, c) + chunk_size(job, c); i++) {
-            const t2_rollout *r = &job->rollouts[i];
-            fields[3 * i] = r->index;
-            fields[3 * i + 1] = r->prompt_len;
-            fields[3 * i + 2] = r->completion_len;
-        }
+    for (int64_t i = 0; i < batch; i++) {
+        if (!own_sample(job, i)) continue;
+        const t2_rollout *r = &job->rollouts[i];
+        fields[3 * i] = r->index;
+        fields[3 * i + 1] = r->prompt_len;
+        fields[3 * i + 2] = r->completion_len;
     }
     MPI_Allreduce(MPI_IN_PLACE, fields, (int)(3 * batch), MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
     int64_t *offset = t2_alloc_array((size_t)batch + 1, sizeof *offset);
@@ -126,22 +126,19 @@ static void share_rollouts(t2_train_job *job) {
     T2_ASSERT(offset[batch] < (1ll << 31));
     int32_t *tokens =
         t2_alloc_array((size_t)(offset[batch] > 0 ? offset[batch] : 1), sizeof *tokens);
-    for (int64_t c = 0; c < job->n_chunks; c++)
-        if (job->own_chunk[c])
-            for (int64_t i = chunk_first(job, c); i < chunk_first(job, c) + chunk_size(job, c); i++)
-                memcpy(tokens + offset[i], job->rollouts[i].tokens,
-                       sizeof *tokens * (size_t)(offset[i + 1] - offset[i]));
+    for (int64_t i = 0; i < batch; i++)
+        if (own_sample(job, i))
+            memcpy(tokens + offset[i], job->rollouts[i].tokens,
+                   sizeof *tokens * (size_t)(offset[i + 1] - offset[i]));
     MPI_Allreduce(MPI_IN_PLACE, tokens, (int)offset[batch], MPI_INT32_T, MPI_SUM, MPI_COMM_WORLD);
-    for (int64_t c = 0; c < job->n_chunks; c++) {
-        if (job->own_chunk[c]) continue;
-        for (int64_t i = chunk_first(job, c); i < chunk_first(job, c) + chunk_size(job, c); i++) {
-            size_t n = (size_t)(offset[i + 1] - offset[i]);
-            t2_rollout *r = &job->rollouts[i];
-            *r = (t2_rollout){.index = fields[3 * i], .prompt_len = fields[3 * i + 1],
-                              .completion_len = fields[3 * i + 2], .reward = job->rewards[i]};
-            r->tokens = t2_alloc_array(n > 0 ? n : 1, sizeof *r->tokens);
-            memcpy(r->tokens, tokens + offset[i], sizeof *tokens * n);
-        }
+    for (int64_t i = 0; i < batch; i++) {
+        if (own_sample(job, i)) continue;
+        size_t n = (size_t)(offset[i + 1] - offset[i]);
+        t2_rollout *r = &job->rollouts[i];
+        *r = (t2_rollout){.index = fields[3 * i], .prompt_len = fields[3 * i + 1],
+                          .completion_len = fields[3 * i + 2], .reward = job->rewards[i]};
+        r->tokens = t2_alloc_array(n > 0 ? n : 1, sizeof *r->tokens);
+        memcpy(r->tokens, tokens + offset[i], sizeof *tokens * n);
     }
     t2_free(tokens);
     t2_free(offset);
