@@ -19,14 +19,16 @@
 #include "dist/runtime.h"
 #include "rl/task.h"
 
-enum { ADAPT_MAX_SETTINGS = 24 };
+enum { ADAPT_MAX_SETTINGS = 32 };
 
 typedef struct adapt_settings {
     char *model, *store, *bundle, *strategy;
     char *query, *queries;            /* one question; a file of questions, one per line */
     char *examples, *examples_format; /* few-shot: a dataset file of solved examples */
     char *examples_task;              /* few-shot: or a built-in task's train split */
+    char *prompt_template;            /* few-shot: the dataset examples' prompt */
     t2_fewshot_settings fewshot;
+    t2_prompt_settings prompt;        /* chat format, BOS/EOS, system message */
     char *save_expert, *expert_name;  /* few-shot: write the mixture as an expert file */
     int64_t batch, max_new_tokens, seed;
 } adapt_settings;
@@ -36,6 +38,7 @@ static int make_table(t2_setting *table, adapt_settings *s) {
     s->examples_format = t2_strdup("qa");
     s->expert_name = t2_strdup("fewshot");
     s->fewshot = t2_fewshot_settings_default();
+    s->prompt = t2_run_config_prompt_defaults();
     s->batch = 32;
     s->max_new_tokens = 96;
     s->seed = 1;
@@ -48,6 +51,7 @@ static int make_table(t2_setting *table, adapt_settings *s) {
         {"queries", T2_SETTING_STRING, &s->queries, 0, 0, 0, "a text file of questions, one per line"},
         {"examples", T2_SETTING_STRING, &s->examples, 0, 0, 0, "fewshot: JSON-lines file of solved examples"},
         {"examples_format", T2_SETTING_STRING, &s->examples_format, 0, 0, 0, "fewshot: qa, gsm8k or arc (docs/tasks.md)"},
+        {"prompt_template", T2_SETTING_STRING, &s->prompt_template, 0, 0, 0, "fewshot: the prompt of the dataset examples, with {question} (default: the format's)"},
         {"examples_task", T2_SETTING_STRING, &s->examples_task, 0, 0, 0, "fewshot: take the examples from this built-in task's train split instead"},
         {"save_expert", T2_SETTING_STRING, &s->save_expert, 0, 0, 0, "fewshot: write the mixture found as an expert file"},
         {"expert_name", T2_SETTING_STRING, &s->expert_name, 0, 0, 0, "fewshot: the saved expert's name"},
@@ -57,7 +61,8 @@ static int make_table(t2_setting *table, adapt_settings *s) {
     };
     int n = (int)(sizeof entries / sizeof entries[0]);
     memcpy(table, entries, sizeof entries);
-    return n + t2_run_config_fewshot_settings(table + n, &s->fewshot);
+    n += t2_run_config_fewshot_settings(table + n, &s->fewshot);
+    return n + t2_run_config_prompt_settings(table + n, &s->prompt);
 }
 
 static void print_usage(const t2_setting *table, int n) {
@@ -106,6 +111,7 @@ static t2_task *open_examples(const adapt_settings *s, t2_task_split *split, t2_
     *split = T2_TASK_SPLIT_TRAIN;
     t2_task_options o = {.data_path = s->examples, .seed = (uint64_t)s->seed};
     if (s->examples_task != NULL) return t2_task_open(s->examples_task, &o, err);
+    o.prompt_template = s->prompt_template;
     const t2_task_info *info = t2_task_find(s->examples_format);
     if (info == NULL || !info->is_dataset) {
         t2_error_set(err, "examples_format: '%s'; expected qa, gsm8k or arc",
@@ -198,7 +204,7 @@ static int run(const t2_runtime *rt, const adapt_settings *s, t2_error *err) {
     if (status == 0)
         status = t2_adapt_session_open(rt, &ss, s->model, s->store, s->bundle,
                                        strategy.kind != T2_ADAPT_BASE, s->fewshot.per_layer,
-                                       err);
+                                       &s->prompt, err);
     t2_eval_decoding dec = {.batch = s->batch, .max_new_tokens = s->max_new_tokens,
                             .sampler = {.temperature = 0.0f, .top_p = 1.0f},
                             .seed = (uint64_t)s->seed};

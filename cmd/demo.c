@@ -37,7 +37,7 @@
 #include "model/model_dir.h"
 #include "rl/bundle.h"
 
-enum { DEMO_STEPS = 6, DEMO_EXPERTS = 4, DEMO_TABLES = 2, DEMO_MAX_SETTINGS = 16 };
+enum { DEMO_STEPS = 6, DEMO_EXPERTS = 4, DEMO_TABLES = 2, DEMO_MAX_SETTINGS = 20 };
 
 /* The experts, in bundle order, the classifier last. steps is the full demo's schedule: all
  * four train in 7.3 minutes on 2 ranks of an idle 2-core machine, 14.6 with another 2-rank
@@ -79,6 +79,7 @@ typedef struct demo_settings {
     int quick;
     int64_t steps, batch, val_samples, n, fewshot_examples, fewshot_iterations,
         fewshot_population, seed;
+    t2_prompt_settings prompt; /* chat format, BOS/EOS, system message of every stage */
 } demo_settings;
 
 /* What the run uses, every 0 of the settings resolved. */
@@ -101,6 +102,7 @@ static int make_table(t2_setting *table, demo_settings *s) {
     s->model = t2_strdup("assets/default-model");
     s->out = t2_strdup("build/demo");
     s->seed = 1;
+    s->prompt = t2_run_config_prompt_defaults();
     const t2_setting entries[] = {
         {"model", T2_SETTING_STRING, &s->model, 0, 0, 0, "base model folder (relative to the working directory)"},
         {"out", T2_SETTING_STRING, &s->out, 0, 0, 0, "folder for the store, experts, bundle, tables and reports (created)"},
@@ -114,8 +116,9 @@ static int make_table(t2_setting *table, demo_settings *s) {
         {"fewshot_population", T2_SETTING_INT, &s->fewshot_population, 0, 1e6, 0, "fewshot: CEM members per iteration (0: 32)"},
         {"seed", T2_SETTING_INT, &s->seed, 0, 9e18, 0, "seed of the training runs and of the tasks' generators"},
     };
+    int n = (int)(sizeof entries / sizeof entries[0]);
     memcpy(table, entries, sizeof entries);
-    return (int)(sizeof entries / sizeof entries[0]);
+    return n + t2_run_config_prompt_settings(table + n, &s->prompt);
 }
 
 static void print_usage(const t2_setting *table, int n) {
@@ -187,15 +190,24 @@ static int make_folder(const char *dir, t2_error *err) {
     return status;
 }
 
-/* Rank 0: the model loads (config, weights, tokenizer), so that a wrong --model fails before
- * anything is written. */
-static int check_model(const char *dir, t2_error *err) {
+/* Rank 0: the model loads (config, weights, tokenizer) and takes the prompt settings, so
+ * that a wrong --model or --prompt-format fails before anything is written. */
+static int check_model(const demo_settings *s, t2_error *err) {
     t2_model_dir m;
     memset(&m, 0, sizeof m);
-    int status = t2_model_dir_load(&m, dir, err);
-    t2_model_dir_free(&m);
+    int status = t2_model_dir_load(&m, s->model, err);
     if (status != 0) t2_error_prefix(err, "model");
+    else status = t2_model_dir_set_prompt(&m, &s->prompt, err);
+    t2_model_dir_free(&m);
     return status;
+}
+
+/* A copy of the prompt settings with heap strings, for another settings struct to own. */
+static t2_prompt_settings copy_prompt(const t2_prompt_settings *p) {
+    t2_prompt_settings c = *p;
+    c.format = p->format ? t2_strdup(p->format) : NULL;
+    c.system = p->system ? t2_strdup(p->system) : NULL;
+    return c;
 }
 
 /* One progress line per step on rank 0's stderr, with the time since the start. */
@@ -247,6 +259,9 @@ static int make_train(t2_setting *table, t2_train_settings *t, const demo_settin
     set_string(&t->out, t2_strdup_printf("%s/%s.expert", s->out, task));
     set_string(&t->objective, t2_strdup(experts[e].objective));
     set_string(&t->reward_norm, t2_strdup("center"));
+    set_string(&t->prompt.format, t2_strdup(s->prompt.format));
+    if (s->prompt.system != NULL) set_string(&t->prompt.system, t2_strdup(s->prompt.system));
+    t->prompt.add_special_tokens = s->prompt.add_special_tokens;
     set_string(&t->control.checkpoint_dir, t2_strdup_printf("%s/%s-ckpt", s->out, task));
     set_string(&t->control.metrics, t2_strdup_printf("%s/%s.jsonl", s->out, task));
     t->task_seed = s->seed;
@@ -299,10 +314,12 @@ static void make_eval(t2_eval_settings *v, const demo_settings *s, const demo_pl
     v->fewshot.examples = p->fewshot_examples;
     v->fewshot.iterations = p->fewshot_iterations;
     v->fewshot.population = p->fewshot_population;
+    v->prompt = copy_prompt(&s->prompt);
 }
 
 static void free_eval(t2_eval_settings *v) {
-    char *owned[] = {v->model, v->store, v->bundle, v->strategies, v->tasks, v->split};
+    char *owned[] = {v->model,  v->store, v->bundle,        v->strategies,
+                     v->tasks,  v->split, v->prompt.format, v->prompt.system};
     for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) t2_free(owned[i]);
     memset(v, 0, sizeof *v);
 }
@@ -356,7 +373,7 @@ static int run(const t2_runtime *rt, const demo_settings *s, const demo_plan *p,
                t2_error *err) {
     double start = t2_time_now();
     int root = rt->rank == 0;
-    int status = root ? check_model(s->model, err) : 0;
+    int status = root ? check_model(s, err) : 0;
     if (status == 0 && root) status = make_folder(s->out, err);
     if (t2_runtime_agree_status(rt, status, err) != 0) return -1;
     char *store = t2_model_dir_path(s->out, "default.svd");

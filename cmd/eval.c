@@ -41,6 +41,7 @@ static int make_table(t2_setting *table, eval_command *e) {
     s->max_new_tokens = 96;
     s->seed = 1;
     s->fewshot = t2_fewshot_settings_default();
+    s->prompt = t2_run_config_prompt_defaults();
     const t2_setting entries[] = {
         {"model", T2_SETTING_STRING, &s->model, 0, 0, 1, "base model folder"},
         {"store", T2_SETTING_STRING, &s->store, 0, 0, 0, "decomposition store of the model (t2 decompose), for strategies using experts"},
@@ -58,6 +59,7 @@ static int make_table(t2_setting *table, eval_command *e) {
     int n = (int)(sizeof entries / sizeof entries[0]);
     memcpy(table, entries, sizeof entries);
     n += t2_run_config_fewshot_settings(table + n, &s->fewshot);
+    n += t2_run_config_prompt_settings(table + n, &s->prompt);
     return n;
 }
 

@@ -1,8 +1,9 @@
 /* t2 generate: continues a prompt with a Hugging Face model folder (config.json,
- * model.safetensors or a sharded index, tokenizer.json). The generated text alone goes to
- * standard output, streamed as tokens arrive and exactly the continuation of the prompt;
- * statistics go to standard error with --verbose. Argument parsing, loading and output only:
- * the maths is model/forward.h, model/sampler.h and model/generate.h. */
+ * model.safetensors or a sharded index, tokenizer.json, tokenizer_config.json). The prompt is
+ * encoded by model/prompt_encoder.h (plain by default, or a chat format). The generated text
+ * alone goes to standard output, streamed as tokens arrive and exactly the continuation of
+ * the prompt; statistics go to standard error with --verbose. Argument parsing, loading and
+ * output only: the maths is model/forward.h, model/sampler.h and model/generate.h. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "model/config.h"
 #include "model/generate.h"
 #include "model/model_dir.h"
+#include "model/prompt_encoder.h"
 #include "model/prompt_format.h"
 #include "model/tokenizer.h"
 
@@ -27,13 +29,15 @@ static void print_usage(FILE *out) {
     fprintf(out,
             "usage: t2 generate --model DIR --prompt TEXT [--max-new-tokens N]\n"
             "                   [--temperature T] [--seed S] [--top-k K] [--top-p P]\n"
-            "                   [--format plain|llama3|mistral|chatml] [--stop STR]... [--bos]\n"
+            "                   [--format auto|plain|llama3|llama2|mistral|chatml]\n"
+            "                   [--system TEXT] [--no-special-tokens] [--bos] [--stop STR]...\n"
             "                   [--verbose]\n"
             "\n"
             "Continues TEXT with the model in DIR (a Hugging Face folder: config.json,\n"
-            "model.safetensors, tokenizer.json) and prints the continuation alone, as it is\n"
-            "generated. Generation stops at an end-of-sequence token of the model's config,\n"
-            "at a stop string, or after N new tokens.\n"
+            "model.safetensors, tokenizer.json, tokenizer_config.json) and prints the\n"
+            "continuation alone, as it is generated. Generation stops at an end-of-sequence\n"
+            "token of the model's config, at the chat format's end-of-turn, at a stop string,\n"
+            "or after N new tokens.\n"
             "\n"
             "options:\n"
             "  --model DIR           the model folder\n"
@@ -44,11 +48,15 @@ static void print_usage(FILE *out) {
             "  --top-k K             sample among the K most probable tokens (0: all; default)\n"
             "  --top-p P             sample from the smallest set of most probable tokens whose\n"
             "                        probabilities add up to P (default 1: all)\n"
-            "  --format F            wrap the prompt in a chat template: plain (default, as is),\n"
-            "                        llama3, mistral or chatml; the template's end-of-turn\n"
-            "                        marker also stops generation\n"
+            "  --format F            plain (default): TEXT as it is, with the BOS / EOS the\n"
+            "                        model's tokenizer files add; llama3, llama2, mistral or\n"
+            "                        chatml: TEXT as the user turn of that chat template, with\n"
+            "                        the assistant's turn opened; auto: the family of the\n"
+            "                        model's chat_template (plain when it has none)\n"
+            "  --system TEXT         a system message (chat formats only)\n"
+            "  --no-special-tokens   add no BOS / EOS to a plain prompt\n"
+            "  --bos                 make the model's BOS token the first token\n"
             "  --stop STR            stop when the text contains STR (not printed); repeatable\n"
-            "  --bos                 put the model's BOS token before the prompt\n"
             "  --verbose             print token counts and speed to standard error\n"
             "  -h, --help            show this help\n"
             "\n"
@@ -56,11 +64,11 @@ static void print_usage(FILE *out) {
 }
 
 typedef struct options {
-    const char *model_dir, *prompt, *format;
+    const char *model_dir, *prompt, *format, *system;
     int64_t max_new_tokens, top_k, seed;
     double temperature, top_p;
     const char *stops[MAX_STOPS];
-    int n_stops, bos, verbose;
+    int n_stops, bos, verbose, no_special_tokens;
 } options;
 
 /* Parses the flags; returns 0 to run, else the exit status to return (usage or --help). */
@@ -72,6 +80,7 @@ static int parse_options(int argc, char **argv, options *opt, int *done) {
         {"seed", required_argument, NULL, 's'},    {"top-k", required_argument, NULL, 'k'},
         {"top-p", required_argument, NULL, 'P'},   {"format", required_argument, NULL, 'f'},
         {"stop", required_argument, NULL, 'S'},    {"bos", no_argument, NULL, 'b'},
+        {"system", required_argument, NULL, 'y'},  {"no-special-tokens", no_argument, NULL, 'N'},
         {"verbose", no_argument, NULL, 'v'},       {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -90,6 +99,8 @@ static int parse_options(int argc, char **argv, options *opt, int *done) {
         case 'p': opt->prompt = optarg; break;
         case 'f': opt->format = optarg; break;
         case 'b': opt->bos = 1; break;
+        case 'y': opt->system = optarg; break;
+        case 'N': opt->no_special_tokens = 1; break;
         case 'v': opt->verbose = 1; break;
         case 'n':
             rc = t2_cli_parse_int("max-new-tokens", optarg, 0, 1 << 20, &opt->max_new_tokens,
@@ -127,21 +138,19 @@ static int parse_options(int argc, char **argv, options *opt, int *done) {
                             "with --prompt)", argv[optind]);
     if (opt->model_dir == NULL) return t2_cli_usage(command, "--model DIR is required");
     if (opt->prompt == NULL) return t2_cli_usage(command, "--prompt TEXT is required");
-    if (t2_prompt_format_stop_strings(opt->format) == NULL)
-        return t2_cli_usage(command, "--format: '%s' is not known; expected one of llama3, "
-                            "mistral, chatml, plain", opt->format);
+    if (strcmp(opt->format, "auto") != 0 && t2_prompt_format_find(opt->format) == NULL)
+        return t2_cli_usage(command, "--format: '%s' is not known; expected auto, plain, "
+                            "llama3, llama2, mistral or chatml", opt->format);
     *done = 0;
     return 0;
 }
 
-/* The prompt's ids: formatted, encoded, with BOS first when asked. Heap array or -1. */
-static int64_t encode_prompt(const t2_model_dir *m, const options *opt, int32_t **ids, t2_error *err) {
-    *ids = NULL;
-    char *text = t2_prompt_format_apply(opt->format, NULL, opt->prompt, err);
-    if (text == NULL) return -1;
+/* The prompt's ids (model/prompt_encoder.h), with the BOS put first when --bos asks for it
+ * and the encoding did not already start with it. Heap array, or -1 with err. */
+static int64_t encode_prompt(const t2_model_dir *m, const t2_prompt_encoder *enc,
+                             const options *opt, int32_t **ids, t2_error *err) {
     int32_t *body = NULL;
-    int64_t n = t2_tokenizer_encode(m->tok, text, strlen(text), &body);
-    t2_free(text);
+    int64_t n = t2_prompt_encoder_encode(enc, opt->prompt, &body);
     int64_t bos = -1;
     if (opt->bos) {
         bos = m->cfg.bos_token_id >= 0 ? m->cfg.bos_token_id : t2_tokenizer_bos_id(m->tok);
@@ -150,6 +159,7 @@ static int64_t encode_prompt(const t2_model_dir *m, const options *opt, int32_t 
             return t2_error_set(err, "--bos: the model has no BOS token (config.json "
                                 "bos_token_id, tokenizer.json); expected a model with one");
         }
+        if (n > 0 && body[0] == bos) bos = -1;
     }
     if (n + (bos >= 0) == 0)
         return t2_error_set(err, "--prompt: no tokens to start from; expected a non-empty "
@@ -185,17 +195,23 @@ static int run(const options *opt) {
         t2_model_dir_free(&m);
         return t2_cli_fail_error(command, &err);
     }
+    /* the encoder only reads the settings' strings (non-const for cmd/settings.h's tables) */
+    t2_prompt_settings settings = {(char *)opt->format, !opt->no_special_tokens,
+                                   (char *)opt->system};
+    t2_prompt_encoder enc;
     int32_t *prompt = NULL;
-    int64_t n_prompt = encode_prompt(&m, opt, &prompt, &err);
+    int64_t n_prompt = -1;
+    if (t2_prompt_encoder_init(&enc, m.tok, &m.tok_config, &settings, &err) == 0)
+        n_prompt = encode_prompt(&m, &enc, opt, &prompt, &err);
     if (n_prompt < 0) {
+        t2_prompt_encoder_free(&enc);
         t2_model_dir_free(&m);
         return t2_cli_fail_error(command, &err);
     }
-    const char *stops[MAX_STOPS + T2_PROMPT_FORMAT_MAX_STOPS];
+    const char *stops[MAX_STOPS + T2_PROMPT_ENCODER_MAX_STOPS];
     int n_stops = 0;
     for (int i = 0; i < opt->n_stops; i++) stops[n_stops++] = opt->stops[i];
-    for (const char *const *s = t2_prompt_format_stop_strings(opt->format); *s; s++)
-        stops[n_stops++] = *s;
+    for (int i = 0; enc.stops[i] != NULL; i++) stops[n_stops++] = enc.stops[i];
 
     int64_t capacity = n_prompt + (opt->max_new_tokens > 0 ? opt->max_new_tokens - 1 : 0);
     t2_forward f;
@@ -227,6 +243,7 @@ static int run(const options *opt) {
     t2_kv_cache_free(&cache);
     t2_forward_free(&f);
     t2_free(prompt);
+    t2_prompt_encoder_free(&enc);
     t2_model_dir_free(&m);
     if (rc != 0) return t2_cli_fail_error(command, &err);
     if (fflush(stdout) != 0 || ferror(stdout))

@@ -1,6 +1,8 @@
 /* t2 inspect PATH: prints a model's architecture (config.json), every tensor of its
  * safetensors files (name, dtype, shape) and the parameter counts; for a model folder it
- * also checks that the files hold every tensor the config implies, with the right shapes.
+ * also checks that the files hold every tensor the config implies, with the right shapes,
+ * and shows what its tokenizer files say (the BOS / EOS a plain encoding adds, the chat
+ * family of its chat_template).
  * Does not load tensor data (only headers are read; files are memory-mapped).
  * PATH may also be an expert file (rl/expert.h) or an expert bundle (rl/bundle.h), shown by
  * cmd/inspect_expert.c; this file decides what a path holds (classify_file).
@@ -14,8 +16,13 @@
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/inspect_expert.h"
+#include "base/alloc.h"
 #include "model/config.h"
+#include "model/model_dir.h"
+#include "model/prompt_format.h"
 #include "model/safetensors.h"
+#include "model/tokenizer.h"
+#include "model/tokenizer_config.h"
 #include "model/weights.h"
 #include "rl/bundle.h"
 
@@ -25,7 +32,10 @@ static void print_help(void) {
            "count. PATH is either a Hugging Face model folder (config.json plus model.safetensors\n"
            "or model.safetensors.index.json and its shards) or one .safetensors file.\n"
            "For a model folder the tensors are checked against config.json: a missing tensor,\n"
-           "a wrong shape or an unsupported dtype is an error (exit status 1).\n\n"
+           "a wrong shape or an unsupported dtype is an error (exit status 1). Its tokenizer\n"
+           "files (tokenizer.json, tokenizer_config.json) are read too: which BOS / EOS a\n"
+           "plain encoding adds and which chat family its chat_template is (llama3, llama2,\n"
+           "mistral, chatml; plain without one); a tokenizer file t2 cannot read is an error.\n\n"
            "PATH may also be an expert file (written by training): then its name, task, method\n"
            "and settings, the fingerprint of the base model it was made for, every target\n"
            "(tensor, shape, parameters; for svf the mean, min and max of its vector), the\n"
@@ -72,6 +82,61 @@ static void print_config(const t2_model_config *cfg) {
     for (int i = 0; i < cfg->n_eos_token_ids; i++)
         printf("%s%lld", i ? ", " : " ", (long long)cfg->eos_token_ids[i]);
     printf("%s\n", cfg->n_eos_token_ids ? "" : " none");
+}
+
+/* "BOS '<s>' (1)" or "no BOS" into out. */
+static void describe_token(char *out, size_t size, const t2_tokenizer *tok, const char *what,
+                           int32_t id) {
+    size_t len = 0;
+    const char *text = id >= 0 ? t2_tokenizer_token_bytes(tok, id, &len) : NULL;
+    if (text == NULL)
+        snprintf(out, size, "no %s", what);
+    else
+        snprintf(out, size, "%s '%.*s' (%d)", what, (int)(len < 64 ? len : 64), text, id);
+}
+
+/* Prints what the folder's tokenizer files say. Returns 0, or -1 with err when a file cannot
+ * be read. A folder without tokenizer.json has nothing to show. */
+static int print_tokenizer(const char *dir, t2_error *err) {
+    char *path = t2_model_dir_path(dir, "tokenizer.json");
+    FILE *probe = fopen(path, "rb");
+    if (probe == NULL) {
+        t2_free(path);
+        printf("tokenizer: none (no tokenizer.json)\n");
+        return 0;
+    }
+    fclose(probe);
+    t2_tokenizer *tok = t2_tokenizer_load(path, err);
+    t2_free(path);
+    if (tok == NULL) return -1;
+    path = t2_model_dir_path(dir, "tokenizer_config.json");
+    t2_tokenizer_config tc;
+    int rc = t2_tokenizer_config_load(&tc, path, err);
+    t2_free(path);
+    int32_t bos = -1, eos = -1;
+    if (rc == 0) rc = t2_tokenizer_config_added_ids(&tc, tok, &bos, &eos, err);
+    if (rc == 0) {
+        char b[128], e[128];
+        describe_token(b, sizeof b, tok, "BOS", bos);
+        describe_token(e, sizeof e, tok, "EOS", eos);
+        printf("tokenizer (%s):\n", tc.path ? "tokenizer.json, tokenizer_config.json"
+                                            : "tokenizer.json");
+        printf("  %-26s %lld\n", "vocabulary", (long long)t2_tokenizer_vocab_size(tok));
+        printf("  %-26s %s, %s\n", "plain encoding adds", b, e);
+        t2_error why = {{0}};
+        const char *family = t2_prompt_format_detect(tc.chat_template,
+                                                     tc.path ? tc.path : "tokenizer_config.json",
+                                                     &why);
+        if (family == NULL)
+            printf("  %-26s not recognised (%s)\n", "chat template", why.msg);
+        else if (tc.chat_template == NULL)
+            printf("  %-26s none (prompt format plain)\n", "chat template");
+        else
+            printf("  %-26s %s\n", "chat template", family);
+    }
+    t2_tokenizer_config_free(&tc);
+    t2_tokenizer_free(tok);
+    return rc;
 }
 
 /* Prints the tensors and returns their total element count. */
@@ -173,6 +238,10 @@ int t2_cmd_inspect(int argc, char **argv) {
     printf("\n");
     int status = T2_EXIT_OK;
     if (model && t2_model_weights_check(&cfg, &st, &err) != 0) {
+        fflush(stdout);
+        status = t2_cli_fail_error(cmd, &err);
+    }
+    if (model && status == T2_EXIT_OK && print_tokenizer(path, &err) != 0) {
         fflush(stdout);
         status = t2_cli_fail_error(cmd, &err);
     }

@@ -22,7 +22,8 @@ static void print_usage(FILE *out) {
     fprintf(out,
             "usage: t2 new-model --out DIR [options]\n\n"
             "Writes a randomly initialised Llama-family model folder (config.json,\n"
-            "model.safetensors, tokenizer.json with 256 byte tokens + <|bos|> <|eos|> <|pad|>).\n\n"
+            "model.safetensors, tokenizer.json with 256 byte tokens + <|bos|> <|eos|> <|pad|>,\n"
+            "tokenizer_config.json: no BOS/EOS added, no chat template).\n\n"
             "  --out DIR             folder to write (created if missing; its model files are replaced)\n"
             "  --model-type TYPE     llama (default), mistral or qwen2 (q/k/v biases)\n"
             "  --hidden N            hidden size (default 128)\n"
@@ -64,7 +65,7 @@ static void default_config(t2_model_config *cfg) {
     cfg->n_eos_token_ids = 1;
 }
 
-/* Writes the three files of the folder. */
+/* Writes the four files of the folder. */
 static int write_model(const char *dir, const t2_model_config *cfg, uint64_t seed, float std,
                        t2_dtype dtype, t2_error *err) {
     size_t n = strlen(dir) + 32;
@@ -83,6 +84,10 @@ static int write_model(const char *dir, const t2_model_config *cfg, uint64_t see
     if (status == 0) {
         snprintf(path, n, "%s/tokenizer.json", dir);
         status = t2_tokenizer_write_byte_level(path, special_tokens, N_SPECIAL, err);
+    }
+    if (status == 0) {
+        snprintf(path, n, "%s/tokenizer_config.json", dir);
+        status = t2_tokenizer_write_config(path, special_tokens[0], special_tokens[1], err);
     }
     if (status == 0) {
         snprintf(path, n, "%s/config.json", dir);

@@ -84,6 +84,23 @@ int t2_run_config_fewshot_settings(t2_setting *table, t2_fewshot_settings *f) {
     return (int)(sizeof entries / sizeof entries[0]);
 }
 
+int t2_run_config_prompt_settings(t2_setting *table, t2_prompt_settings *p) {
+    const t2_setting entries[] = {
+        {"prompt_format", T2_SETTING_STRING, &p->format, 0, 0, 0, "how prompts are written: auto (the model's chat template), plain, llama3, llama2, mistral or chatml"},
+        {"add_special_tokens", T2_SETTING_BOOL, &p->add_special_tokens, 0, 1, 0, "plain format: add the BOS/EOS the model's tokenizer files ask for"},
+        {"system_prompt", T2_SETTING_STRING, &p->system, 0, 0, 0, "chat formats: the system message (none if unset)"},
+    };
+    memcpy(table, entries, sizeof entries);
+    return (int)(sizeof entries / sizeof entries[0]);
+}
+
+t2_prompt_settings t2_run_config_prompt_defaults(void) {
+    t2_prompt_settings p = t2_prompt_settings_default();
+    p.format = t2_strdup("auto");
+    p.system = NULL;
+    return p;
+}
+
 int t2_run_config_check_control(const t2_run_control *c, t2_error *err) {
     if (c->stop_after > 0 && c->checkpoint_dir == NULL)
         return t2_error_set(err, "stop_after needs checkpoint_dir; expected a folder to "

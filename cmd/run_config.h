@@ -8,6 +8,7 @@
 #include "cmd/settings.h"
 #include "dist/fewshot.h"
 #include "dist/runtime.h"
+#include "model/prompt_encoder.h"
 
 /* Collective. Fills the table's values; returns T2_EXIT_OK, or T2_EXIT_FAILURE (unreadable or
  * malformed file: err "<file>:<line>: ...") or T2_EXIT_USAGE (unknown flag, bad value,
@@ -24,6 +25,14 @@ int t2_run_config_control_settings(t2_setting *table, t2_run_control *c);
  * fewshot_population, fewshot_batch, fewshot_per_layer) into table[0..4], with f's current
  * values as defaults. Returns 5. */
 int t2_run_config_fewshot_settings(t2_setting *table, t2_fewshot_settings *f);
+
+/* Writes the prompt settings (prompt_format, add_special_tokens, system_prompt;
+ * model/prompt_encoder.h) into table[0..2], with p's current values as defaults. Returns 3. */
+int t2_run_config_prompt_settings(t2_setting *table, t2_prompt_settings *p);
+
+/* The prompt settings' defaults with heap strings, for a settings table to own: format
+ * "auto", special tokens on, no system message. */
+t2_prompt_settings t2_run_config_prompt_defaults(void);
 
 /* Checks the run control against itself: 0, or -1 with err (stop_after without
  * checkpoint_dir). */

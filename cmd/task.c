@@ -24,10 +24,13 @@ static void print_usage(FILE *out) {
             "       t2 task eval --task NAME --model DIR [-n N] ...  (a model's accuracy)\n"
             "\n"
             "The verifiable tasks: built-in generators (math, code, reasoning, cls and the\n"
-            "held-out arith_code, mc_math) and dataset files (gsm8k, arc, qa). Every sample is\n"
-            "a prompt \"Question: ...\\nAnswer:\", a worked answer \" ... The answer is X.\\n\"\n"
-            "and a reference answer; the reward is +1 when the answer after the last \"The\n"
-            "answer is\" or \"####\" of a completion matches, -1 otherwise.\n"
+            "held-out arith_code, mc_math) and dataset files (gsm8k, arc, qa, mbpp). Every\n"
+            "sample is a prompt (\"Question: ...\\nAnswer:\" for the built-in tasks and qa; the\n"
+            "paper's instruction prompts for gsm8k, arc and mbpp), a worked answer and a\n"
+            "reference answer; the reward is +1 when the answer after the last marker (\"The\n"
+            "answer is\", \"Answer:\", \"####\", \\boxed{}) of a completion matches, -1\n"
+            "otherwise; for mbpp 1 when the completion's Python passes every test, run in a\n"
+            "sandbox, else 0.\n"
             "\n"
             "'t2 task list --help', 't2 task show --help' and 't2 task score --help' say more.\n"
             "Details: docs/tasks.md.\n");
@@ -43,7 +46,7 @@ static void print_show_usage(FILE *out) {
             "\n"
             "options:\n"
             "  --task NAME         a task of 't2 task list'\n"
-            "  --data FILE         the JSON-lines file of a dataset task (gsm8k, arc, qa)\n"
+            "  --data FILE         the JSON-lines file of a dataset task (gsm8k, arc, qa, mbpp)\n"
             "  --split train|test  the split of a built-in task (default test)\n"
             "  -n K                number of samples (default 5)\n"
             "  --start I           index of the first sample (default 0)\n"
@@ -51,6 +54,8 @@ static void print_show_usage(FILE *out) {
             "  --seed S            random seed of a built-in task (default 1)\n"
             "  --train-size N      samples in the train split (default 200000)\n"
             "  --test-size N       samples in the test split (default 1000)\n"
+            "  --prompt-template T dataset tasks: the prompt, {question} where the question\n"
+            "                      goes (default: the task's)\n"
             "  --jsonl             print one JSON object per sample: id, prompt, answer,\n"
             "                      worked, match, category\n"
             "  -h, --help          show this help\n");
@@ -70,7 +75,7 @@ static void print_score_usage(FILE *out) {
             "\n"
             "options:\n"
             "  --task NAME         a task of 't2 task list'\n"
-            "  --data FILE         the JSON-lines file of a dataset task (gsm8k, arc, qa)\n"
+            "  --data FILE         the JSON-lines file of a dataset task (gsm8k, arc, qa, mbpp)\n"
             "  --split train|test  the split of a built-in task (default test)\n"
             "  --predictions FILE  the completions ('-' reads standard input)\n"
             "  --level L           difficulty of a built-in task, 1 to 5 (default: the task's)\n"
@@ -81,7 +86,7 @@ static void print_score_usage(FILE *out) {
 }
 
 typedef struct options {
-    const char *task, *data, *predictions;
+    const char *task, *data, *predictions, *prompt_template;
     const char *split_text;
     t2_task_split split;
     int64_t n, start, level, seed, train_size, test_size;
@@ -97,6 +102,7 @@ static int parse_options(int argc, char **argv, int is_show, const char *command
         {"level", required_argument, NULL, 'l'},    {"seed", required_argument, NULL, 'r'},
         {"jsonl", no_argument, NULL, 'j'},          {"predictions", required_argument, NULL, 'p'},
         {"train-size", required_argument, NULL, 'T'}, {"test-size", required_argument, NULL, 'S'},
+        {"prompt-template", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     memset(opt, 0, sizeof *opt);
@@ -129,6 +135,7 @@ static int parse_options(int argc, char **argv, int is_show, const char *command
             break;
         case 'j': opt->jsonl = 1; break;
         case 'p': opt->predictions = optarg; break;
+        case 'P': opt->prompt_template = optarg; break;
         case 'h':
             if (is_show)
                 print_show_usage(stdout);
@@ -145,7 +152,7 @@ static int parse_options(int argc, char **argv, int is_show, const char *command
             *status = t2_cli_usage(command, "%s", err.msg);
             return -1;
         }
-        if ((c == 'j' || c == 'i') && !is_show) {
+        if ((c == 'j' || c == 'i' || c == 'P') && !is_show) {
             *status = t2_cli_usage(command, "'%s' applies to 't2 task show'", argv[optind - 1]);
             return -1;
         }
@@ -173,8 +180,8 @@ static int parse_options(int argc, char **argv, int is_show, const char *command
         *status = t2_cli_usage(command, "task '%s' reads a JSON-lines file; give --data FILE",
                                opt->task);
     else if (!info->is_dataset && opt->data != NULL)
-        *status = t2_cli_usage(command, "task '%s' is built in; --data applies to gsm8k, arc "
-                               "and qa", opt->task);
+        *status = t2_cli_usage(command, "task '%s' is built in; --data applies to gsm8k, arc, "
+                               "qa and mbpp", opt->task);
     else if (info->is_dataset && (opt->split_text || opt->level || opt->train_size ||
                                   opt->test_size))
         *status = t2_cli_usage(command, "task '%s' reads a file, which is scored whole; "
@@ -195,8 +202,9 @@ static int parse_options(int argc, char **argv, int is_show, const char *command
 }
 
 static t2_task *open_task(const options *opt, t2_error *err) {
-    t2_task_options to = {opt->data, (int)opt->level, (uint64_t)opt->seed, opt->train_size,
-                          opt->test_size};
+    t2_task_options to = {.data_path = opt->data, .level = (int)opt->level,
+                          .seed = (uint64_t)opt->seed, .train_size = opt->train_size,
+                          .test_size = opt->test_size, .prompt_template = opt->prompt_template};
     return t2_task_open(opt->task, &to, err);
 }
 

@@ -36,11 +36,19 @@ static void print_usage(FILE *out) {
             "  --max-new-tokens N     completion budget (default 96)\n"
             "  --temperature T        0 = greedy (default)\n"
             "  --predictions-out FILE write {\"id\", \"completion\"} JSON lines\n"
+            "  --prompt-format F      auto (default: the model's chat template, plain without\n"
+            "                         one), plain, llama3, llama2, mistral or chatml\n"
+            "  --system-prompt TEXT   chat formats: the system message\n"
+            "  --no-add-special-tokens  plain format: no BOS/EOS (default: as the model's\n"
+            "                         tokenizer files say)\n"
+            "  --prompt-template T    dataset tasks: the prompt, {question} where the\n"
+            "                         question goes (default: the task's)\n"
             "  -h, --help             this text\n");
 }
 
 typedef struct eval_options {
-    const char *task, *model, *data, *predictions_out, *expert, *store;
+    const char *task, *model, *data, *predictions_out, *expert, *store, *prompt_template;
+    t2_prompt_settings prompt;
     int64_t n, level, seed, batch, max_new_tokens;
     double temperature;
     t2_task_split split;
@@ -55,12 +63,18 @@ static int parse(int argc, char **argv, eval_options *o, int *done) {
         {"temperature", required_argument, NULL, 'T'},
         {"predictions-out", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
         {"expert", required_argument, NULL, 'e'}, {"store", required_argument, NULL, 'r'},
+        {"prompt-format", required_argument, NULL, 'f'},
+        {"system-prompt", required_argument, NULL, 'y'},
+        {"add-special-tokens", no_argument, NULL, 'a'},
+        {"no-add-special-tokens", no_argument, NULL, 'A'},
+        {"prompt-template", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     o->seed = 1;
     o->batch = 64;
     o->max_new_tokens = 96;
     o->split = T2_TASK_SPLIT_TEST;
+    o->prompt = t2_prompt_settings_default();
     t2_error err = {{0}};
     optind = 1;
     opterr = 0;
@@ -74,6 +88,11 @@ static int parse(int argc, char **argv, eval_options *o, int *done) {
         case 'p': o->predictions_out = optarg; break;
         case 'e': o->expert = optarg; break;
         case 'r': o->store = optarg; break;
+        case 'f': o->prompt.format = optarg; break;
+        case 'y': o->prompt.system = optarg; break;
+        case 'a': o->prompt.add_special_tokens = 1; break;
+        case 'A': o->prompt.add_special_tokens = 0; break;
+        case 'P': o->prompt_template = optarg; break;
         case 's':
             if (strcmp(optarg, "train") == 0) o->split = T2_TASK_SPLIT_TRAIN;
             else if (strcmp(optarg, "test") != 0)
@@ -130,11 +149,13 @@ int t2_cmd_task_eval(int argc, char **argv) {
     if (parse(argc, argv, &o, &done) != 0) return done;
     t2_blis_setup(0, 1);
     t2_error err = {{0}};
-    t2_task_options to = {.data_path = o.data, .level = (int)o.level, .seed = (uint64_t)o.seed};
+    t2_task_options to = {.data_path = o.data, .level = (int)o.level, .seed = (uint64_t)o.seed,
+                          .prompt_template = o.prompt_template};
     t2_task *task = t2_task_open(o.task, &to, &err);
     if (task == NULL) return t2_cli_fail_error(command, &err);
     t2_model_dir model;
     if (t2_model_dir_load(&model, o.model, &err) != 0 ||
+        t2_evaluate_use_prompt(&model, &o.prompt, task, &err) != 0 ||
         (o.expert != NULL && apply_expert(&o, &model, &err) != 0)) {
         t2_model_dir_free(&model);
         t2_task_free(task);

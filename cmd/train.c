@@ -19,7 +19,8 @@ int t2_train_settings_table(t2_setting *table, t2_train_settings *s) {
         {"model", T2_SETTING_STRING, &s->model, 0, 0, 1, "base model folder"},
         {"store", T2_SETTING_STRING, &s->store, 0, 0, 0, "decomposition store of the model (t2 decompose; method svf)"},
         {"task", T2_SETTING_STRING, &s->task, 0, 0, 1, "task to train on (t2 task list)"},
-        {"task_data", T2_SETTING_STRING, &s->task_data, 0, 0, 0, "JSON-lines file of a dataset task (gsm8k, arc, qa)"},
+        {"task_data", T2_SETTING_STRING, &s->task_data, 0, 0, 0, "JSON-lines file of a dataset task (gsm8k, arc, qa, mbpp)"},
+        {"prompt_template", T2_SETTING_STRING, &s->prompt_template, 0, 0, 0, "dataset tasks: the prompt, with {question} where the question goes (default: the task's)"},
         {"task_level", T2_SETTING_INT, &s->task_level, 0, 5, 0, "difficulty of a built-in task (0: its default)"},
         {"task_seed", T2_SETTING_INT, &s->task_seed, 0, 9e18, 0, "seed of a built-in task's generator"},
         {"task_train_size", T2_SETTING_INT, &s->task_train_size, 0, 1e9, 0, "items in a built-in task's train split (0: its default, 200000)"},
@@ -54,6 +55,7 @@ int t2_train_settings_table(t2_setting *table, t2_train_settings *s) {
     };
     int n = (int)(sizeof entries / sizeof entries[0]);
     memcpy(table, entries, sizeof entries);
+    n += t2_run_config_prompt_settings(table + n, &s->prompt);
     return n + t2_run_config_control_settings(table + n, &s->control);
 }
 

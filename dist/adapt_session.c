@@ -48,9 +48,10 @@ static int open_store(const t2_runtime *rt, t2_adapt_session *s, const char *mod
 
 int t2_adapt_session_open(const t2_runtime *rt, t2_adapt_session *s, const char *model,
                           const char *store, const char *bundle, int needs_experts,
-                          int per_layer, t2_error *err) {
+                          int per_layer, const t2_prompt_settings *prompt, t2_error *err) {
     if (s->has_bundle && check_bundle_model(rt, s, model, bundle, err) != 0) return -1;
     int status = t2_model_dir_load(&s->model, model, err);
+    if (status == 0) status = t2_model_dir_set_prompt(&s->model, prompt, err);
     if (status == 0 && needs_experts) status = open_store(rt, s, model, store, err);
     if (status == 0)
         status = t2_adapt_init(&s->adapt, &s->model, needs_experts ? &s->bundle : NULL,

@@ -34,10 +34,11 @@ int t2_adapt_session_read_bundle(const t2_runtime *rt, t2_adapt_session *s, cons
 
 /* Collective. model and store are paths (store may be NULL when no experts are used); bundle
  * names the bundle in errors. needs_experts: some strategy composes the bundle's experts;
- * per_layer: mixture weights per (expert, layer). */
+ * per_layer: mixture weights per (expert, layer); prompt: how the run's prompts become ids
+ * (a chat format the model's tokenizer_config.json does not allow fails here). */
 int t2_adapt_session_open(const t2_runtime *rt, t2_adapt_session *s, const char *model,
                           const char *store, const char *bundle, int needs_experts,
-                          int per_layer, t2_error *err);
+                          int per_layer, const t2_prompt_settings *prompt, t2_error *err);
 
 /* Local. Requires a bundle of svf experts (strategies other than base mix masks): 0, or -1
  * with err "<bundle>: holds lora experts; expected svf experts (...)". */

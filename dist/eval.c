@@ -145,7 +145,7 @@ static int job_setup(eval_job *job, t2_error *err) {
     if (t2_adapt_session_read_bundle(rt, &job->session, s->bundle, err) != 0) return -1;
     if (t2_runtime_agree_status(rt, parse_strategies(job, err), err) != 0) return -1;
     return t2_adapt_session_open(rt, &job->session, s->model, s->store, s->bundle,
-                                 job->needs_experts, s->fewshot.per_layer, err);
+                                 job->needs_experts, s->fewshot.per_layer, &s->prompt, err);
 }
 
 /* Local: adds one rank's samples into counts (COUNT_ROUTED + categories + 1 values). */

@@ -45,6 +45,7 @@ typedef struct t2_eval_settings {
     /* The fewshot strategy (dist/fewshot.h): its solved examples are the first
      * fewshot.examples samples of the task's train split (disjoint from the test split). */
     t2_fewshot_settings fewshot;
+    t2_prompt_settings prompt; /* chat format, BOS/EOS, system message */
 } t2_eval_settings;
 
 enum { T2_EVAL_OUTCOMES = 4 }; /* t2_dispatch_outcome values */

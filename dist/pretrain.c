@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/file.h"
@@ -187,12 +188,14 @@ static int write_result(pretrain_state *ps, const t2_pretrain_settings *s, t2_er
         status = t2_model_config_write(&ps->model.cfg, path, err);
         t2_free(path);
     }
-    if (status == 0) {
-        char *src = t2_model_dir_path(s->init_model, "tokenizer.json"), *text = NULL;
+    /* the tokenizer's files as they are (tokenizer_config.json when the start has one) */
+    static const char *const tokenizer_files[] = {"tokenizer.json", "tokenizer_config.json"};
+    for (int i = 0; status == 0 && i < 2; i++) {
+        char *src = t2_model_dir_path(s->init_model, tokenizer_files[i]), *text = NULL;
         size_t len = 0;
-        status = t2_file_read(src, &text, &len, err);
-        if (status == 0) {
-            path = t2_model_dir_path(s->out, "tokenizer.json");
+        if (i == 0 || access(src, F_OK) == 0) status = t2_file_read(src, &text, &len, err);
+        if (status == 0 && text != NULL) {
+            path = t2_model_dir_path(s->out, tokenizer_files[i]);
             status = t2_file_write_atomic(path, text, len, err);
             t2_free(path);
         }

@@ -104,6 +104,8 @@ void t2_train_settings_init(t2_train_settings *s) {
     s->top_p = 1.0;
     s->max_new_tokens = 96;
     s->reward_norm = t2_strdup("none");
+    s->prompt = t2_prompt_settings_default();
+    s->prompt.format = t2_strdup("auto");
     s->task_seed = 1;
     s->seed = 1;
     s->val_every = 10;
@@ -119,14 +121,16 @@ static void make_run_id(t2_train_job *job) {
     snprintf(text, sizeof text,
              "model=%s task=%s/%s/%lld/%lld/%lld targets=%s method=%s/%s/%g/%d/%lld/%g objective=%s "
              "lr=%g clip=%g betas=%g/%g/%g batch=%lld chunk=%lld sampling=%g/%lld/%g "
-             "max_new=%lld reward=%s/%g kl=%g seed=%lld val=%lld",
+             "max_new=%lld reward=%s/%g kl=%g seed=%lld val=%lld prompt=%s/%d/%d/%s/%s",
              job->fingerprint, s->task, s->task_data ? s->task_data : "", (long long)s->task_level,
              (long long)s->task_seed, (long long)s->task_train_size, s->targets, s->method, s->parametrization, s->max_mult,
              s->renormalize, (long long)s->lora_rank, s->lora_alpha, s->objective, s->lr, s->clip,
              s->beta1, s->beta2, s->eps, (long long)s->batch, (long long)s->chunk,
              s->temperature, (long long)s->top_k, s->top_p, (long long)s->max_new_tokens,
              s->reward_norm, s->reward_clip, s->kl_beta, (long long)s->seed,
-             (long long)s->val_samples);
+             (long long)s->val_samples, job->model.prompt.format, job->model.prompt.bos_id,
+             job->model.prompt.eos_id, job->model.prompt.system ? job->model.prompt.system : "",
+             s->prompt_template ? s->prompt_template : "");
     t2_fingerprint_format(t2_decomposition_xxh64(text, strlen(text), 0), job->run_id);
 }
 
@@ -180,9 +184,11 @@ static int job_setup(t2_train_job *job, t2_error *err) {
     t2_safetensors_close(&st);
     if (status != 0) return -1;
     t2_task_options topt = {.data_path = s->task_data, .level = (int)s->task_level,
-                            .seed = (uint64_t)s->task_seed, .train_size = s->task_train_size};
+                            .seed = (uint64_t)s->task_seed, .train_size = s->task_train_size,
+                            .prompt_template = s->prompt_template};
     job->task = t2_task_open(s->task, &topt, err);
-    if (job->task == NULL) return -1;
+    if (job->task == NULL || t2_evaluate_use_prompt(&job->model, &s->prompt, job->task, err) != 0)
+        return -1;
     int64_t train_size = t2_task_size(job->task, T2_TASK_SPLIT_TRAIN);
     if (s->val_samples >= train_size)
         return t2_error_set(err, "val_samples: %lld of the %lld train items of task %s; expected "
@@ -198,8 +204,8 @@ static int job_setup(t2_train_job *job, t2_error *err) {
     job->val_n = s->val_samples;
     /* the longest prompt over a sample of the pool sizes the engine; longer ones are errors */
     int64_t probe = job->train_pool < 2000 ? job->train_pool : 2000;
-    int64_t longest = t2_rollout_longest_prompt(job->task, job->model.tok, T2_TASK_SPLIT_TRAIN,
-                                                0, probe);
+    int64_t longest = t2_rollout_longest_prompt(job->task, &job->model.prompt,
+                                                T2_TASK_SPLIT_TRAIN, 0, probe);
     longest = longest * 3 / 2 + 8;
     if (longest + s->max_new_tokens > job->model.cfg.max_position_embeddings)
         longest = job->model.cfg.max_position_embeddings - s->max_new_tokens;
@@ -207,7 +213,7 @@ static int job_setup(t2_train_job *job, t2_error *err) {
     memcpy(job->policy.slab, job->model.weights.slab,
            sizeof(float) * (size_t)job->model.weights.slab_floats);
     if (t2_rollout_engine_init(&job->engine, &job->model.cfg, &job->policy, &job->model.weights,
-                               job->model.tok, job->task, &job->rollout, s->chunk, longest,
+                               &job->model.prompt, job->task, &job->rollout, s->chunk, longest,
                                err) != 0)
         return -1;
     int64_t n_params = job->adapter.n_params;

@@ -30,12 +30,15 @@
 
 #include "base/error.h"
 #include "dist/runtime.h"
+#include "model/prompt_encoder.h"
 
 typedef struct t2_train_settings {
     char *model;            /* base model folder */
     char *store;            /* decomposition store (svf) */
     char *task;             /* task name */
     char *task_data;        /* dataset tasks: the JSON-lines file */
+    char *prompt_template;  /* dataset tasks: the prompt with {question} (NULL: the task's) */
+    t2_prompt_settings prompt; /* chat format, BOS/EOS, system message */
     int64_t task_level;     /* generators: 0 = the task's default */
     int64_t task_seed;      /* generators: the task's stream */
     int64_t task_train_size; /* generators: items in the train split (0: the task's default) */
@@ -67,7 +70,8 @@ typedef struct t2_train_settings {
 } t2_train_settings;
 
 /* Sets every setting to its default (docs/train.md): strings on the heap (targets, method,
- * parametrization, objective, reward_norm), model, store, task, out and the files NULL. */
+ * parametrization, objective, reward_norm, prompt.format "auto"), model, store, task, out,
+ * the files and the system prompt NULL. */
 void t2_train_settings_init(t2_train_settings *s);
 
 /* Collective. Runs the training; 0 on every rank, or -1 on every rank with err set (on

@@ -29,10 +29,30 @@ int t2_model_dir_load(t2_model_dir *m, const char *dir, t2_error *err) {
     char *path = t2_model_dir_path(dir, "tokenizer.json");
     m->tok = t2_tokenizer_load(path, err);
     t2_free(path);
-    return m->tok != NULL ? 0 : -1;
+    if (m->tok == NULL) return -1;
+    path = t2_model_dir_path(dir, "tokenizer_config.json");
+    status = t2_tokenizer_config_load(&m->tok_config, path, err);
+    t2_free(path);
+    if (status != 0) return -1;
+    t2_prompt_settings plain = t2_prompt_settings_default();
+    plain.format = "plain";
+    return t2_prompt_encoder_init(&m->prompt, m->tok, &m->tok_config, &plain, err);
+}
+
+int t2_model_dir_set_prompt(t2_model_dir *m, const t2_prompt_settings *settings, t2_error *err) {
+    t2_prompt_encoder next;
+    if (t2_prompt_encoder_init(&next, m->tok, &m->tok_config, settings, err) != 0) {
+        t2_prompt_encoder_free(&next);
+        return -1;
+    }
+    t2_prompt_encoder_free(&m->prompt);
+    m->prompt = next;
+    return 0;
 }
 
 void t2_model_dir_free(t2_model_dir *m) {
+    t2_prompt_encoder_free(&m->prompt);
+    t2_tokenizer_config_free(&m->tok_config);
     t2_tokenizer_free(m->tok);
     t2_model_weights_free(&m->weights);
     memset(m, 0, sizeof *m);

@@ -138,6 +138,10 @@ int32_t t2_tokenizer_token_id(const t2_tokenizer *tok, const char *token) {
 
 int32_t t2_tokenizer_bos_id(const t2_tokenizer *tok) { return tok->bos_id; }
 
+int32_t t2_tokenizer_template_bos(const t2_tokenizer *tok) { return tok->template_bos; }
+
+int32_t t2_tokenizer_template_eos(const t2_tokenizer *tok) { return tok->template_eos; }
+
 void t2_tokenizer_free(t2_tokenizer *tok) {
     if (tok == NULL) return;
     t2_strmap_free(&tok->vocab);

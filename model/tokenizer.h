@@ -17,13 +17,14 @@ typedef struct t2_tokenizer t2_tokenizer; /* opaque; see tokenizer.c */
 
 /* Loads tokenizer.json at path. Returns a new tokenizer (free with t2_tokenizer_free) or NULL
  * with err = "<path>: <problem>; expected <...>" (invalid JSON with line:column, unsupported
- * model type or pre-tokenizer, missing vocab/merges). */
+ * model type, pre-tokenizer or post-processor, missing vocab/merges). */
 t2_tokenizer *t2_tokenizer_load(const char *path, t2_error *err);
 void t2_tokenizer_free(t2_tokenizer *tok); /* accepts NULL */
 
 /* Encodes len bytes of text (any bytes; need not be NUL-terminated). Special tokens written in
- * the text are recognised. Does not add BOS. Returns the number of ids written to *ids
- * (heap array freed with t2_free; *ids may be NULL when 0 ids). */
+ * the text are recognised. Adds no BOS / EOS (Hugging Face's add_special_tokens=False; the ids
+ * to add are t2_tokenizer_template_bos / _eos, or t2_tokenizer_config_added_ids). Returns the
+ * number of ids written to *ids (heap array freed with t2_free; *ids may be NULL when 0 ids). */
 int64_t t2_tokenizer_encode(const t2_tokenizer *tok, const char *text, size_t len, int32_t **ids);
 
 /* Decodes ids to bytes: a heap NUL-terminated string (freed with t2_free), its length in
@@ -42,5 +43,10 @@ int32_t t2_tokenizer_token_id(const t2_tokenizer *tok, const char *token);
  * post-processor puts first; without such a post-processor, the added token named
  * <|begin_of_text|>, <s>, <|bos|>, <bos> or <|startoftext|> (first found in that order). */
 int32_t t2_tokenizer_bos_id(const t2_tokenizer *tok);
+/* The ids tokenizer.json's post-processor (a TemplateProcessing, alone or in a Sequence) puts
+ * before / after a single text when encoding with special tokens, or -1 for none (ByteLevel,
+ * null, or a template without a token on that side). */
+int32_t t2_tokenizer_template_bos(const t2_tokenizer *tok);
+int32_t t2_tokenizer_template_eos(const t2_tokenizer *tok);
 
 #endif

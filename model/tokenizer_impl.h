@@ -3,6 +3,7 @@
  *                       normalizers, pre-tokenizer steps)
  *   tokenizer_pretok.c  one text segment -> normalized text -> pre-tokens (regex splits)
  *   tokenizer_bpe.c     the merge table and BPE of one pre-token
+ *   tokenizer_post.c    the post-processor: the ids an encoding with special tokens adds
  *   tokenizer.c         the public calls: added-token matching, encode, decode, look-ups
  * The pipeline follows Hugging Face tokenizers: added tokens are cut out first; each segment
  * between them is normalized, pre-tokenized and each pre-token BPE-encoded. */
@@ -13,6 +14,7 @@
 #include <stdint.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <jansson.h>
 #include <pcre2.h>
 
 #include "model/strmap.h"
@@ -115,7 +117,9 @@ struct t2_tokenizer {
     t2_tokenizer_split *splits; /* [n_splits], applied in order */
     int n_splits;
     t2_tokenizer_strip strip;
-    int32_t bos_id;
+    int32_t bos_id;       /* see t2_tokenizer_bos_id */
+    int has_template;     /* the post-processor holds a TemplateProcessing */
+    int32_t template_bos, template_eos; /* the ids it puts before / after the text, or -1 */
 };
 
 /* At most this many split steps in a pre-tokenizer (real files use one to three). */
@@ -178,6 +182,14 @@ pcre2_code *t2_tokenizer_pretok_compile(const char *pattern, size_t len, int is_
                                         const char *what, t2_error *err);
 /* The GPT-2 pre-tokenizer pattern that ByteLevel{use_regex: true} splits with. */
 extern const char t2_tokenizer_pretok_gpt2_pattern[];
+
+/* tokenizer_post.c */
+/* Reads tokenizer.json's post_processor (node: NULL when absent) into has_template,
+ * template_bos and template_eos. Returns 0, or -1 with err = "<path>: post_processor type 'X'
+ * is not supported; expected TemplateProcessing, ByteLevel or a Sequence of them" (or a
+ * TemplateProcessing that is not special tokens around $A). Needs the vocabulary loaded. */
+int t2_tokenizer_post_load(t2_tokenizer *tok, const json_t *node, const char *path,
+                           t2_error *err);
 
 /* tokenizer_load.c helper also used by tokenizer_write.c: the GPT-2 bytes->unicode table,
  * the code point each byte is spelt with in a byte-level vocabulary. */

@@ -3,7 +3,7 @@
  * Reads: model (type "BPE" or absent with merges; vocab; merges as "a b" strings or [a, b]
  * pairs; unk_token, byte_fallback, fuse_unk, ignore_merges), added_tokens, normalizer (NFC,
  * Prepend, Replace of a string, Sequence), pre_tokenizer (ByteLevel, Metaspace, Split,
- * Sequence) and post_processor (TemplateProcessing, for the BOS id). The decoder is not read:
+ * Sequence) and post_processor (tokenizer_post.c). The decoder is not read:
  * decoding is defined as the inverse of this encoder (tokenizer.c).
  * Rejects, with "<path>: <what>; expected <what>", every model type but BPE and every
  * normalizer or pre-tokenizer it cannot reproduce exactly, rather than encode differently.
@@ -458,34 +458,10 @@ static int decide_kind(t2_tokenizer *tok, const pretok_seen *seen, const char *p
 
 /* ---- BOS ------------------------------------------------------------------------------------ */
 
-/* The BOS id a TemplateProcessing puts first: >= 0, -1 when it puts none, -2 when node holds
- * no TemplateProcessing. */
-static int32_t template_bos(const t2_tokenizer *tok, const json_t *node) {
-    const char *type = string_of(json_object_get(node, "type"));
-    if (type != NULL && strcmp(type, "Sequence") == 0) {
-        const json_t *list = json_object_get(node, "processors");
-        for (size_t i = 0; i < json_array_size(list); i++) {
-            int32_t id = template_bos(tok, json_array_get(list, i));
-            if (id != -2) return id;
-        }
-        return -2;
-    }
-    if (type == NULL || strcmp(type, "TemplateProcessing") != 0) return -2;
-    const json_t *first = json_array_get(json_object_get(node, "single"), 0);
-    const char *name = string_of(json_object_get(json_object_get(first, "SpecialToken"), "id"));
-    if (name == NULL) return -1;
-    const json_t *special = json_object_get(json_object_get(node, "special_tokens"), name);
-    int64_t id;
-    if (t2_json_util_as_int(json_array_get(json_object_get(special, "ids"), 0), &id) && id >= 0 &&
-        id < tok->n_ids)
-        return (int32_t)id;
-    return t2_strmap_get(&tok->vocab, name, strlen(name));
-}
-
-static int32_t find_bos(const t2_tokenizer *tok, const json_t *post_processor) {
-    int32_t id = template_bos(tok, post_processor);
-    if (id != -2) return id;
-    /* no template: the added token with a BOS name, as Llama 2 / 3 and t2's own files use */
+/* The BOS: what a TemplateProcessing puts first (-1 when it puts nothing); without a template,
+ * the added token with a BOS name, as Llama 2 / 3 and t2's own files use. */
+static int32_t find_bos(const t2_tokenizer *tok) {
+    if (tok->has_template) return tok->template_bos;
     static const char *const names[] = {"<|begin_of_text|>", "<s>", "<|bos|>", "<bos>",
                                         "<|startoftext|>"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -542,7 +518,9 @@ static int load_model(t2_tokenizer *tok, const json_t *root, const char *path, t
             return fail(err, path, "model.vocab has no token '%.*s' for byte 0x%02X; expected "
                         "all 256 byte-level tokens", (int)n, spelt, b);
     }
-    tok->bos_id = find_bos(tok, json_object_get(root, "post_processor"));
+    if (t2_tokenizer_post_load(tok, json_object_get(root, "post_processor"), path, err) != 0)
+        return -1;
+    tok->bos_id = find_bos(tok);
     return 0;
 }
 
@@ -554,7 +532,7 @@ t2_tokenizer *t2_tokenizer_load(const char *path, t2_error *err) {
     t2_free(text);
     if (root == NULL) return NULL;
     t2_tokenizer *tok = t2_alloc_zero(sizeof *tok);
-    tok->unk_id = tok->bos_id = -1;
+    tok->unk_id = tok->bos_id = tok->template_bos = tok->template_eos = -1;
     int rc = load_model(tok, root, path, err);
     json_decref(root);
     if (rc != 0) {

@@ -84,3 +84,19 @@ int t2_tokenizer_write_byte_level(const char *path, const char *const *special_t
     free(text);
     return rc;
 }
+
+int t2_tokenizer_write_config(const char *path, const char *bos_token, const char *eos_token,
+                              t2_error *err) {
+    json_t *root = json_pack("{s:b, s:b, s:s, s:s, s:b, s:s}", "add_bos_token", 0,
+                             "add_eos_token", 0, "bos_token", bos_token, "eos_token", eos_token,
+                             "clean_up_tokenization_spaces", 0, "tokenizer_class",
+                             "PreTrainedTokenizerFast");
+    char *text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
+    json_decref(root);
+    if (text == NULL) return t2_error_set(err, "%s: cannot serialise the tokenizer config", path);
+    size_t len = strlen(text);
+    text[len] = '\n';
+    int rc = t2_file_write_atomic(path, text, len + 1, err);
+    free(text);
+    return rc;
+}

@@ -1,4 +1,6 @@
-/* Writes the tokenizer.json of t2's own small models: byte-level, no merges. */
+/* Writes the tokenizer.json of t2's own small models (byte-level, no merges) and their
+ * tokenizer_config.json (no BOS/EOS added, no chat template: they are base models prompted
+ * with plain text). */
 #ifndef T2_MODEL_TOKENIZER_WRITE_H
 #define T2_MODEL_TOKENIZER_WRITE_H
 
@@ -14,5 +16,13 @@
  * failure); on failure the file at path is left as it was. */
 int t2_tokenizer_write_byte_level(const char *path, const char *const *special_tokens,
                                   int n_special, t2_error *err);
+
+/* Writes (atomically) the tokenizer_config.json of a base model prompted with plain text:
+ * add_bos_token and add_eos_token false (an encoding adds nothing, as the model was trained),
+ * bos_token and eos_token as given, tokenizer_class PreTrainedTokenizerFast, no
+ * chat_template. It loads back with t2_tokenizer_config_load. Returns 0, or -1 with
+ * err = "<path>: ..." (a write failure); on failure the file at path is left as it was. */
+int t2_tokenizer_write_config(const char *path, const char *bos_token, const char *eos_token,
+                              t2_error *err);
 
 #endif

@@ -221,6 +221,7 @@ static int route_samples(t2_adapt *a, const t2_adapt_strategy *s, const char *co
         view = adapted_view(a);
     }
     t2_eval_decoding route_dec = *dec;
+    route_dec.terminator = NULL; /* a category is one line, whatever the task's answers are */
     if (route_dec.max_new_tokens > T2_ADAPT_ROUTE_TOKENS)
         route_dec.max_new_tokens = T2_ADAPT_ROUTE_TOKENS;
     t2_generation *gens = t2_alloc_array((size_t)n, sizeof *gens);
@@ -319,14 +320,23 @@ int t2_adapt_run(t2_adapt *a, const t2_task *task, t2_task_split split,
     }
     t2_generation *gens = t2_alloc_array((size_t)n, sizeof *gens);
     int64_t *lens = t2_alloc_array((size_t)n, sizeof *lens);
-    int status = answer_prompts(a, s, prompts, indices, n, dec, out, gens, lens, err);
+    t2_eval_decoding task_dec = *dec;
+    task_dec.terminator = t2_task_terminator(task);
+    int status = answer_prompts(a, s, prompts, indices, n, &task_dec, out, gens, lens, err);
+    /* every reward at once: mbpp runs its programs concurrently */
+    int *rewards = t2_alloc_array((size_t)n, sizeof *rewards);
+    const char **texts = t2_alloc_array((size_t)n, sizeof *texts);
+    for (int64_t i = 0; status == 0 && i < n; i++) texts[i] = gens[i].text;
+    if (status == 0) t2_task_rewards(samples, texts, n, rewards);
     for (int64_t i = 0; status == 0 && i < n; i++) {
         char answer[T2_ANSWER_MAX];
-        out[i].correct = t2_task_reward(&samples[i], gens[i].text) > 0;
-        out[i].answered = t2_answer_extract(gens[i].text, samples[i].match, answer);
+        out[i].correct = rewards[i] > 0;
+        out[i].answered = t2_task_answer(&samples[i], gens[i].text, answer);
         out[i].prompt_tokens = lens[i];
         out[i].new_tokens = gens[i].n_tokens;
     }
+    t2_free(texts);
+    t2_free(rewards);
     t2_generate_free(gens, n);
     for (int64_t i = 0; i < n; i++) t2_task_sample_free(&samples[i]);
     t2_free(lens);

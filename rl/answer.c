@@ -12,6 +12,8 @@ static int is_alnum(char c) {
 static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
 static char to_lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 
+static const char BOXED[] = "\\boxed{";
+
 /* 1 when the text at p starts with the lowercase word w in any letter case (stops at NUL). */
 static int starts_nocase(const char *p, const char *w) {
     for (; *w != '\0'; p++, w++)
@@ -19,17 +21,57 @@ static int starts_nocase(const char *p, const char *w) {
     return 1;
 }
 
+/* 1 when "answer" starts a word at p (any letter case). */
+static int answer_word_at(const char *start, const char *p) {
+    return (p == start || !is_alnum(p[-1])) && starts_nocase(p, "answer");
+}
+
+/* For "\boxed{" at p: the byte after its matching '}', or NULL when it is not closed within
+ * T2_ANSWER_MAX bytes (a longer answer is no answer anyway; the bound keeps a scan over many
+ * unclosed boxes linear). */
+static const char *boxed_end(const char *p) {
+    int depth = 0;
+    const char *open = p + sizeof BOXED - 2;
+    for (const char *q = open; *q != '\0' && q - open <= T2_ANSWER_MAX; q++) {
+        if (*q == '{') depth++;
+        else if (*q == '}' && --depth == 0) return q + 1;
+    }
+    return NULL;
+}
+
 int t2_answer_span(const char *completion, const char **begin, size_t *len) {
-    static const char phrase[] = "the answer is";
-    const size_t phrase_len = sizeof phrase - 1;
     const char *after = NULL; /* just past the last marker */
+    const char *close = NULL; /* that marker's closing brace (\boxed), or NULL: to end of line */
     for (const char *p = completion; *p != '\0'; p++) {
-        if (starts_nocase(p, phrase))
-            after = p + phrase_len;
-        else if (strncmp(p, "####", 4) == 0)
+        if (answer_word_at(completion, p)) {
+            const char *q = p + 6;
+            if (q[0] == ' ' && starts_nocase(q + 1, "is")) {
+                after = q + 3;
+                close = NULL;
+                continue;
+            }
+            while (*q == '*' || *q == '_') q++;
+            if (*q == ':') {
+                after = q + 1;
+                close = NULL;
+            }
+        } else if (strncmp(p, "####", 4) == 0) {
             after = p + 4;
+            close = NULL;
+        } else if (strncmp(p, BOXED, sizeof BOXED - 1) == 0) {
+            const char *end = boxed_end(p);
+            if (end != NULL) {
+                after = p + sizeof BOXED - 1;
+                close = end - 1;
+            }
+        }
     }
     if (after == NULL) return 0;
+    if (close != NULL) {
+        *begin = after;
+        *len = (size_t)(close - after);
+        return 1;
+    }
     while (is_blank(*after) || *after == ':') after++;
     *begin = after;
     *len = strcspn(after, "\n");
@@ -47,10 +89,14 @@ static size_t scan_number(const char *p, const char *end, char out[T2_ANSWER_MAX
     while (q < end && is_digit(*q)) {
         if (n_all + 5 >= sizeof digits) return 0; /* room for sign, "0", '.' and NUL */
         digits[n_all++] = *q++;
-        /* a thousands comma: exactly three digits follow it */
-        if (q + 3 < end && *q == ',' && is_digit(q[1]) && is_digit(q[2]) && is_digit(q[3]) &&
-            (q + 4 >= end || !is_digit(q[4])))
-            q++;
+        /* a thousands separator, "," or LaTeX "{,}": exactly three digits follow it */
+        size_t sep = q < end && *q == ',' ? 1
+                     : q + 2 < end && q[0] == '{' && q[1] == ',' && q[2] == '}' ? 3
+                                                                              : 0;
+        const char *r = q + sep;
+        if (sep > 0 && r + 2 < end && is_digit(r[0]) && is_digit(r[1]) && is_digit(r[2]) &&
+            (r + 3 >= end || !is_digit(r[3])))
+            q = r;
     }
     n_int = n_all;
     if (q + 1 < end && *q == '.' && is_digit(q[1])) {
@@ -101,6 +147,62 @@ static void trim(const char **begin, size_t *len) {
     *len = n;
 }
 
+/* Removes one balanced wrapper around a non-empty inside: the same run of 1 to 3 '*' (or one
+ * '`') at both ends, or a LaTeX command "\name{...}" whose brace closes at the end. */
+static void unwrap(const char **begin, size_t *len) {
+    const char *b = *begin;
+    size_t n = *len;
+    size_t stars = 0;
+    while (stars < n && stars < 3 && b[stars] == '*') stars++;
+    if (stars > 0 && n > 2 * stars && b[n - stars - 1] != '*') {
+        int closed = 1;
+        for (size_t i = 0; i < stars; i++)
+            if (b[n - 1 - i] != '*') closed = 0;
+        if (closed) {
+            *begin = b + stars;
+            *len = n - 2 * stars;
+        }
+        return;
+    }
+    if (n > 2 && b[0] == '`' && b[n - 1] == '`') {
+        *begin = b + 1;
+        *len = n - 2;
+        return;
+    }
+    if (n < 4 || b[0] != '\\' || b[n - 1] != '}') return;
+    size_t i = 1;
+    while (i < n && ((b[i] >= 'a' && b[i] <= 'z') || (b[i] >= 'A' && b[i] <= 'Z'))) i++;
+    if (i == 1 || i + 1 >= n - 1 || b[i] != '{') return;
+    int depth = 0; /* the brace at i must close at n - 1, not before */
+    for (size_t j = i; j < n; j++) {
+        if (b[j] == '{') depth++;
+        else if (b[j] == '}' && --depth == 0 && j != n - 1) return;
+    }
+    if (depth != 0) return;
+    *begin = b + i + 1;
+    *len = n - i - 2;
+}
+
+/* The first run of ASCII letters and digits in [b, end) that is not a LaTeX command name
+ * (a run right after '\') nor the word "option" or "choice": *run and its length, or 0. */
+static size_t choice_run(const char *b, const char *end, const char **run) {
+    const char *p = b;
+    for (;;) {
+        while (p < end && !is_alnum(*p)) p++;
+        if (p == end) return 0;
+        const char *q = p;
+        while (q < end && is_alnum(*q)) q++;
+        size_t n = (size_t)(q - p);
+        int skip = (p > b && p[-1] == '\\') ||
+                   (n == 6 && (starts_nocase(p, "option") || starts_nocase(p, "choice")));
+        if (!skip) {
+            *run = p;
+            return n;
+        }
+        p = q;
+    }
+}
+
 /* The canonical answer of the text span [b, b + n) for the match kind; strict requires the
  * whole span to be that answer (references), otherwise it is searched for (completions). */
 static int canonical(const char *b, size_t n, t2_answer_match match, int strict,
@@ -108,6 +210,8 @@ static int canonical(const char *b, size_t n, t2_answer_match match, int strict,
     out[0] = '\0';
     const char *end = b + n;
     if (match == T2_ANSWER_MATCH_EXACT) {
+        trim(&b, &n);
+        unwrap(&b, &n);
         trim(&b, &n);
         if (n == 0 || n >= T2_ANSWER_MAX) return 0;
         memcpy(out, b, n);
@@ -134,7 +238,11 @@ static int canonical(const char *b, size_t n, t2_answer_match match, int strict,
         return 0;
     }
     const char *p = b;
-    while (p < end && !is_alnum(*p)) p++;
+    if (strict) { /* a reference is the label alone */
+        while (p < end && !is_alnum(*p)) p++;
+    } else if (choice_run(b, end, &p) != 1) {
+        return 0;
+    }
     const char *q = p;
     while (q < end && is_alnum(*q)) q++;
     if (q - p != 1) return 0;
@@ -157,6 +265,54 @@ int t2_answer_extract(const char *completion, t2_answer_match match, char out[T2
     out[0] = '\0';
     if (!t2_answer_span(completion, &b, &n)) return 0;
     return canonical(b, n, match, 0, out);
+}
+
+/* The last number of [b, end) in canonical form, read as the numeric rule reads numbers;
+ * 0 when there is none or the last one is too long to hold. */
+static int last_number(const char *b, const char *end, char out[T2_ANSWER_MAX]) {
+    int found = 0;
+    char number[T2_ANSWER_MAX];
+    for (const char *p = b; p < end;) {
+        /* a sign glued to a preceding letter or digit is an operator, not a sign */
+        if ((*p == '-' || *p == '+') && p > b && is_alnum(p[-1])) {
+            p++;
+            continue;
+        }
+        if (!number_starts(p, end)) {
+            p++;
+            continue;
+        }
+        size_t used = scan_number(p, end, number);
+        if (used == 0) { /* too long to hold: step over all of it */
+            found = 0;
+            if (*p == '-' || *p == '+') p++;
+            while (p < end && (is_digit(*p) || *p == ',' || *p == '.')) p++;
+            continue;
+        }
+        memcpy(out, number, strlen(number) + 1);
+        found = 1;
+        p += used;
+    }
+    if (!found) out[0] = '\0';
+    return found;
+}
+
+int t2_answer_extract_last(const char *completion, t2_answer_match match,
+                           char out[T2_ANSWER_MAX]) {
+    const char *end = completion + strlen(completion);
+    out[0] = '\0';
+    if (match == T2_ANSWER_MATCH_NUMERIC) return last_number(completion, end, out);
+    if (match != T2_ANSWER_MATCH_CHOICE) return 0;
+    for (const char *p = end; p > completion; p--) {
+        char c = p[-1];
+        if (!((c >= 'A' && c <= 'Z') || is_digit(c))) continue;
+        if (p - 1 > completion && is_alnum(p[-2])) continue;
+        if (p < end && is_alnum(*p)) continue;
+        out[0] = c;
+        out[1] = '\0';
+        return 1;
+    }
+    return 0;
 }
 
 int t2_answer_normalize(const char *reference, t2_answer_match match, char out[T2_ANSWER_MAX]) {

@@ -33,6 +33,27 @@ void t2_eval_interval(int64_t correct, int64_t n, double *lo, double *hi) {
     *hi = centre + half;
 }
 
+int t2_evaluate_use_prompt(t2_model_dir *model, const t2_prompt_settings *settings,
+                           const t2_task *task, t2_error *err) {
+    t2_prompt_settings p = *settings;
+    if (p.system == NULL || p.system[0] == '\0') p.system = (char *)t2_task_default_system(task);
+    return t2_model_dir_set_prompt(model, &p, err);
+}
+
+int t2_evaluate_stop_strings(const t2_prompt_encoder *e, const char *terminator,
+                             const char **stops) {
+    if (!t2_prompt_encoder_is_chat(e)) {
+        stops[0] = terminator != NULL ? terminator : T2_TASK_TERMINATOR;
+        return 1;
+    }
+    int n = 0;
+    while (e->stops[n] != NULL) {
+        stops[n] = e->stops[n];
+        n++;
+    }
+    return n;
+}
+
 int t2_evaluate_prompts(const t2_model_dir *model, const char *const *prompts, int64_t n,
                         const t2_eval_decoding *dec, t2_generation *gens,
                         int64_t *prompt_tokens, t2_error *err) {
@@ -42,8 +63,7 @@ int t2_evaluate_prompts(const t2_model_dir *model, const char *const *prompts, i
     int32_t **ids = t2_alloc_array((size_t)n, sizeof *ids);
     int64_t longest = 1;
     for (int64_t i = 0; i < n; i++) {
-        prompt_tokens[i] = t2_tokenizer_encode(model->tok, prompts[i], strlen(prompts[i]),
-                                               &ids[i]);
+        prompt_tokens[i] = t2_prompt_encoder_encode(&model->prompt, prompts[i], &ids[i]);
         if (prompt_tokens[i] > longest) longest = prompt_tokens[i];
     }
     int64_t capacity = longest + dec->max_new_tokens;
@@ -59,7 +79,8 @@ int t2_evaluate_prompts(const t2_model_dir *model, const char *const *prompts, i
         int64_t slots = dec->batch < n ? dec->batch : n;
         t2_forward_init(&f, &model->cfg, &model->weights, EVAL_PREFILL_ROWS, capacity);
         t2_kv_cache_init(&cache, &model->cfg, slots, capacity);
-        const char *stops[1] = {T2_TASK_TERMINATOR};
+        const char *stops[T2_PROMPT_ENCODER_MAX_STOPS + 1];
+        int n_stops = t2_evaluate_stop_strings(&model->prompt, dec->terminator, stops);
         t2_generate_params params = {
             .max_new_tokens = dec->max_new_tokens,
             .sampler = dec->sampler,
@@ -67,7 +88,7 @@ int t2_evaluate_prompts(const t2_model_dir *model, const char *const *prompts, i
             .eos_ids = model->cfg.eos_token_ids,
             .n_eos_ids = model->cfg.n_eos_token_ids,
             .stop_strings = stops,
-            .n_stop_strings = 1,
+            .n_stop_strings = n_stops,
         };
         status = t2_generate_run(&f, &cache, model->tok, (const int32_t *const *)ids,
                                  prompt_tokens, n, &params, gens, NULL, NULL, err);
@@ -92,20 +113,28 @@ int t2_evaluate_task(const t2_model_dir *model, const t2_task *task, t2_task_spl
         prompts[i] = samples[i].prompt;
     }
     t2_eval_decoding dec = {.batch = opt->batch, .max_new_tokens = opt->max_new_tokens,
+                            .terminator = t2_task_terminator(task),
                             .sampler = opt->sampler, .seed = opt->seed};
     t2_generation *gens = t2_alloc_array((size_t)n, sizeof *gens);
     int status = t2_evaluate_prompts(model, prompts, n, &dec, gens, lens, err);
     if (status == 0) {
         out->n = n;
         if (keep_completions) out->completions = t2_alloc_array((size_t)n, sizeof(char *));
+        /* every reward at once: mbpp runs its programs concurrently */
+        int *rewards = t2_alloc_array((size_t)n, sizeof *rewards);
+        const char **texts = t2_alloc_array((size_t)n, sizeof *texts);
+        for (int64_t i = 0; i < n; i++) texts[i] = gens[i].text;
+        t2_task_rewards(samples, texts, n, rewards);
         for (int64_t i = 0; i < n; i++) {
             out->prompt_tokens += lens[i];
             out->new_tokens += gens[i].n_tokens;
-            if (t2_task_reward(&samples[i], gens[i].text) > 0) out->correct++;
+            if (rewards[i] > 0) out->correct++;
             char answer[T2_ANSWER_MAX];
-            if (!t2_answer_extract(gens[i].text, samples[i].match, answer)) out->no_answer++;
+            if (!t2_task_answer(&samples[i], gens[i].text, answer)) out->no_answer++;
             if (keep_completions) out->completions[i] = t2_strdup(gens[i].text);
         }
+        t2_free(texts);
+        t2_free(rewards);
         t2_generate_free(gens, n);
     }
     for (int64_t i = 0; i < n; i++) t2_task_sample_free(&samples[i]);

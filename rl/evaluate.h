@@ -1,6 +1,8 @@
 /* Greedy (or sampled) accuracy of a model on a task: completes the prompts of samples
- * [first, first + n) of a split in batches through model/generate.h (stopping at the task
- * terminator, EOS or max_new_tokens) and scores each completion with the task's reward.
+ * [first, first + n) of a split in batches through model/generate.h (stopping at the task's
+ * stop strings, an EOS id of the model or max_new_tokens) and scores each completion with the
+ * task's reward. Prompts become ids through the model's prompt encoder (model->prompt: the
+ * chat format and BOS/EOS of the run, model/prompt_encoder.h).
  * t2_evaluate_prompts is the generation step alone, over any prompt texts (the adaptation's
  * classification pass, rl/adapt.h, uses it too).
  * Single-process; dist/ shards the sample range over ranks. */
@@ -12,6 +14,7 @@
 #include "base/error.h"
 #include "model/generate.h"
 #include "model/model_dir.h"
+#include "model/prompt_encoder.h"
 #include "model/sampler.h"
 #include "rl/task.h"
 
@@ -35,6 +38,8 @@ typedef struct t2_eval_decoding {
     int64_t max_new_tokens;    /* >= 0 */
     t2_sampler_params sampler; /* temperature 0: greedy */
     uint64_t seed;             /* prompt i of a call samples from t2_generate_seed(seed, i) */
+    const char *terminator;    /* plain format: where an answer ends (t2_task_terminator);
+                                  NULL: T2_TASK_TERMINATOR */
 } t2_eval_decoding;
 
 /* Completes prompts[0..n) (texts, tokenized here without BOS) in one t2_generate_run over
@@ -52,6 +57,19 @@ int t2_evaluate_task(const t2_model_dir *model, const t2_task *task, t2_task_spl
                      const t2_eval_options *opt, int keep_completions, t2_eval_result *out,
                      t2_error *err);
 void t2_eval_result_free(t2_eval_result *r); /* accepts a zeroed result; may run twice */
+
+/* Sets the run's prompt settings on model (t2_model_dir_set_prompt), with the task's own
+ * system message (the paper's, for the dataset tasks; t2_task_default_system) when the
+ * settings give none. 0, or -1 with err (the model's encoder unchanged). */
+int t2_evaluate_use_prompt(t2_model_dir *model, const t2_prompt_settings *settings,
+                           const t2_task *task, t2_error *err);
+
+/* Where a task's completion ends under prompt encoder e: at the task's terminator
+ * (t2_task_terminator; NULL: T2_TASK_TERMINATOR) in the plain format, at the chat format's
+ * end-of-turn markers otherwise (an answer of a chat model spans lines). Fills stops[] (room
+ * for T2_PROMPT_ENCODER_MAX_STOPS + 1 borrowed static strings) and returns their number. */
+int t2_evaluate_stop_strings(const t2_prompt_encoder *e, const char *terminator,
+                             const char **stops);
 
 /* Wilson 95 % interval of an accuracy of `correct` out of n: [*lo, *hi]. */
 void t2_eval_interval(int64_t correct, int64_t n, double *lo, double *hi);

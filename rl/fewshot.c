@@ -25,13 +25,13 @@ void t2_fewshot_scorer_free(t2_fewshot_scorer *f) {
  * prompt's share in *prompt_len. */
 static int64_t example_tokens(const t2_fewshot_scorer *f, int64_t i, int32_t **ids,
                               int64_t *prompt_len) {
-    const t2_tokenizer *tok = f->adapt->model->tok;
+    const t2_prompt_encoder *encoder = &f->adapt->model->prompt;
     t2_task_sample s;
     memset(&s, 0, sizeof s);
     t2_task_get(f->task, f->split, f->indices[i], &s);
     int32_t *prompt = NULL, *answer = NULL;
-    int64_t np = t2_tokenizer_encode(tok, s.prompt, strlen(s.prompt), &prompt);
-    int64_t na = t2_tokenizer_encode(tok, s.worked, strlen(s.worked), &answer);
+    int64_t np = t2_prompt_encoder_encode(encoder, s.prompt, &prompt);
+    int64_t na = t2_tokenizer_encode(encoder->tok, s.worked, strlen(s.worked), &answer);
     *ids = t2_alloc_array((size_t)(np + na), sizeof **ids);
     if (np > 0) memcpy(*ids, prompt, (size_t)np * sizeof **ids);
     if (na > 0) memcpy(*ids + np, answer, (size_t)na * sizeof **ids);

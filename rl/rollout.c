@@ -7,6 +7,7 @@
 #include "base/alloc.h"
 #include "base/assert.h"
 #include "model/generate.h"
+#include "rl/evaluate.h"
 
 enum { ROLLOUT_PREFILL_ROWS = 512 };
 
@@ -16,13 +17,13 @@ static int64_t row_capacity(const t2_rollout_engine *e) {
 
 int t2_rollout_engine_init(t2_rollout_engine *e, const t2_model_config *cfg,
                            const t2_model_weights *policy, const t2_model_weights *base,
-                           const t2_tokenizer *tok, const t2_task *task,
+                           const t2_prompt_encoder *prompt, const t2_task *task,
                            const t2_rollout_options *options, int64_t max_prompts,
                            int64_t max_prompt_len, t2_error *err) {
     T2_ASSERT(max_prompts >= 1 && max_prompt_len >= 1 && options->batch_prompts >= 1);
     memset(e, 0, sizeof *e);
     e->cfg = cfg;
-    e->tok = tok;
+    e->prompt = prompt;
     e->task = task;
     e->options = *options;
     e->max_prompts = max_prompts;
@@ -59,14 +60,14 @@ void t2_rollout_engine_free(t2_rollout_engine *e) {
     memset(e, 0, sizeof *e);
 }
 
-int64_t t2_rollout_longest_prompt(const t2_task *task, const t2_tokenizer *tok,
+int64_t t2_rollout_longest_prompt(const t2_task *task, const t2_prompt_encoder *prompt,
                                   t2_task_split split, int64_t first, int64_t n) {
     int64_t longest = 1;
     for (int64_t i = 0; i < n; i++) {
         t2_task_sample sample = {0};
         t2_task_get(task, split, first + i, &sample);
         int32_t *ids = NULL;
-        int64_t len = t2_tokenizer_encode(tok, sample.prompt, strlen(sample.prompt), &ids);
+        int64_t len = t2_prompt_encoder_encode(prompt, sample.prompt, &ids);
         if (len > longest) longest = len;
         t2_free(ids);
         t2_task_sample_free(&sample);
@@ -99,8 +100,7 @@ int t2_rollout_generate(t2_rollout_engine *e, const int64_t *indices, int64_t n,
     int status = 0;
     for (int64_t i = 0; i < n; i++) {
         t2_task_get(e->task, T2_TASK_SPLIT_TRAIN, indices[i], &samples[i]);
-        const char *prompt = samples[i].prompt;
-        lens[i] = t2_tokenizer_encode(e->tok, prompt, strlen(prompt), &prompts[i]);
+        lens[i] = t2_prompt_encoder_encode(e->prompt, samples[i].prompt, &prompts[i]);
         if (lens[i] > e->max_prompt_len && status == 0)
             status = t2_error_set(err, "task %s, train sample %lld: prompt of %lld tokens; "
                                   "expected at most %lld", t2_task_info_of(e->task)->name,
@@ -111,7 +111,7 @@ int t2_rollout_generate(t2_rollout_engine *e, const int64_t *indices, int64_t n,
         for (int64_t i = 0; i < n; i++) {
             int32_t *answer = NULL;
             const char *worked = samples[i].worked;
-            int64_t len = t2_tokenizer_encode(e->tok, worked, strlen(worked), &answer);
+            int64_t len = t2_tokenizer_encode(e->prompt->tok, worked, strlen(worked), &answer);
             if (len > e->options.max_new_tokens) len = e->options.max_new_tokens;
             out[i] = (t2_rollout){.index = indices[i], .prompt_len = lens[i],
                                   .completion_len = len, .reward = 1.0f};
@@ -119,7 +119,8 @@ int t2_rollout_generate(t2_rollout_engine *e, const int64_t *indices, int64_t n,
             t2_free(answer);
         }
     } else if (status == 0) {
-        const char *stops[1] = {T2_TASK_TERMINATOR};
+        const char *stops[T2_PROMPT_ENCODER_MAX_STOPS + 1];
+        int n_stops = t2_evaluate_stop_strings(e->prompt, t2_task_terminator(e->task), stops);
         t2_generate_params params = {
             .max_new_tokens = e->options.max_new_tokens,
             .sampler = e->options.sampler,
@@ -127,18 +128,26 @@ int t2_rollout_generate(t2_rollout_engine *e, const int64_t *indices, int64_t n,
             .eos_ids = e->cfg->eos_token_ids,
             .n_eos_ids = e->cfg->n_eos_token_ids,
             .stop_strings = stops,
-            .n_stop_strings = 1,
+            .n_stop_strings = n_stops,
         };
         t2_generation *gens = t2_alloc_array((size_t)n, sizeof *gens);
-        status = t2_generate_run(&e->forward, &e->cache, e->tok, (const int32_t *const *)prompts,
-                                 lens, n, &params, gens, NULL, NULL, err);
+        status = t2_generate_run(&e->forward, &e->cache, e->prompt->tok,
+                                 (const int32_t *const *)prompts, lens, n, &params, gens, NULL,
+                                 NULL, err);
+        /* every reward of the chunk at once: mbpp runs its programs concurrently */
+        int *rewards = t2_alloc_array((size_t)n, sizeof *rewards);
+        const char **texts = t2_alloc_array((size_t)n, sizeof *texts);
+        for (int64_t i = 0; status == 0 && i < n; i++) texts[i] = gens[i].text;
+        if (status == 0) t2_task_rewards(samples, texts, n, rewards);
         for (int64_t i = 0; status == 0 && i < n; i++) {
             out[i] = (t2_rollout){.index = indices[i], .prompt_len = lens[i],
                                   .completion_len = gens[i].n_tokens};
-            out[i].reward = (float)t2_task_reward(&samples[i], gens[i].text);
+            out[i].reward = (float)rewards[i];
             out[i].tokens = join(prompts[i], lens[i], gens[i].tokens, gens[i].n_tokens);
         }
         if (status == 0) t2_generate_free(gens, n);
+        t2_free(texts);
+        t2_free(rewards);
         t2_free(gens);
     }
     for (int64_t i = 0; i < n; i++) {

@@ -30,6 +30,7 @@
 #include "model/forward.h"
 #include "model/kv_cache.h"
 #include "model/sampler.h"
+#include "model/prompt_encoder.h"
 #include "model/tokenizer.h"
 #include "model/train.h"
 #include "rl/task.h"
@@ -67,7 +68,7 @@ typedef struct t2_rollout {
  * weights, and a trainer over the base weights when β > 0. */
 typedef struct t2_rollout_engine {
     const t2_model_config *cfg;   /* borrowed */
-    const t2_tokenizer *tok;      /* borrowed */
+    const t2_prompt_encoder *prompt; /* borrowed: how prompts become ids */
     const t2_task *task;          /* borrowed */
     t2_rollout_options options;
     int64_t max_prompts;          /* chunk size */
@@ -86,14 +87,14 @@ typedef struct t2_rollout_engine {
  * err when prompt plus completion cannot fit the model's positions. */
 int t2_rollout_engine_init(t2_rollout_engine *e, const t2_model_config *cfg,
                            const t2_model_weights *policy, const t2_model_weights *base,
-                           const t2_tokenizer *tok, const t2_task *task,
+                           const t2_prompt_encoder *prompt, const t2_task *task,
                            const t2_rollout_options *options, int64_t max_prompts,
                            int64_t max_prompt_len, t2_error *err);
 void t2_rollout_engine_free(t2_rollout_engine *e); /* zeroed ok; twice ok */
 
 /* The longest prompt, in tokens, of the first n samples of the split starting at first
  * (to size an engine). */
-int64_t t2_rollout_longest_prompt(const t2_task *task, const t2_tokenizer *tok,
+int64_t t2_rollout_longest_prompt(const t2_task *task, const t2_prompt_encoder *prompt,
                                   t2_task_split split, int64_t first, int64_t n);
 
 /* Step 1 for n <= max_prompts prompts (train-split indices) with sampling seed `seed`:

@@ -5,9 +5,12 @@
  *   arc:   AI2's layout {"question": {"stem": str, "choices": [{"text", "label"}...]},
  *          "answerKey"} or Hugging Face's {"question": str, "choices": {"text": [...],
  *          "label": [...]}, "answerKey"}; labels are one letter or digit ("A".."E", "1".."4");
- *          the question shows "stem A) text B) text ..."; choice match.
+ *          the placeholders are {question}, the stem, and {choices}, one "L. text" line per
+ *          choice (the layout of the paper's evaluation); the key is "stem A) text B) text
+ *          ..."; choice match.
  *   qa:    {"prompt": str, "answer": str or number, "match": "exact"|"numeric"|"choice"
  *          (default exact)}.
+ * The prompt is the task's template (task.c) filled with the record's placeholder values.
  * Every record may carry "id" (string or integer); otherwise its id is its 0-based line
  * number. Blank lines are skipped; other keys are ignored. The first bad line stops loading
  * with "<file>:<line>: <what is wrong>; expected <what>".
@@ -17,13 +20,17 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/assert.h"
 #include "base/file.h"
 #include "model/json_util.h"
 #include "model/strmap.h"
 #include "rl/task_impl.h"
+#include "rl/task_template.h"
 
 typedef struct record {
     char *id, *question, *answer, *worked;
+    char *choices; /* arc: the {choices} lines; NULL for the other tasks */
+    char *stem;    /* arc: the {question}, the stem alone; NULL for the other tasks */
     t2_answer_match match;
 } record;
 
@@ -107,9 +114,11 @@ static const char *type_or_missing(const json_t *value) {
     return value ? t2_json_util_type_name(value) : "missing";
 }
 
-/* Appends " L) text" to the question being built for one ARC choice after checking it. */
+/* Appends " L) text" to the key being built and "L. text" to the choice lines for one ARC
+ * choice after checking it. */
 static int arc_choice(const json_t *label, const json_t *text, const char *where, int index,
-                      t2_task_text *labels, char **question, size_t *qlen, t2_error *err) {
+                      t2_task_text *labels, char **question, size_t *qlen, char **lines,
+                      size_t *llen, t2_error *err) {
     if (!json_is_string(text))
         return t2_error_set(err, "%s: choice %d: its text is %s; expected a string", where,
                             index + 1, type_or_missing(text));
@@ -132,6 +141,8 @@ static int arc_choice(const json_t *label, const json_t *text, const char *where
     size_t add = strlen(t) + 8;
     *question = t2_realloc(*question, *qlen + add);
     *qlen += (size_t)snprintf(*question + *qlen, add, " %c) %s", canon[0], t);
+    *lines = t2_realloc(*lines, *llen + add);
+    *llen += (size_t)snprintf(*lines + *llen, add, "%s%c. %s", *llen ? "\n" : "", canon[0], t);
     return 0;
 }
 
@@ -167,8 +178,8 @@ static int parse_arc(const json_t *obj, const char *where, record *r, t2_error *
     if (n < 2 || n > 26)
         return t2_error_set(err, "%s: %zu choices; expected 2 to 26", where, n);
     t2_task_text labels = {{0}, 0};
-    size_t qlen = strlen(stem);
-    char *question = t2_strdup(stem);
+    size_t qlen = strlen(stem), llen = 0;
+    char *question = t2_strdup(stem), *lines = t2_strdup("");
     for (size_t i = 0; i < n; i++) {
         const json_t *label, *text;
         if (json_is_array(choices)) {
@@ -179,8 +190,10 @@ static int parse_arc(const json_t *obj, const char *where, record *r, t2_error *
             label = json_array_get(json_object_get(choices, "label"), i);
             text = json_array_get(json_object_get(choices, "text"), i);
         }
-        if (arc_choice(label, text, where, (int)i, &labels, &question, &qlen, err) != 0) {
+        if (arc_choice(label, text, where, (int)i, &labels, &question, &qlen, &lines, &llen,
+                       err) != 0) {
             t2_free(question);
+            t2_free(lines);
             return -1;
         }
     }
@@ -193,10 +206,13 @@ static int parse_arc(const json_t *obj, const char *where, record *r, t2_error *
                      where, key ? "'" : "", key ? key : "missing", key ? "'" : "", labels.s);
         t2_free(key);
         t2_free(question);
+        t2_free(lines);
         return -1;
     }
     t2_free(key);
     r->question = question;
+    r->stem = t2_strdup(stem);
+    r->choices = lines;
     r->answer = t2_strdup(canon);
     r->worked = t2_task_worked_make("", canon);
     r->match = T2_ANSWER_MATCH_CHOICE;
@@ -248,6 +264,8 @@ static void record_free(record *r) {
     t2_free(r->question);
     t2_free(r->answer);
     t2_free(r->worked);
+    t2_free(r->stem);
+    t2_free(r->choices);
 }
 
 void t2_task_dataset_free(t2_task_dataset *data) {
@@ -328,11 +346,14 @@ t2_task_dataset *t2_task_dataset_load(const char *name, const char *path, t2_err
 
 int64_t t2_task_dataset_size(const t2_task_dataset *data) { return data->n; }
 
-void t2_task_dataset_get(const t2_task_dataset *data, int64_t index, t2_task_sample *sample) {
+void t2_task_dataset_get(const t2_task_dataset *data, int64_t index, const char *tmpl,
+                         const char *const *names, int n_names, t2_task_sample *sample) {
     const record *r = &data->records[index];
+    const char *values[2] = {r->stem ? r->stem : r->question, r->choices};
+    T2_ASSERT(n_names == (r->choices ? 2 : 1));
     sample->id = t2_strdup(r->id);
     sample->key = t2_strdup(r->question);
-    sample->prompt = t2_task_prompt_make(r->question);
+    sample->prompt = t2_task_template_render(tmpl, names, values, n_names);
     sample->answer = t2_strdup(r->answer);
     sample->worked = t2_strdup(r->worked);
     sample->category = NULL;

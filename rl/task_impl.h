@@ -84,7 +84,11 @@ typedef struct t2_task_dataset t2_task_dataset;
 t2_task_dataset *t2_task_dataset_load(const char *name, const char *path, t2_error *err);
 void t2_task_dataset_free(t2_task_dataset *data); /* accepts NULL */
 int64_t t2_task_dataset_size(const t2_task_dataset *data);
-void t2_task_dataset_get(const t2_task_dataset *data, int64_t index, t2_task_sample *sample);
+/* Fills sample with record index; its prompt is tmpl (checked against names, task.c) with
+ * the record's placeholder values: gsm8k, qa {question}; arc {question} (the stem) and
+ * {choices} ("A. text" lines joined by "\n"). The fallback field is left 0. */
+void t2_task_dataset_get(const t2_task_dataset *data, int64_t index, const char *tmpl,
+                         const char *const *names, int n_names, t2_task_sample *sample);
 int64_t t2_task_dataset_find_id(const t2_task_dataset *data, const char *id);
 
 #endif

@@ -1,6 +1,7 @@
 /* Scoring a JSON-lines file of completions with a task's reward (see t2_task_score_file in
  * task.h): one {"id": <string or integer>, "completion": <string>} per line, each id naming a
  * sample of the task's split at most once. Samples without a prediction are not counted.
+ * The whole file is checked first, then rewarded in chunks by t2_task_rewards.
  * Does not generate completions. */
 #include <stdio.h>
 #include <string.h>
@@ -12,10 +13,11 @@
 static const char expected_line[] = "one {\"id\": string or integer, \"completion\": string} "
                                     "per line";
 
-/* Scores one parsed line; -1 with err on a bad field, an unknown or a repeated id. */
+/* Checks one parsed line and keeps its completion in texts[index] (heap) for scoring; -1
+ * with err on a bad field, an unknown or a repeated id. */
 static int score_line(const t2_task *task, t2_task_split split, const char *where,
-                      const json_t *obj, int64_t *line_of, int64_t line_no, int64_t *correct,
-                      int64_t *no_answer, t2_error *err) {
+                      const json_t *obj, int64_t *line_of, int64_t line_no, char **texts,
+                      t2_error *err) {
     const json_t *id = json_object_get(obj, "id");
     const json_t *completion = json_object_get(obj, "completion");
     char id_text[32];
@@ -40,14 +42,37 @@ static int score_line(const t2_task *task, t2_task_split split, const char *wher
                             "one prediction per sample", where, id_str,
                             (long long)line_of[index]);
     line_of[index] = line_no;
-    t2_task_sample sample = {0};
-    t2_task_get(task, split, index, &sample);
-    const char *text = json_string_value(completion);
-    char got[T2_ANSWER_MAX];
-    if (!t2_answer_extract(text, sample.match, got)) (*no_answer)++;
-    if (t2_task_reward(&sample, text) > 0) (*correct)++;
-    t2_task_sample_free(&sample);
+    texts[index] = t2_strdup(json_string_value(completion));
     return 0;
+}
+
+/* Rewards the kept completions, SCORE_CHUNK samples at a time through t2_task_rewards (so
+ * that mbpp's programs run concurrently), counting the correct ones and those without an
+ * answer. */
+enum { SCORE_CHUNK = 256 };
+static void score_kept(const t2_task *task, t2_task_split split, char **texts, int64_t size,
+                       int64_t *correct, int64_t *no_answer) {
+    t2_task_sample *samples = t2_alloc_array(SCORE_CHUNK, sizeof *samples);
+    const char **chunk = t2_alloc_array(SCORE_CHUNK, sizeof *chunk);
+    int *rewards = t2_alloc_array(SCORE_CHUNK, sizeof *rewards);
+    for (int64_t at = 0; at < size;) {
+        int64_t m = 0;
+        for (; at < size && m < SCORE_CHUNK; at++) {
+            if (texts[at] == NULL) continue;
+            t2_task_get(task, split, at, &samples[m]);
+            chunk[m++] = texts[at];
+        }
+        t2_task_rewards(samples, chunk, m, rewards);
+        for (int64_t i = 0; i < m; i++) {
+            char got[T2_ANSWER_MAX];
+            if (!t2_task_answer(&samples[i], chunk[i], got)) (*no_answer)++;
+            if (rewards[i] > 0) (*correct)++;
+            t2_task_sample_free(&samples[i]);
+        }
+    }
+    t2_free(rewards);
+    t2_free(chunk);
+    t2_free(samples);
 }
 
 int t2_task_score_file(const t2_task *task, t2_task_split split, const char *path, int64_t *n,
@@ -57,7 +82,9 @@ int t2_task_score_file(const t2_task *task, t2_task_split split, const char *pat
     size_t len;
     if (t2_file_read(path, &text, &len, err) != 0) return -1;
     /* line_of[i]: the line that scored sample i, 0 when none yet */
-    int64_t *line_of = t2_alloc_array((size_t)t2_task_size(task, split), sizeof *line_of);
+    int64_t size = t2_task_size(task, split);
+    int64_t *line_of = t2_alloc_array((size_t)size, sizeof *line_of);
+    char **texts = t2_alloc_array((size_t)size, sizeof *texts); /* [size] kept completions */
     t2_task_lines it = {text, len, 0, 0};
     const char *line;
     size_t line_len;
@@ -70,10 +97,13 @@ int t2_task_score_file(const t2_task *task, t2_task_split split, const char *pat
         }
         char where[1100];
         snprintf(where, sizeof where, "%s:%lld", path, (long long)it.line);
-        rc = score_line(task, split, where, obj, line_of, it.line, correct, no_answer, err);
+        rc = score_line(task, split, where, obj, line_of, it.line, texts, err);
         json_decref(obj);
         if (rc == 0) (*n)++;
     }
+    if (rc == 0) score_kept(task, split, texts, size, correct, no_answer);
+    for (int64_t i = 0; i < size; i++) t2_free(texts[i]);
+    t2_free(texts);
     t2_free(line_of);
     t2_free(text);
     if (rc == 0 && *n == 0)

@@ -1,4 +1,5 @@
-# Verifiable tasks (rl/task.h, rl/answer.h) and `t2 task`: answer extraction, the generators
+# Verifiable tasks (rl/task.h, rl/answer.h) and `t2 task`: answer extraction, prompts and
+# their templates, the generators
 # (determinism, disjoint splits, worked answers earning +1, references recomputed by
 # independent solvers), dataset files (good and malformed) and the command line.
 t2_add_test(NAME task_answer SOURCES test_task_answer.c LABELS tasks TIMEOUT 30)
@@ -8,6 +9,7 @@ t2_add_test(NAME task_code SOURCES test_task_code.c LABELS tasks TIMEOUT 60)
 t2_add_test(NAME task_math SOURCES test_task_math.c LABELS tasks TIMEOUT 60)
 t2_add_test(NAME task_reasoning SOURCES test_task_reasoning.c LABELS tasks TIMEOUT 60)
 t2_add_test(NAME task_dataset SOURCES test_task_dataset.c LABELS tasks TIMEOUT 30)
+t2_add_test(NAME task_prompt SOURCES test_task_prompt.c LABELS tasks TIMEOUT 30)
 t2_add_test(NAME task_dataset_real SOURCES test_task_dataset_real.c LABELS tasks TIMEOUT 60)
 set_tests_properties(task_dataset_real PROPERTIES SKIP_RETURN_CODE 77)
 
@@ -40,7 +42,7 @@ t2_task_cli_test(show_jsonl 0 ""
   show --task reasoning --jsonl --start 3 -n 1)
 t2_task_cli_test(show_gsm8k 0 "" "== 1  id 1  answer 1000  \\(numeric match\\)" show --task gsm8k
   --data ${T2_TASK_DATA}/gsm8k.jsonl)
-t2_task_cli_test(show_arc 0 "" "Question: Which is a mammal\\? 1\\) whale 2\\) shark" show
+t2_task_cli_test(show_arc 0 "" "^4\\. squid$" show
   --task arc --data ${T2_TASK_DATA}/arc_hf.jsonl)
 t2_task_cli_test(show_start_past_end 1 "t2 task show: error: --start: 5 is past the last sample; expected 0 to 4"
   "" show --task gsm8k --data ${T2_TASK_DATA}/gsm8k.jsonl --start 5)
@@ -81,7 +83,7 @@ t2_task_cli_test(bad_n 2 "--n: '0' is not valid" "" show --task math -n 0)
 t2_task_cli_test(bad_option 2 "unknown option or missing value '--colour'" "" show --task math
   --colour)
 t2_task_cli_test(extra_argument 2 "unexpected argument 'more'" "" show --task math more)
-t2_task_cli_test(data_for_generator 2 "task 'math' is built in; --data applies to gsm8k, arc and qa"
+t2_task_cli_test(data_for_generator 2 "task 'math' is built in; --data applies to gsm8k, arc, qa and mbpp"
   "" show --task math --data ${T2_TASK_DATA}/qa.jsonl)
 t2_task_cli_test(no_data 2 "task 'gsm8k' reads a JSON-lines file; give --data FILE" "" show
   --task gsm8k)

@@ -1,6 +1,9 @@
 /* Answer extraction and the reward (rl/answer.h): markers, the last answer winning, numbers
  * with commas, signs and fractions, choice letters, exact text, garbage bytes, and references
- * that do not have their match kind's shape. */
+ * that do not have their match kind's shape; then the markers and forms of chat-model output
+ * (one function per rule: "answer is", "answer:", \boxed{}, numbers with units, choices in
+ * words, markdown around exact answers) and the no-marker fallback. Every expected value is
+ * written by hand from the rules of answer.h. */
 #include <string.h>
 
 #include "check.h"
@@ -88,7 +91,7 @@ static void choices(void) {
     expect_extract("The answer is b", m, "B");
     expect_extract("The answer is 3", m, "3");
     expect_extract("The answer is Bob", m, NULL);
-    expect_extract("The answer is option B", m, NULL);
+    expect_extract("The answer is Option B", m, "B"); /* "option" is skipped (chat_choices) */
     expect_extract("The answer is A. Actually the answer is D", m, "D");
     expect_extract("The answer is .", m, NULL);
     expect_extract("A) Ann B) Bob", m, NULL);
@@ -146,11 +149,185 @@ static void names(void) {
     CHECK(t2_answer_match_parse("fuzzy", &m) == -1, "an unknown match kind is rejected");
 }
 
+/* Rule "answer is": any letter case, "answer" starting a word, after any words before it. */
+static void chat_answer_is(void) {
+    const t2_answer_match m = T2_ANSWER_MATCH_NUMERIC;
+    expect_extract("The final answer is 42.", m, "42");
+    expect_extract("So my answer is: 17", m, "17");
+    expect_extract("**The answer is 42**", m, "42");
+    expect_extract("The final answer is $42$. I hope it is correct.", m, "42");
+    expect_extract("ANSWER IS 8", m, "8");
+    expect_extract("The correct answer is (B).", T2_ANSWER_MATCH_CHOICE, "B");
+    /* "answer" inside a longer word is no marker */
+    expect_extract("Reanswer is 5", m, NULL);
+    expect_extract("The answers are 5 and 6", m, NULL);
+    /* the last marker wins, whichever kinds */
+    expect_extract("The answer is 3. Final answer: 4", m, "4");
+    expect_extract("Answer: 4. On reflection the answer is 3", m, "3");
+}
+
+/* Rule "answer:": '*' or '_' may sit between the word and the colon; the rest of the line. */
+static void chat_answer_colon(void) {
+    const t2_answer_match m = T2_ANSWER_MATCH_NUMERIC;
+    expect_extract("Step 1: 3*4=12.\nAnswer: 12", m, "12");
+    expect_extract("Final Answer: $1,200", m, "1200");
+    expect_extract("**Answer:** 42", m, "42");
+    expect_extract("**Answer**: 42", m, "42");
+    expect_extract("__Answer__: 7", m, "7");
+    expect_extract("answer:42", m, "42");
+    expect_extract("Answer: B", T2_ANSWER_MATCH_CHOICE, "B");
+    expect_extract("Answer: (C) helium", T2_ANSWER_MATCH_CHOICE, "C");
+    expect_extract("Answer: Paris.", T2_ANSWER_MATCH_EXACT, "Paris");
+    /* no colon, or the answer on the next line: no answer */
+    expect_extract("Answer 42", m, NULL);
+    expect_extract("Answer:\n42", m, NULL);
+    expect_extract("My answer - 42", m, NULL);
+}
+
+/* Rule \boxed{}: the inside of balanced braces; the last marker wins; an unclosed box is no
+ * marker. */
+static void chat_boxed(void) {
+    const t2_answer_match m = T2_ANSWER_MATCH_NUMERIC;
+    expect_extract("So $x = \\boxed{42}$.", m, "42");
+    expect_extract("\\boxed{1,200}", m, "1200");
+    expect_extract("\\boxed{1{,}200}", m, "1200");
+    expect_extract("\\boxed{\\$18.00}", m, "18");
+    expect_extract("\\boxed{42\\text{ apples}}", m, "42");
+    expect_extract("\\boxed{-5}", m, "-5");
+    expect_extract("\\boxed{3} then \\boxed{4}", m, "4");
+    expect_extract("The answer is 3. \\boxed{5}", m, "5");
+    expect_extract("\\boxed{5} so the answer is 3", m, "3");
+    /* a box may span lines; it ends at its own closing brace */
+    expect_extract("\\boxed{\n7\n} and 9", m, "7");
+    expect_extract("\\boxed{\\text{B}}", T2_ANSWER_MATCH_CHOICE, "B");
+    expect_extract("\\boxed{\\textbf{(C)}}", T2_ANSWER_MATCH_CHOICE, "C");
+    expect_extract("\\boxed{Paris}", T2_ANSWER_MATCH_EXACT, "Paris");
+    expect_extract("\\boxed{\\text{Paris}}", T2_ANSWER_MATCH_EXACT, "Paris");
+    expect_extract("\\boxed{\\text{a}+\\text{b}}", T2_ANSWER_MATCH_EXACT,
+                   "\\text{a}+\\text{b}");
+    /* unclosed: no marker; an earlier closed box or marker still counts */
+    expect_extract("\\boxed{42", m, NULL);
+    expect_extract("\\boxed{4} and \\boxed{5", m, "4");
+    expect_extract("\\boxed{}", m, NULL);
+    expect_extract("\\boxed{x}", m, NULL);
+    expect_extract("boxed{42}", m, NULL);
+    /* a box longer than an answer can be is no marker */
+    char big[T2_ANSWER_MAX + 64] = "\\boxed{";
+    size_t len = strlen(big);
+    memset(big + len, 'x', T2_ANSWER_MAX + 8);
+    strcpy(big + len + T2_ANSWER_MAX + 8, "1}");
+    expect_extract(big, m, NULL);
+}
+
+/* Numbers with units, currency, separators, decimals after a marker. */
+static void chat_numbers(void) {
+    const t2_answer_match m = T2_ANSWER_MATCH_NUMERIC;
+    expect_extract("The answer is $1,200.", m, "1200");
+    expect_extract("The answer is 42 apples.", m, "42");
+    expect_extract("The answer is 42.0", m, "42");
+    expect_extract("The answer is **$1,234,567.50**", m, "1234567.5");
+    expect_extract("The answer is 1{,}000 dollars", m, "1000");
+    expect_extract("The answer is 1{,}00", m, "1");
+    expect_extract("The answer is 50%", m, "50");
+    expect_extract("The answer is $-5$", m, "-5");
+    expect_extract("The answer is twelve", m, NULL);
+    expect_reward("The final answer is $1,200.", "1200", m, 1);
+    expect_reward("#### 1,200", "1200", m, 1);
+    expect_reward("\\boxed{1200}", "1,200", m, 1);
+    expect_reward("The answer is 1,200 apples", "120", m, -1);
+}
+
+/* Choice letters in words: "option"/"choice" skipped, markdown and LaTeX around the label. */
+static void chat_choices(void) {
+    const t2_answer_match m = T2_ANSWER_MATCH_CHOICE;
+    expect_extract("The answer is (B)", m, "B");
+    expect_extract("the correct answer is B.", m, "B");
+    expect_extract("The answer is **B**", m, "B");
+    expect_extract("The answer is option C.", m, "C");
+    expect_extract("The answer is choice (D)", m, "D");
+    expect_extract("Answer: **B) carbon dioxide**", m, "B");
+    expect_extract("The answer is $\\text{A}$", m, "A");
+    expect_extract("The answer is 2. shark", m, "2");
+    expect_extract("The answer is options B", m, NULL);
+    expect_extract("The answer is option", m, NULL);
+    expect_extract("The answer is carbon dioxide", m, NULL);
+    expect_reward("The correct answer is (b).", "B", m, 1);
+    expect_reward("The answer is option A", "B", m, -1);
+}
+
+/* Exact answers: one balanced markdown or LaTeX wrapper removed. */
+static void chat_exact(void) {
+    const t2_answer_match m = T2_ANSWER_MATCH_EXACT;
+    expect_extract("The answer is **Paris**.", m, "Paris");
+    expect_extract("The answer is *Paris.*", m, "Paris");
+    expect_extract("The answer is `dcba`", m, "dcba");
+    expect_extract("The answer is \\text{math}", m, "math");
+    expect_extract("The answer is **Paris", m, "**Paris");
+    expect_extract("The answer is ab*", m, "ab*");
+    expect_extract("The answer is **a** and **b**", m, "a** and **b");
+    expect_extract("The answer is ****", m, "****");
+    expect_extract("The answer is **.**", m, NULL);
+    expect_reward("The answer is **Paris**.", "Paris", m, 1);
+    expect_reward("The answer is **paris**", "Paris", m, -1);
+}
+
+/* The fallback for completions without a marker: the last number, the last standalone
+ * capital letter or digit; nothing for exact. */
+static void fallback(void) {
+    char got[T2_ANSWER_MAX];
+    struct {
+        const char *text;
+        t2_answer_match match;
+        const char *want; /* NULL: no answer */
+    } cases[] = {
+        {"Tom has 7 + 5 = 12 apples, then 12 - 3 = 9 apples.", T2_ANSWER_MATCH_NUMERIC, "9"},
+        {"She earns $1,200 a month.", T2_ANSWER_MATCH_NUMERIC, "1200"},
+        {"It falls to -5 degrees", T2_ANSWER_MATCH_NUMERIC, "-5"},
+        {"12-3", T2_ANSWER_MATCH_NUMERIC, "3"},
+        {"costs 42.0", T2_ANSWER_MATCH_NUMERIC, "42"},
+        {"1,2345", T2_ANSWER_MATCH_NUMERIC, "2345"},
+        {"no numbers here", T2_ANSWER_MATCH_NUMERIC, NULL},
+        {"", T2_ANSWER_MATCH_NUMERIC, NULL},
+        {"So **B** is right.", T2_ANSWER_MATCH_CHOICE, "B"},
+        {"B) carbon dioxide", T2_ANSWER_MATCH_CHOICE, "B"},
+        {"A and C are wrong; D fits", T2_ANSWER_MATCH_CHOICE, "D"},
+        {"Whales are mammals: 1", T2_ANSWER_MATCH_CHOICE, "1"},
+        {"Be sure: CO2 is taken in", T2_ANSWER_MATCH_CHOICE, NULL},
+        {"the option b", T2_ANSWER_MATCH_CHOICE, NULL},
+        {"Paris", T2_ANSWER_MATCH_EXACT, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int found = t2_answer_extract_last(cases[i].text, cases[i].match, got);
+        if (cases[i].want == NULL)
+            CHECK(!found && got[0] == '\0', "fallback '%s' (%s): expected no answer, got '%s'",
+                  cases[i].text, t2_answer_match_name(cases[i].match), got);
+        else
+            CHECK(found && strcmp(got, cases[i].want) == 0,
+                  "fallback '%s' (%s): expected '%s', got %s'%s'", cases[i].text,
+                  t2_answer_match_name(cases[i].match), cases[i].want, found ? "" : "none ",
+                  got);
+    }
+    /* a last number too long to hold is no answer, not an earlier one */
+    char huge[T2_ANSWER_MAX + 64] = "5 then ";
+    size_t len = strlen(huge);
+    memset(huge + len, '7', T2_ANSWER_MAX + 20);
+    huge[len + T2_ANSWER_MAX + 20] = '\0';
+    CHECK(!t2_answer_extract_last(huge, T2_ANSWER_MATCH_NUMERIC, got) && got[0] == '\0',
+          "fallback over a huge last number: got '%s'", got);
+}
+
 int main(void) {
     numbers();
     choices();
     exact();
     garbage();
     names();
+    chat_answer_is();
+    chat_answer_colon();
+    chat_boxed();
+    chat_numbers();
+    chat_choices();
+    chat_exact();
+    fallback();
     return t2_check_exit_code();
 }

@@ -208,7 +208,7 @@ static int run(machine *m, const char *program, char *out, size_t cap) {
 static void check_task(const char *name) {
     int64_t checked = 0;
     for (int level = T2_TASK_LEVEL_MIN; level <= T2_TASK_LEVEL_MAX; level++) {
-        t2_task_options o = {NULL, level, 11, 0, 0};
+        t2_task_options o = {NULL, level, 11, 0, 0, NULL};
         t2_error err = {{0}};
         t2_task *task = t2_task_open(name, &o, &err);
         CHECK(task != NULL, "%s: %s", name, err.msg);

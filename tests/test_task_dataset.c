@@ -10,7 +10,7 @@
 #include "rl/task.h"
 
 static t2_task *open_data(const char *task, const char *path, t2_error *err) {
-    t2_task_options o = {path, 0, 0, 0, 0};
+    t2_task_options o = {path, 0, 0, 0, 0, NULL};
     return t2_task_open(task, &o, err);
 }
 
@@ -50,9 +50,10 @@ static void gsm8k(void) {
     if (t == NULL) return;
     CHECK(t2_task_size(t, T2_TASK_SPLIT_TEST) == 5 && t2_task_size(t, T2_TASK_SPLIT_TRAIN) == 5,
           "5 records (a blank line skipped)");
+    /* the paper's gsm8k prompt: the bare question (tests/test_task_prompt.c checks more) */
     expect_sample(t, 0, "0",
-                  "Question: Tom has 7 apples. He buys 5 more and gives away 3. How many apples "
-                  "does Tom have?\nAnswer:",
+                  "Tom has 7 apples. He buys 5 more and gives away 3. How many apples does Tom "
+                  "have?",
                   "9",
                   " Tom has 7 + 5 = 12 apples. Then he has 12 - 3 = 9 apples. The answer is 9.\n",
                   T2_ANSWER_MATCH_NUMERIC);
@@ -76,11 +77,12 @@ static void arc(void) {
         return;
     }
     static const char *const ids[] = {"Mercury_1", "NYSED_2", "Mercury_3"};
+    /* the paper's ARC prompt with the records' own labels */
     static const char *const prompts[] = {
-        "Question: Which gas do plants take in? A) oxygen B) carbon dioxide C) helium D) "
-        "neon\nAnswer:",
-        "Question: Which is a mammal? 1) whale 2) shark 3) trout 4) squid\nAnswer:",
-        "Question: What melts ice fastest? A) sunlight B) shade C) wind\nAnswer:",
+        "Which gas do plants take in?\nOptions:\nA. oxygen\nB. carbon dioxide\nC. helium\n"
+        "D. neon\n",
+        "Which is a mammal?\nOptions:\n1. whale\n2. shark\n3. trout\n4. squid\n",
+        "What melts ice fastest?\nOptions:\nA. sunlight\nB. shade\nC. wind\n",
     };
     static const char *const answers[] = {"B", "1", "A"};
     for (int layout = 0; layout < 2; layout++)

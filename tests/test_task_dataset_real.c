@@ -16,7 +16,7 @@
 enum { SKIP = 77 };
 
 static t2_task *open_data(const char *task, const char *path) {
-    t2_task_options o = {path, 0, 0, 0, 0};
+    t2_task_options o = {path, 0, 0, 0, 0, NULL};
     t2_error err = {{0}};
     t2_task *t = t2_task_open(task, &o, &err);
     CHECK(t != NULL, "%s: %s", task, err.msg);

@@ -41,7 +41,7 @@ static void write_file(const t2_task *task, const char *dir, const char *name, i
 }
 
 static t2_task *open_task(const char *name, const char *data, int level, uint64_t seed) {
-    t2_task_options o = {data, level, seed, 0, 0};
+    t2_task_options o = {data, level, seed, 0, 0, NULL};
     t2_error err = {{0}};
     t2_task *t = t2_task_open(name, &o, &err);
     CHECK(t != NULL, "%s: %s", name, err.msg);

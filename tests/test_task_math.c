@@ -92,7 +92,7 @@ static int solve(const char *q, long long *x, char *steps, size_t cap) {
 static void check_math(void) {
     int64_t checked = 0;
     for (int level = T2_TASK_LEVEL_MIN; level <= T2_TASK_LEVEL_MAX; level++) {
-        t2_task_options o = {NULL, level, 5, 0, 0};
+        t2_task_options o = {NULL, level, 5, 0, 0, NULL};
         t2_error err = {{0}};
         t2_task *task = t2_task_open("math", &o, &err);
         int bad = 0, steps_seen[4] = {0};
@@ -128,7 +128,7 @@ static void check_math(void) {
 static void check_mc_math(void) {
     int64_t checked = 0, letters[4] = {0};
     for (int level = T2_TASK_LEVEL_MIN; level <= T2_TASK_LEVEL_MAX; level++) {
-        t2_task_options o = {NULL, level, 5, 0, 0};
+        t2_task_options o = {NULL, level, 5, 0, 0, NULL};
         t2_error err = {{0}};
         t2_task *task = t2_task_open("mc_math", &o, &err);
         int bad = 0;

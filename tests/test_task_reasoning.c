@@ -209,7 +209,7 @@ static const char *solve_syllogism(const char *q, char *why, size_t cap) {
 static void check_reasoning(void) {
     int64_t solved[3] = {0}, answers[3] = {0};
     for (int level = T2_TASK_LEVEL_MIN; level <= T2_TASK_LEVEL_MAX; level++) {
-        t2_task_options o = {NULL, level, 3, 0, 0};
+        t2_task_options o = {NULL, level, 3, 0, 0, NULL};
         t2_error err = {{0}};
         t2_task *task = t2_task_open("reasoning", &o, &err);
         int bad = 0;
@@ -258,7 +258,7 @@ static void check_cls(void) {
     int n_cat;
     const char *const *cat = t2_task_categories(&n_cat);
     for (int level = T2_TASK_LEVEL_MIN; level <= T2_TASK_LEVEL_MAX; level++) {
-        t2_task_options o = {NULL, level, 3, 0, 0};
+        t2_task_options o = {NULL, level, 3, 0, 0, NULL};
         t2_error err = {{0}};
         t2_task *task = t2_task_open("cls", &o, &err);
         int64_t per_category[3] = {0}, bad = 0;

@@ -17,7 +17,7 @@ static const char *const generators[] = {"math", "code", "reasoning", "cls", "ar
 enum { N_GENERATORS = sizeof generators / sizeof generators[0] };
 
 static t2_task *open_task(const char *name, int level, uint64_t seed, int64_t train_size) {
-    t2_task_options o = {NULL, level, seed, train_size, 0};
+    t2_task_options o = {NULL, level, seed, train_size, 0, NULL};
     t2_error err = {{0}};
     t2_task *task = t2_task_open(name, &o, &err);
     CHECK(task != NULL, "open %s: %s", name, err.msg);
@@ -202,7 +202,7 @@ static void registry(void) {
         CHECK(!all[i].is_heldout || all[i].category == NULL, "%s: a held-out task has no "
               "expert category", all[i].name);
     }
-    CHECK(heldout >= 2 && datasets == 3 && n == N_GENERATORS + 3, "%d tasks, %d held out", n,
+    CHECK(heldout >= 2 && datasets == 4 && n == N_GENERATORS + 4, "%d tasks, %d held out", n,
           heldout);
     CHECK(t2_task_find("nope") == NULL, "unknown task");
     expect_open_error("nope", (t2_task_options){0}, "task 'nope': unknown; expected one of math");
