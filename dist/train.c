@@ -189,6 +189,12 @@ static int job_setup(t2_train_job *job, t2_error *err) {
     job->task = t2_task_open(s->task, &topt, err);
     if (job->task == NULL || t2_evaluate_use_prompt(&job->model, &s->prompt, job->task, err) != 0)
         return -1;
+    /* mbpp's programs: the node's CPUs shared between its ranks */
+    t2_sandbox_limits limits;
+    t2_sandbox_limits_default(&limits);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    limits.jobs = cpus > job->rt->ranks_on_node ? (int)(cpus / job->rt->ranks_on_node) : 1;
+    t2_task_set_sandbox_limits(job->task, &limits);
     int64_t train_size = t2_task_size(job->task, T2_TASK_SPLIT_TRAIN);
     if (s->val_samples >= train_size)
         return t2_error_set(err, "val_samples: %lld of the %lld train items of task %s; expected "

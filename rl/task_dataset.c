@@ -314,15 +314,10 @@ t2_task_dataset *t2_task_dataset_load(const char *name, const char *path, t2_err
     while (rc == 0 && t2_task_lines_next(&it, &line, &line_len)) {
         record r = {0};
         rc = parse_line(name, path, it.line, line, line_len, &r, err);
-        if (rc == 0 && data->n >= INT32_MAX)
-            rc = t2_error_set(err, "%s:%lld: too many records; expected fewer than 2^31", path,
-                              (long long)it.line);
         if (rc == 0) {
-            int32_t earlier = t2_strmap_put(&data->ids, r.id, strlen(r.id), (int32_t)data->n);
-            if (earlier >= 0)
-                rc = t2_error_set(err, "%s:%lld: id '%.60s' was already used by record %d; "
-                                  "expected unique ids", path, (long long)it.line, r.id,
-                                  earlier + 1);
+            char where[1100];
+            snprintf(where, sizeof where, "%s:%lld", path, (long long)it.line);
+            rc = t2_task_lines_add_id(&data->ids, r.id, data->n, "id", where, err);
         }
         if (rc != 0) {
             record_free(&r);

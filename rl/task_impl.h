@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/rng.h"
+#include "model/strmap.h"
 #include "rl/task.h"
 
 /* Bytes of one generated text field, NUL included; generators stay far below it. */
@@ -75,6 +76,12 @@ int t2_task_lines_next(t2_task_lines *it, const char **line, size_t *len);
  * "<path>:<line>: the line is <type>; expected <expected>". */
 json_t *t2_task_lines_parse(const char *path, int64_t line_no, const char *line, size_t len,
                             const char *expected, t2_error *err);
+
+/* Records record index's id in ids (the id -> index map of a dataset file), where = the
+ * record's "<path>:<line>". 0, or -1 with err "<where>: too many records; ..." (index past
+ * 2^31 - 1) or "<where>: <key> '<id>' was already used by record N; expected unique ids". */
+int t2_task_lines_add_id(t2_strmap *ids, const char *id, int64_t index, const char *key,
+                         const char *where, t2_error *err);
 
 /* A dataset file read into memory (task_dataset.c). */
 typedef struct t2_task_dataset t2_task_dataset;

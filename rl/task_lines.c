@@ -41,3 +41,14 @@ json_t *t2_task_lines_parse(const char *path, int64_t line_no, const char *line,
     }
     return root;
 }
+
+int t2_task_lines_add_id(t2_strmap *ids, const char *id, int64_t index, const char *key,
+                         const char *where, t2_error *err) {
+    if (index >= INT32_MAX)
+        return t2_error_set(err, "%s: too many records; expected fewer than 2^31", where);
+    int32_t earlier = t2_strmap_put(ids, id, strlen(id), (int32_t)index);
+    if (earlier >= 0)
+        return t2_error_set(err, "%s: %s '%.60s' was already used by record %d; expected "
+                            "unique ids", where, key, id, earlier + 1);
+    return 0;
+}

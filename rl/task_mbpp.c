@@ -197,14 +197,7 @@ t2_task_mbpp *t2_task_mbpp_load(const char *path, t2_error *err) {
         record r = {0};
         rc = parse_record(obj, where, &r, err);
         json_decref(obj);
-        if (rc == 0 && data->n >= INT32_MAX)
-            rc = t2_error_set(err, "%s: too many records; expected fewer than 2^31", where);
-        if (rc == 0) {
-            int32_t earlier = t2_strmap_put(&data->ids, r.id, strlen(r.id), (int32_t)data->n);
-            if (earlier >= 0)
-                rc = t2_error_set(err, "%s: task_id '%.60s' was already used by record %d; "
-                                  "expected unique ids", where, r.id, earlier + 1);
-        }
+        if (rc == 0) rc = t2_task_lines_add_id(&data->ids, r.id, data->n, "task_id", where, err);
         if (rc != 0) {
             record_free(&r);
             break;
