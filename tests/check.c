@@ -1,12 +1,16 @@
 /* Test-check helpers (see check.h). */
 #include "check.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 
@@ -104,4 +108,28 @@ int t2_check_count_entries(const char *dir) {
         n += strcmp(ent->d_name, ".") != 0 && strcmp(ent->d_name, "..") != 0;
     if (d != NULL) closedir(d);
     return n;
+}
+
+int t2_check_local_server(int *port) {
+    int server = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0,
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof addr;
+    int ok = server >= 0 && bind(server, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+             listen(server, 4) == 0 && getsockname(server, (struct sockaddr *)&addr, &len) == 0;
+    CHECK(ok, "cannot open a local server: %s", strerror(errno));
+    if (!ok) {
+        if (server >= 0) close(server);
+        return -1;
+    }
+    *port = ntohs(addr.sin_port);
+    return server;
+}
+
+int t2_check_local_server_reached(int server) {
+    int conn = accept(server, NULL, NULL);
+    int reached = conn >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+    if (conn >= 0) close(conn);
+    close(server);
+    return reached;
 }

@@ -35,4 +35,11 @@ char *t2_check_source_path(const char *rel);
 /* The number of entries of dir other than . and .. (0 when it cannot be read). */
 int t2_check_count_entries(const char *dir);
 
+/* A non-blocking TCP server listening on 127.0.0.1 (a program that escaped its sandbox would
+ * reach it): its socket, its port in *port; -1 (a failed check) when it cannot be opened. */
+int t2_check_local_server(int *port);
+
+/* 1 when a connection reached server since it opened (then closed), else 0; closes server. */
+int t2_check_local_server_reached(int server);
+
 #endif

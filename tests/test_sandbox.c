@@ -4,16 +4,13 @@
  * After each case: no process of the program's group is left, no process of uid nobody more
  * than before, and the sandbox's directories (under a private $TMPDIR) are gone. */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -206,26 +203,16 @@ static void case_shadow(void) {
 
 static void case_socket(void) {
     /* a server the program would reach if it had a network */
-    int server = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0,
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof addr;
-    CHECK(server >= 0 && bind(server, (struct sockaddr *)&addr, sizeof addr) == 0 &&
-              listen(server, 4) == 0 &&
-              getsockname(server, (struct sockaddr *)&addr, &len) == 0,
-          "cannot open a local server: %s", strerror(errno));
+    int port = 0, server = t2_check_local_server(&port);
+    if (server < 0) return;
     char program[512];
     snprintf(program, sizeof program,
              "import socket\ns = socket.create_connection(('127.0.0.1', %d), timeout=1)\n"
-             "s.sendall(b'escaped')\n", ntohs(addr.sin_port));
+             "s.sendall(b'escaped')\n", port);
     expect(program, T2_SANDBOX_FAILED, "PermissionError");
     expect("import socket\nsocket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n",
            T2_SANDBOX_FAILED, "PermissionError");
-    int conn = accept(server, NULL, NULL);
-    CHECK(conn < 0 && (errno == EAGAIN || errno == EWOULDBLOCK),
-          "the server got a connection (accept: %d, %s)", conn, strerror(errno));
-    if (conn >= 0) close(conn);
-    close(server);
+    CHECK(!t2_check_local_server_reached(server), "the server got a connection");
 }
 
 static void case_kill_parent(void) {

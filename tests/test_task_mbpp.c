@@ -4,13 +4,10 @@
  * each followed by a right completion to show that the run goes on. One case per run:
  * test_task_mbpp CASE. Expected texts and rewards are written by hand. */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
@@ -276,24 +273,15 @@ static void case_shadow(void) {
 }
 
 static void case_socket(void) {
-    int server = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0,
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof addr;
-    CHECK(server >= 0 && bind(server, (struct sockaddr *)&addr, sizeof addr) == 0 &&
-              listen(server, 4) == 0 &&
-              getsockname(server, (struct sockaddr *)&addr, &len) == 0,
-          "cannot open a local server: %s", strerror(errno));
+    int port = 0, server = t2_check_local_server(&port);
+    if (server < 0) return;
     char completion[512];
     snprintf(completion, sizeof completion,
              "```python\nimport socket\n" RIGHT_FN
              "socket.create_connection(('127.0.0.1', %d), timeout=1).sendall(b'x')\n```",
-             ntohs(addr.sin_port));
+             port);
     hostile(completion);
-    int conn = accept(server, NULL, NULL);
-    CHECK(conn < 0, "the server got a connection from the sandbox");
-    if (conn >= 0) close(conn);
-    close(server);
+    CHECK(!t2_check_local_server_reached(server), "the server got a connection from the sandbox");
 }
 
 static void case_kill_parent(void) {
