@@ -1,22 +1,30 @@
-/* Benchmark of the batched forward (model/forward.h) against BLIS on the same GEMMs.
+/* Benchmark of the batched forward (model/forward.h) against physical references.
  *
- * Builds a random Llama-style model in memory (default d_model 1024, 8 heads / 4 KV heads,
- * 4 layers, ffn 2816, vocab 32000; flags change it) and measures, in one run:
+ * Builds a random Llama-style model in memory, F32 — default the d1024 model of issue 15
+ * (d_model 1024, 8 heads / 4 KV heads, 4 layers, ffn 2816, vocab 512); --llama-1b the
+ * Llama-3.2-1B shape (d 2048, 16 layers, 32 / 8 heads, ffn 8192, vocab 128256, tied
+ * embeddings; ~5 GB); flags change every size — and measures, in one run:
  *   prefill: P prompts of L tokens in one forward call (last logits only, as generation does);
  *   decode:  batches of 1, 32 and 128 sequences (each holding a C-token context) stepping one
  *            token at a time;
  * and for each phase times the very GEMM shapes that phase runs (every projection, the MLP
- * and lm_head, with the same row counts) through t2_gemm alone. It prints tokens/s, the
- * forward's FLOP/s (projections, lm_head and causal attention), BLIS's FLOP/s on the GEMMs,
- * and their ratio; then the llama.cpp figures recorded in BUILD-NOTES.md for this model
- * shape, which are NOT measured by this program. Forward and GEMM timings alternate (per
- * call for prefill, per step for decode) after one warm-up round; prefill figures are the
- * best of --repeats rounds, decode figures the median step of --repeats x --steps steps.
+ * and lm_head, with the same row counts) through t2_gemm alone (so through the skinny
+ * kernels where t2_gemm sends them). It prints tokens/s, the forward's FLOP/s (projections,
+ * lm_head and causal attention), t2_gemm's FLOP/s on those GEMMs, and the ratio of the
+ * forward to a physical reference measured in the same run:
+ *   decode batch 1: the weights' bytes read per token x tokens/s, against a STREAM-like read
+ *                   of the weights (bench/stream_read.h) — the bandwidth bound;
+ *   the rest:       the forward's FLOP/s against BLIS's sgemm on a large product (4096 x 4096
+ *                   x 1024, B transposed as t2's weights) — the compute bound.
+ * Forward and GEMM timings alternate (per call for prefill, per step for decode) after one
+ * warm-up round; prefill figures are the best of --repeats rounds, decode figures the median
+ * step of --repeats x --steps steps; the references are the best of their rounds.
  *
- *   bench_forward [--d N] [--heads N] [--kv-heads N] [--layers N] [--ffn N] [--vocab N]
- *                 [--prompts N] [--prompt-len N] [--context N] [--steps N] [--repeats N]
- *                 [--only-batch N]     (only the decode phase of batch N: for profiling)
- * Threads: t2_blis_setup(0, 1), i.e. BLIS_NUM_THREADS or every CPU available. */
+ *   bench_forward [--llama-1b] [--d N] [--heads N] [--kv-heads N] [--layers N] [--ffn N]
+ *                 [--vocab N] [--prompts N] [--prompt-len N] [--context N] [--steps N]
+ *                 [--repeats N] [--only-batch N]  (only the decode phase of batch N: profiling)
+ * Threads: t2_blis_setup(0, 1), i.e. BLIS_NUM_THREADS or every CPU available. T2_KERNEL=blis
+ * runs every GEMM through BLIS (the forward as it was before the skinny kernels). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,22 +35,27 @@
 #include "base/rng.h"
 #include "linalg/blis_setup.h"
 #include "linalg/gemm.h"
+#include "linalg/skinny.h"
 #include "model/forward.h"
+#include "stream_read.h"
 
 typedef struct options {
     int64_t d, heads, kv_heads, layers, ffn, vocab;
     int64_t prompts, prompt_len, context, steps, repeats;
+    int tied; /* lm_head = embed_tokens */
     int64_t only_batch; /* > 0: run only the decode phase of that batch size (for profiling) */
 } options;
 
 typedef struct phase_result {
     double tokens_per_s;
     double forward_gflops; /* all matmul FLOPs / forward time */
-    double blis_gflops;    /* GEMM FLOPs / time of the GEMMs alone */
+    double gemm_gflops;    /* GEMM FLOPs / time of the GEMMs alone (t2_gemm) */
+    double read_gbs;       /* decode of one sequence: the STREAM-like read of the weight slab,
+                            * timed after every step (median), else 0 */
 } phase_result;
 
 static int parse_options(options *o, int argc, char **argv) {
-    *o = (options){1024, 8, 4, 4, 2816, 32000, 4, 256, 128, 16, 3, 0};
+    *o = (options){1024, 8, 4, 4, 2816, 512, 4, 256, 128, 16, 3, 0, 0};
     const char *names[] = {"--d",      "--heads",      "--kv-heads", "--layers",
                            "--ffn",    "--vocab",      "--prompts",  "--prompt-len",
                            "--context", "--steps",     "--repeats",  "--only-batch"};
@@ -51,6 +64,11 @@ static int parse_options(options *o, int argc, char **argv) {
                          &o->context, &o->steps,      &o->repeats,  &o->only_batch};
     for (int i = 1; i < argc; i++) {
         int known = 0;
+        if (strcmp(argv[i], "--llama-1b") == 0) {
+            o->d = 2048, o->heads = 32, o->kv_heads = 8, o->layers = 16, o->ffn = 8192;
+            o->vocab = 128256, o->tied = 1;
+            continue;
+        }
         for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
             if (strcmp(argv[i], names[k]) != 0 || i + 1 >= argc) continue;
             *values[k] = strtoll(argv[++i], NULL, 10);
@@ -84,6 +102,7 @@ static t2_model_config make_config(const options *o) {
     cfg.rms_norm_eps = 1e-5f;
     cfg.rope_theta = 10000.0;
     cfg.bos_token_id = -1;
+    cfg.tie_word_embeddings = o->tied;
     return cfg;
 }
 
@@ -221,7 +240,7 @@ static phase_result bench_prefill(const options *o, const t2_model_config *cfg,
     scratch_free(&scratch);
     double flops = plan_flops(&plan) + (double)n * attention_flops(cfg, 0, len);
     phase_result res = {(double)rows / best, flops / best * 1e-9,
-                        plan_flops(&plan) / gemm_time * 1e-9};
+                        plan_flops(&plan) / gemm_time * 1e-9, 0.0};
     t2_free(logits);
     t2_free(seqs);
     t2_free(tokens);
@@ -248,11 +267,14 @@ static phase_result bench_decode(const options *o, const t2_model_config *cfg,
     for (int64_t s = 0; s < batch; s++) seqs[s].n_tokens = 1;
     gemm_plan plan = {cfg, batch, batch};
     gemm_scratch scratch = scratch_init(&plan);
-    /* one forward step, then the same step's GEMMs alone, alternating, so that both see the
-     * same machine; the medians over the timed rounds (the first warms up) are compared */
+    /* one forward step, then the same step's GEMMs alone (and at batch 1 a read of the
+     * weights), alternating, so that all see the same machine; the medians over the timed
+     * rounds (the first warms up) are compared */
     int64_t n_timed = steps * o->repeats, k = 0, first = 0;
     double *fwd_times = t2_alloc_array((size_t)n_timed, sizeof(double));
     double *gemm_times = t2_alloc_array((size_t)n_timed, sizeof(double));
+    double *read_times = t2_alloc_array((size_t)n_timed, sizeof(double));
+    float sink = 0.0f;
     for (int64_t r = 0; r < o->repeats + 1; r++) {
         if (r == 1) first = cache.length[0];
         for (int64_t t = 0; t < steps; t++) {
@@ -260,19 +282,27 @@ static phase_result bench_decode(const options *o, const t2_model_config *cfg,
             run_or_die(&f, &cache, seqs, batch, logits);
             double elapsed = t2_time_now() - start;
             double gemm = time_plan(&plan, w, &scratch);
+            double read = batch == 1 ? stream_read_seconds(w->slab, w->slab_floats,
+                                                           t2_blis_threads(), &sink)
+                                     : 0.0;
             if (r == 0) continue;
             fwd_times[k] = elapsed;
+            read_times[k] = read;
             gemm_times[k++] = gemm;
         }
     }
     double step = median(fwd_times, n_timed), gemm_step = median(gemm_times, n_timed);
+    double read = median(read_times, n_timed);
     double attention = (double)batch * attention_flops(cfg, first, n_timed) / (double)n_timed;
     scratch_free(&scratch);
     t2_free(fwd_times);
     t2_free(gemm_times);
+    t2_free(read_times);
     double flops = plan_flops(&plan) + attention;
     phase_result res = {(double)batch / step, flops / step * 1e-9,
-                        plan_flops(&plan) / gemm_step * 1e-9};
+                        plan_flops(&plan) / gemm_step * 1e-9,
+                        read > 0.0 ? (double)w->slab_floats * sizeof(float) / read * 1e-9 : 0.0};
+    if (sink == 12345.0f) printf("\n"); /* keeps the read from being optimised away */
     t2_free(logits);
     t2_free(seqs);
     t2_free(tokens);
@@ -281,9 +311,58 @@ static phase_result bench_decode(const options *o, const t2_model_config *cfg,
     return res;
 }
 
-static void print_row(const char *what, phase_result r) {
-    printf("%-28s %10.0f %12.1f %12.1f %8.0f %%\n", what, r.tokens_per_s, r.forward_gflops,
-           r.blis_gflops, 100.0 * r.forward_gflops / r.blis_gflops);
+/* The physical references of the run (see the header); measured before and after the phases,
+ * each the best of its rounds. */
+typedef struct references {
+    double read_gbs;     /* STREAM-like read of the weight slab */
+    double blis_gflops;  /* BLIS sgemm 4096 x 4096 x 1024, B transposed */
+    double step_bytes;   /* weight bytes a decode step reads: every matrix once */
+} references;
+
+static void measure_references(references *ref, const options *o, const t2_model_config *cfg,
+                               const t2_model_weights *w) {
+    float sink = 0.0f;
+    for (int64_t r = 0; r < o->repeats + 1; r++) {
+        double t = stream_read_seconds(w->slab, w->slab_floats, t2_blis_threads(), &sink);
+        double gbs = (double)w->slab_floats * sizeof(float) / t * 1e-9;
+        if (r > 0 && gbs > ref->read_gbs) ref->read_gbs = gbs;
+    }
+    const int64_t m = 4096, n = 4096, k = 1024;
+    float *a = t2_alloc_array((size_t)(m * k), sizeof(float));
+    float *b = t2_alloc_array((size_t)(n * k), sizeof(float));
+    float *c = t2_alloc_array((size_t)(m * n), sizeof(float));
+    for (int64_t i = 0; i < m * k; i++) a[i] = b[i] = 0.01f * (float)(i % 13);
+    for (int64_t r = 0; r < o->repeats + 1; r++) {
+        double start = t2_time_now();
+        t2_gemm_strided(c, n, 1, a, k, 1, b, 1, k, m, n, k, 1.0f, 0.0f);
+        double gflops = 2.0 * (double)(m * n * k) / (t2_time_now() - start) * 1e-9;
+        if (r > 0 && gflops > ref->blis_gflops) ref->blis_gflops = gflops;
+    }
+    t2_free(a);
+    t2_free(b);
+    t2_free(c);
+    if (sink == 12345.0f) printf("\n"); /* keeps the read from being optimised away */
+    int64_t d = cfg->hidden_size, q = cfg->num_attention_heads * cfg->head_dim;
+    int64_t kv = cfg->num_key_value_heads * cfg->head_dim, ffn = cfg->intermediate_size;
+    double layer = (double)(d * (q + 2 * kv) + q * d + 3 * d * ffn);
+    ref->step_bytes = sizeof(float) * (layer * (double)cfg->num_hidden_layers +
+                                       (double)(cfg->vocab_size * d));
+}
+
+/* One row of the table; decode of one sequence is compared with the read bandwidth (the read
+ * interleaved with its steps), the other phases with BLIS's large-sgemm speed. */
+static void print_row(const char *what, phase_result r, int64_t batch, const references *ref) {
+    printf("%-26s %9.1f %12.1f %13.1f   ", what, r.tokens_per_s, r.forward_gflops,
+           r.gemm_gflops);
+    if (batch == 1) {
+        double gbs = ref->step_bytes * r.tokens_per_s * 1e-9;
+        double read = r.read_gbs > 0.0 ? r.read_gbs : ref->read_gbs;
+        printf("%3.0f %% of the read bandwidth (weights at %.1f of %.1f GB/s)\n",
+               100.0 * gbs / read, gbs, read);
+    } else {
+        printf("%3.0f %% of BLIS's sgemm peak (%.0f GFLOP/s)\n",
+               100.0 * r.forward_gflops / ref->blis_gflops, ref->blis_gflops);
+    }
 }
 
 int main(int argc, char **argv) {
@@ -294,28 +373,40 @@ int main(int argc, char **argv) {
     t2_model_weights w;
     t2_model_weights_init(&w, &cfg);
     t2_model_weights_init_random(&w, &cfg, 1, 0.02f);
-    printf("bench_forward: d_model %lld, heads %lld/%lld, layers %lld, ffn %lld, vocab %lld; "
-           "BLIS %s, %d threads\n", (long long)o.d, (long long)o.heads, (long long)o.kv_heads,
-           (long long)o.layers, (long long)o.ffn, (long long)o.vocab, t2_blis_arch_name(),
-           t2_blis_threads());
-    printf("%-28s %10s %12s %12s %10s\n", "phase", "tokens/s", "fwd GFLOP/s", "BLIS GFLOP/s",
-           "fwd/BLIS");
-    char what[64];
+    printf("bench_forward: d_model %lld, heads %lld/%lld, layers %lld, ffn %lld, vocab %lld%s, "
+           "F32; BLIS %s, %d threads; skinny kernel %s\n", (long long)o.d, (long long)o.heads,
+           (long long)o.kv_heads, (long long)o.layers, (long long)o.ffn, (long long)o.vocab,
+           o.tied ? " (tied)" : "", t2_blis_arch_name(), t2_blis_threads(),
+           t2_skinny_kernel_name(t2_skinny_active_kernel()));
+    references ref = {0.0, 0.0, 0.0};
+    measure_references(&ref, &o, &cfg, &w);
+    enum { MAX_PHASES = 4 };
+    phase_result results[MAX_PHASES];
+    char names[MAX_PHASES][64];
+    int64_t batch_of[MAX_PHASES];
+    int n_phases = 0;
     if (o.only_batch == 0) {
-        snprintf(what, sizeof what, "prefill %lld x %lld", (long long)o.prompts,
+        snprintf(names[n_phases], sizeof names[0], "prefill %lld x %lld", (long long)o.prompts,
                  (long long)o.prompt_len);
-        print_row(what, bench_prefill(&o, &cfg, &w));
+        batch_of[n_phases] = 0; /* compared with the sgemm peak */
+        results[n_phases++] = bench_prefill(&o, &cfg, &w);
     }
     int64_t batches[3] = {1, 32, 128};
     if (o.only_batch > 0) batches[0] = batches[1] = batches[2] = o.only_batch;
     for (int i = 0; i < (o.only_batch > 0 ? 1 : 3); i++) {
-        snprintf(what, sizeof what, "decode batch %lld (ctx %lld)", (long long)batches[i],
-                 (long long)o.context);
-        print_row(what, bench_decode(&o, &cfg, &w, batches[i]));
+        snprintf(names[n_phases], sizeof names[0], "decode batch %lld (ctx %lld)",
+                 (long long)batches[i], (long long)o.context);
+        batch_of[n_phases] = batches[i];
+        results[n_phases++] = bench_decode(&o, &cfg, &w, batches[i]);
     }
-    printf("\nllama.cpp on this model shape, F32, 2 threads (BUILD-NOTES.md; not measured "
-           "here):\n  prompt processing ~2,000 tokens/s; generation ~188 tokens/s for one "
-           "sequence, ~960 tokens/s for 32 sequences together\n");
+    measure_references(&ref, &o, &cfg, &w);
+    printf("weights %.0f MB read per decode step; STREAM-like read %.1f GB/s; BLIS sgemm "
+           "4096x4096x1024 %.0f GFLOP/s\n", ref.step_bytes * 1e-6, ref.read_gbs,
+           ref.blis_gflops);
+    printf("%-26s %9s %12s %13s   %s\n", "phase", "tokens/s", "fwd GFLOP/s", "GEMM GFLOP/s",
+           "forward against the reference");
+    for (int i = 0; i < n_phases; i++)
+        print_row(names[i], results[i], batch_of[i], &ref);
     t2_model_weights_free(&w);
     return 0;
 }

@@ -1,4 +1,5 @@
-/* sgemm through BLIS's typed API with row/column strides (see gemm.h). */
+/* sgemm through BLIS's typed API with row/column strides, and the dispatch of skinny
+ * products A Bᵀ to linalg/skinny.h (see gemm.h). */
 #define BLIS_DISABLE_BLAS_DEFS
 #include <blis.h>
 
@@ -7,6 +8,7 @@
 #include <limits.h>
 
 #include "base/assert.h"
+#include "linalg/skinny.h"
 
 static dim_t to_dim(int64_t v) {
     T2_ASSERT(v >= 0 && v <= INT_MAX);
@@ -27,6 +29,11 @@ void t2_gemm(float *c, int64_t ldc, const float *a, int64_t lda, int trans_a, co
     T2_ASSERT(ldc >= n);
     T2_ASSERT(lda >= (trans_a ? m : k));
     T2_ASSERT(ldb >= (trans_b ? k : n));
+    if (!trans_a && trans_b && alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && m >= 1 &&
+        m <= t2_skinny_max_rows(t2_skinny_active_kernel())) {
+        t2_skinny_forward(c, ldc, a, lda, b, ldb, m, n, k, beta);
+        return;
+    }
     int64_t rs_a = trans_a ? 1 : lda, cs_a = trans_a ? lda : 1;
     int64_t rs_b = trans_b ? 1 : ldb, cs_b = trans_b ? ldb : 1;
     t2_gemm_strided(c, ldc, 1, a, rs_a, cs_a, b, rs_b, cs_b, m, n, k, alpha, beta);

@@ -4,7 +4,10 @@
  * op(A) is m x k: A is m x k (lda >= k) when trans_a == 0, else A is k x m (lda >= m).
  * op(B) is k x n: B is k x n (ldb >= n) when trans_b == 0, else B is n x k (ldb >= k).
  * beta == 0 overwrites C (NaNs in C are not propagated); beta == 1 accumulates.
- * Threading: BLIS's thread count (linalg/blis_setup.h). */
+ * t2_gemm sends C = A Bᵀ (+ C) with few rows — trans_a == 0, trans_b == 1, alpha == 1,
+ * beta 0 or 1, 1 <= m <= t2_skinny_max_rows(active kernel): decoding's linear layers — to
+ * the skinny kernels of linalg/skinny.h, everything else to BLIS; t2_gemm_strided always
+ * goes to BLIS. Threading: BLIS's thread count (linalg/blis_setup.h) either way. */
 #ifndef T2_LINALG_GEMM_H
 #define T2_LINALG_GEMM_H
 

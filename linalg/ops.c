@@ -1,4 +1,4 @@
-/* Elementwise transformer kernels and small-batch attention (see ops.h).
+/* Elementwise transformer kernels and the reference attention (see ops.h).
  *
  * Vectorisation: the project compiles as ISO C17 without -ffast-math, so the compiler neither
  * reassociates float sums nor contracts a*b+c into FMAs by itself. Reductions therefore keep
@@ -72,11 +72,6 @@ static inline float exp_poly(float x) {
 
 void t2_exp_inplace(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] = exp_poly(x[i]);
-}
-
-/* y[i] += alpha * x[i] */
-static inline void axpy(float *restrict y, float alpha, const float *restrict x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) y[i] = fmaf(alpha, x[i], y[i]);
 }
 
 void t2_rmsnorm_forward(float *out, const float *x, const float *weight, int64_t rows,
@@ -188,34 +183,6 @@ void t2_add_bias(float *x, const float *bias, int64_t rows, int64_t n, int64_t l
     for (int64_t t = 0; t < rows; t++) {
         float *row = x + t * ld;
         for (int64_t j = 0; j < n; j++) row[j] += bias[j];
-    }
-}
-
-void t2_attention_forward(float *out, int64_t ld_out, const float *q, int64_t ld_q,
-                          const float *k, const float *v, int64_t n_q, int64_t n_group,
-                          int64_t head_dim, int64_t first_pos, float scale, float *scores) {
-    T2_ASSERT(n_q >= 1 && n_group >= 1 && head_dim >= 1 && first_pos >= 0);
-    int64_t n_ctx = first_pos + n_q;
-    for (int64_t t = 0; t < n_q; t++) {
-        int64_t valid = first_pos + t + 1;
-        const float *q_tok = q + t * ld_q;
-        float *out_tok = out + t * ld_out;
-        /* scores[g][j] = scale * q_g . k_j, one pass over the K rows for all heads */
-        for (int64_t j = 0; j < valid; j++) {
-            const float *k_row = k + j * head_dim;
-            for (int64_t g = 0; g < n_group; g++)
-                scores[g * n_ctx + j] = scale * dot(q_tok + g * head_dim, k_row, head_dim);
-        }
-        for (int64_t g = 0; g < n_group; g++) {
-            t2_softmax_row(scores + g * n_ctx, valid, valid);
-            memset(out_tok + g * head_dim, 0, (size_t)head_dim * sizeof(float));
-        }
-        /* out_g = sum_j p[g][j] v_j, one pass over the V rows for all heads */
-        for (int64_t j = 0; j < valid; j++) {
-            const float *v_row = v + j * head_dim;
-            for (int64_t g = 0; g < n_group; g++)
-                axpy(out_tok + g * head_dim, scores[g * n_ctx + j], v_row, head_dim);
-        }
     }
 }
 

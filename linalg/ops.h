@@ -1,5 +1,5 @@
-/* Row-wise elementwise kernels of the transformer forward, and the attention of a few query
- * rows against a dense key/value block. Each works on rows of a row-major matrix,
+/* Row-wise elementwise kernels of the transformer forward, and a plain-loop reference of the
+ * attention of a few query rows against a dense key/value block. Each works on rows of a row-major matrix,
  * single-threaded, and has a plain-loop `_ref` twin (double accumulation, libm exp) for
  * tests where the fast version differs in structure. The fast versions are written so the
  * compiler vectorises their inner loops: reductions run in 16 float lanes and exp is a
@@ -44,18 +44,14 @@ void t2_rope_forward(float *x, int64_t n_heads, int64_t head_dim, const float *c
 void t2_add_bias(float *x, const float *bias, int64_t rows, int64_t n, int64_t ld);
 
 /* Causal attention of n_q consecutive query tokens, each with n_group query heads that share
- * one key/value head (grouped-query attention), against that head's dense cache block:
+ * one key/value head (grouped-query attention), against that head's dense cache block, in
+ * plain loops accumulating in double: the reference of the attention backward's tests (the
+ * forward's own kernels are model/forward_attention.h and linalg/decode_attention.h).
  *   query token t (t < n_q) sits at position first_pos + t and sees positions
  *   [0, first_pos + t]; for its head g: out = softmax(scale * K q)ᵀ V over those positions.
  * q:   query (t, g) is q[t * ld_q + g * head_dim .. + head_dim)
  * out: same indexing with ld_out; overwritten. May not alias q.
- * k, v: (first_pos + n_q) x head_dim, row-major, contiguous (the KV cache block).
- * scores: scratch of n_group x (first_pos + n_q) floats.
- * Streams each K and V row once per query token for all n_group heads: the decode path,
- * where n_q is 1; prefill of long runs goes through GEMMs instead (model/forward.c). */
-void t2_attention_forward(float *out, int64_t ld_out, const float *q, int64_t ld_q,
-                          const float *k, const float *v, int64_t n_q, int64_t n_group,
-                          int64_t head_dim, int64_t first_pos, float scale, float *scores);
+ * k, v: (first_pos + n_q) x head_dim, row-major, contiguous (the KV cache block). */
 void t2_attention_forward_ref(float *out, int64_t ld_out, const float *q, int64_t ld_q,
                               const float *k, const float *v, int64_t n_q, int64_t n_group,
                               int64_t head_dim, int64_t first_pos, float scale);

@@ -2,17 +2,12 @@
  * Reference: Hugging Face transformers, modeling_llama.py / modeling_qwen2.py. */
 #include "model/forward.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/assert.h"
 #include "linalg/gemm.h"
 #include "linalg/ops.h"
-
-/* Runs of at most this many query tokens use the streaming attention kernel; longer ones
- * use GEMMs over blocks of SCORE_ROWS query rows (faster once K and V are reused enough). */
-enum { ATTENTION_KERNEL_MAX_ROWS = 8, SCORE_ROWS = 64 };
 
 void t2_forward_init(t2_forward *f, const t2_model_config *cfg, const t2_model_weights *weights,
                      int64_t max_rows, int64_t max_positions) {
@@ -29,28 +24,31 @@ void t2_forward_init(t2_forward *f, const t2_model_config *cfg, const t2_model_w
     t2_rope_init(&f->rope, cfg, max_positions);
 
     int64_t d = cfg->hidden_size, ffn = cfg->intermediate_size;
-    int64_t group = cfg->num_attention_heads / cfg->num_key_value_heads;
-    f->score_rows = group > SCORE_ROWS ? group : SCORE_ROWS;
-    int64_t sizes[6] = {max_rows * d, max_rows * d, max_rows * f->qkv_ld, max_rows * f->q_dim,
-                        max_rows * 2 * ffn, f->score_rows * max_positions};
-    float **views[6] = {&f->x, &f->xn, &f->qkv, &f->attn, &f->mlp, &f->scores};
+    int64_t sizes[5] = {max_rows * d, max_rows * d, max_rows * f->qkv_ld, max_rows * f->q_dim,
+                        max_rows * 2 * ffn};
+    float **views[5] = {&f->x, &f->xn, &f->qkv, &f->attn, &f->mlp};
     int64_t total = 0;
-    for (int i = 0; i < 6; i++) total += (sizes[i] + 15) / 16 * 16; /* 64-byte aligned views */
+    for (int i = 0; i < 5; i++) total += (sizes[i] + 15) / 16 * 16; /* 64-byte aligned views */
     f->slab = t2_alloc_array((size_t)total, sizeof(float));
     float *next = f->slab;
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 5; i++) {
         *views[i] = next;
         next += (sizes[i] + 15) / 16 * 16;
     }
     f->pieces = t2_alloc_array((size_t)max_rows, sizeof(t2_forward_piece));
+    f->spans = t2_alloc_array((size_t)max_rows, sizeof(t2_forward_attention_span));
+    t2_forward_attention_init(&f->attention, cfg, max_rows, max_positions);
 }
 
 void t2_forward_free(t2_forward *f) {
     t2_rope_free(&f->rope);
     t2_free(f->slab);
     t2_free(f->pieces);
+    t2_free(f->spans);
+    t2_forward_attention_free(&f->attention);
     f->slab = NULL;
     f->pieces = NULL;
+    f->spans = NULL;
 }
 
 int64_t t2_forward_logits_rows(const t2_forward_seq *seqs, int64_t n_seqs,
@@ -108,51 +106,18 @@ static void rope_and_store(t2_forward *f, t2_kv_cache *cache, int64_t layer,
     }
 }
 
-/* Causal attention of one query head over n query rows (q rows at stride ld_q, output rows
- * at stride ld_out) at positions first_pos.., as GEMMs over blocks of query rows:
- * S = scale Q Kᵀ, row-wise masked softmax, O = S V. k, v: (first_pos + n) x hd. */
-static void attention_gemm(t2_forward *f, float *out, int64_t ld_out, const float *q,
-                           int64_t ld_q, const float *k, const float *v, int64_t n,
-                           int64_t first_pos, float scale) {
-    int64_t hd = f->cfg->head_dim;
-    for (int64_t r0 = 0; r0 < n; r0 += f->score_rows) {
-        int64_t block = n - r0 < f->score_rows ? n - r0 : f->score_rows;
-        int64_t n_ctx = first_pos + r0 + block; /* keys the block's last row sees */
-        t2_gemm_strided(f->scores, n_ctx, 1, q + r0 * ld_q, ld_q, 1, k, 1, hd, block, n_ctx, hd,
-                        scale, 0.0f);
-        for (int64_t i = 0; i < block; i++)
-            t2_softmax_row(f->scores + i * n_ctx, n_ctx, first_pos + r0 + i + 1);
-        t2_gemm_strided(out + r0 * ld_out, ld_out, 1, f->scores, n_ctx, 1, v, hd, 1, block, hd,
-                        n_ctx, 1.0f, 0.0f);
-    }
-}
-
 /* Attention output of every piece into f->attn (rows as in f->qkv). When last_only, piece p
  * contributes only its last query token, read from and written to row p. */
 static void attention(t2_forward *f, const t2_kv_cache *cache, int64_t layer,
                       const t2_forward_piece *pieces, int64_t n_pieces, int last_only) {
-    int64_t hd = f->cfg->head_dim, n_kv = f->cfg->num_key_value_heads;
-    int64_t group = f->cfg->num_attention_heads / n_kv;
-    float scale = 1.0f / sqrtf((float)hd);
     for (int64_t p = 0; p < n_pieces; p++) {
         const t2_forward_piece *piece = &pieces[p];
-        int64_t row = last_only ? p : piece->row, n = last_only ? 1 : piece->n;
-        int64_t first_pos = last_only ? piece->first_pos + piece->n - 1 : piece->first_pos;
-        for (int64_t h = 0; h < n_kv; h++) {
-            const float *k = t2_kv_cache_k(cache, piece->slot, layer, h);
-            const float *v = t2_kv_cache_v(cache, piece->slot, layer, h);
-            const float *q = f->qkv + row * f->qkv_ld + h * group * hd;
-            float *out = f->attn + row * f->q_dim + h * group * hd;
-            if (n <= ATTENTION_KERNEL_MAX_ROWS) {
-                t2_attention_forward(out, f->q_dim, q, f->qkv_ld, k, v, n, group, hd, first_pos,
-                                     scale, f->scores);
-                continue;
-            }
-            for (int64_t g = 0; g < group; g++)
-                attention_gemm(f, out + g * hd, f->q_dim, q + g * hd, f->qkv_ld, k, v, n,
-                               first_pos, scale);
-        }
+        f->spans[p] = last_only
+            ? (t2_forward_attention_span){piece->slot, piece->first_pos + piece->n - 1, 1, p}
+            : (t2_forward_attention_span){piece->slot, piece->first_pos, piece->n, piece->row};
     }
+    t2_forward_attention_run(&f->attention, f->attn, f->q_dim, f->qkv, f->qkv_ld, cache, layer,
+                             f->spans, n_pieces);
 }
 
 /* Moves each last piece's last row (x and q) to the front: row i for the i-th last piece,

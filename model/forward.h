@@ -5,9 +5,9 @@
  * anything between); its positions continue from what the slot already holds. All rows of
  * all sequences go through every linear layer as ONE GEMM (Y = X Wᵀ with the Hugging Face
  * out x in weights), so decoding hundreds of sequences costs a few large GEMMs per layer
- * rather than many small ones. Attention runs per (sequence, KV head) against the cache:
- * GEMMs over blocks of query rows for long runs (prefill), a streaming kernel for short
- * ones (decode, linalg/ops.h t2_attention_forward).
+ * rather than many small ones. Attention runs against the cache (model/forward_attention.h):
+ * GEMMs over blocks of query rows for long runs (prefill), a kernel over blocks of cached
+ * positions shared among the threads for short ones (decode, linalg/decode_attention.h).
  *
  * Per layer, for the rows X of the batch (R x d):
  *   Xn = RMSNorm(X) ; [Q K V] = Xn [Wq Wk Wv]ᵀ (+ biases) ; RoPE(Q), RoPE(K) at each row's
@@ -21,7 +21,8 @@
  * a call with more rows is split into chunks of at most max_rows rows (a long prompt may be
  * split across chunks; its positions continue through the cache). Nothing is allocated per
  * call, layer or token.
- * Threading: the GEMMs use BLIS's threads (linalg/blis_setup.h); the rest is one thread.
+ * Threading: the GEMMs use BLIS's threads (linalg/blis_setup.h), decode attention as many
+ * OpenMP threads (results do not depend on their number); the rest is one thread.
  * Reference: Hugging Face transformers' modeling_llama.py (LlamaModel.forward). */
 #ifndef T2_MODEL_FORWARD_H
 #define T2_MODEL_FORWARD_H
@@ -30,6 +31,7 @@
 
 #include "base/error.h"
 #include "model/config.h"
+#include "model/forward_attention.h"
 #include "model/kv_cache.h"
 #include "model/rope.h"
 #include "model/weights.h"
@@ -69,9 +71,9 @@ typedef struct t2_forward {
     float *qkv;     /* max_rows x qkv_ld: q | k | v of each row */
     float *attn;    /* max_rows x q_dim: attention output */
     float *mlp;     /* max_rows x 2*ffn: gate | up; silu(gate)*up overwrites the gate half */
-    float *scores;  /* score_rows x max_positions: attention scores */
-    int64_t score_rows;
     t2_forward_piece *pieces; /* [max_rows] of the current chunk */
+    t2_forward_attention_span *spans; /* [max_rows]: the pieces' query rows for attention */
+    t2_forward_attention attention;   /* its workspace and thread count */
 } t2_forward;
 
 /* Prepares a workspace for (cfg, weights), both borrowed and kept alive by the caller, for

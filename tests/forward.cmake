@@ -1,6 +1,9 @@
 # forward: elementwise kernels, RoPE, KV cache, the batched forward, golden logits,
 # sampling, generation and the generate command.
 t2_add_test(NAME ops SOURCES test_ops.c LABELS forward)
+t2_add_test(NAME decode_attention SOURCES test_decode_attention.c LABELS forward)
+t2_add_test(NAME forward_attention SOURCES test_forward_attention.c model_fixture.c
+  LABELS forward)
 t2_add_test(NAME forward SOURCES test_forward.c model_fixture.c LABELS forward)
 t2_add_test(NAME forward_rope SOURCES test_forward_rope.c LABELS forward)
 # Writes the fixture models into the build tree for the command-line tests below.

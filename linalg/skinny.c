@@ -1,0 +1,352 @@
+/* Skinny products C = A Bᵀ (see skinny.h): the AVX-512, AVX2 and plain-C kernels, the
+ * run-time choice between them, and the split of C's columns over threads. Not here: the
+ * decision which products come here (linalg/gemm.c).
+ *
+ * Each kernel walks its columns in blocks of COLS rows of B and, for every block, all of
+ * A's rows in blocks of ROWS: a ROWS x COLS tile of C is held in registers (one 16-lane
+ * accumulator per element) while k is swept once, so a block of B is read from memory once
+ * per call and then from cache for the other row blocks. At m = 1 this is a stream over B.
+ * While a block is swept, the next block's rows are prefetched into L2 at the same offsets
+ * (_MM_HINT_T1: measured a little faster than into L1, which holds the current block and
+ * A's rows), so its memory latency hides behind this block's arithmetic.
+ *
+ * This file is compiled for the baseline x86-64 ISA (linalg/CMakeLists.txt); the SIMD
+ * kernels enable their ISA per function with target attributes.
+ * Reference: Intel Intrinsics Guide; the lane order is linalg/lanes.h's. */
+#include "linalg/skinny.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "linalg/blis_setup.h"
+
+/* The operands of one product, shared by every thread. */
+typedef struct operands {
+    float *c;
+    const float *a, *b;
+    int64_t ldc, lda, ldb, k;
+    int accumulate; /* beta == 1 */
+} operands;
+
+/* C's element (i, j) gets the reduced sum. */
+static inline void store(const operands *op, int64_t i, int64_t j, float sum) {
+    float *c_ij = &op->c[i * op->ldc + j];
+    *c_ij = op->accumulate ? *c_ij + sum : sum;
+}
+
+/* Fetches the cache line at `row + ahead` (floats) into L2. The address is computed as an
+ * integer: past the last block it points beyond B, which a prefetch may touch (it never
+ * faults) but C pointer arithmetic may not. */
+static inline void prefetch_l2(const float *row, int64_t ahead) {
+    _mm_prefetch((const char *)((uintptr_t)row + (uintptr_t)ahead * sizeof(float)), _MM_HINT_T1);
+}
+
+/* ---- plain C ---------------------------------------------------------------------------- */
+
+enum { LANES = 16 };
+
+/* a · b of length k in the kernels' lane order (see skinny.h). */
+static float dot_plain(const float *a, const float *b, int64_t k) {
+    float acc[LANES] = {0};
+    int64_t p = 0;
+    for (; p + LANES <= k; p += LANES)
+        for (int64_t l = 0; l < LANES; l++) acc[l] = fmaf(a[p + l], b[p + l], acc[l]);
+    if (p < k) {
+        for (int64_t l = 0; l < LANES; l++) {
+            int inside = p + l < k;
+            acc[l] = fmaf(inside ? a[p + l] : 0.0f, inside ? b[p + l] : 0.0f, acc[l]);
+        }
+    }
+    for (int64_t width = LANES / 2; width >= 1; width /= 2)
+        for (int64_t l = 0; l < width; l++) acc[l] += acc[l + width];
+    return acc[0];
+}
+
+static void columns_plain(const operands *op, int64_t m, int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; j++) {
+        const float *b_row = op->b + j * op->ldb;
+        for (int64_t i = 0; i < m; i++)
+            store(op, i, j, dot_plain(op->a + i * op->lda, b_row, op->k));
+    }
+}
+
+/* ---- AVX2 + FMA: a 16-lane accumulator is two 8-float registers, lo and hi ---------------- */
+
+/* Tiles: 1 x 4 when m == 1, else up to 2 x 3: at most 12 of the 16 registers accumulate. */
+enum { AVX2_ROWS = 2, AVX2_COLS = 4 };
+
+/* A macro: a function attribute cannot be named any other way. */
+#define T2_AVX2 __attribute__((target("avx2,fma")))
+
+/* The tree of lanes.h on lanes lo (0..7) and hi (8..15). */
+T2_AVX2 static inline float reduce_avx2(__m256 lo, __m256 hi) {
+    __m256 s8 = _mm256_add_ps(lo, hi);
+    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+    __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+}
+
+/* The rows x cols tile of C at (i0, j0); rows <= AVX2_ROWS, cols <= AVX2_COLS, both
+ * compile-time constants after inlining, so the accumulators live in registers. */
+T2_AVX2 __attribute__((always_inline)) static inline void tile_avx2(const operands *op,
+                                                                    int64_t i0, int rows,
+                                                                    int64_t j0, int cols) {
+    const float *a_row[AVX2_ROWS], *b_row[AVX2_COLS];
+    __m256 lo[AVX2_ROWS][AVX2_COLS], hi[AVX2_ROWS][AVX2_COLS];
+    for (int r = 0; r < rows; r++) a_row[r] = op->a + (i0 + r) * op->lda;
+    for (int c = 0; c < cols; c++) b_row[c] = op->b + (j0 + c) * op->ldb;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) lo[r][c] = hi[r][c] = _mm256_setzero_ps();
+    int64_t k = op->k, p = 0;
+    int64_t ahead = cols * op->ldb; /* the next block's rows of B, at the same offset */
+    for (; p + LANES <= k; p += LANES) {
+        for (int c = 0; c < cols; c++) prefetch_l2(b_row[c] + p, ahead);
+        for (int r = 0; r < rows; r++) {
+            __m256 a_lo = _mm256_loadu_ps(a_row[r] + p);
+            __m256 a_hi = _mm256_loadu_ps(a_row[r] + p + 8);
+            for (int c = 0; c < cols; c++) {
+                lo[r][c] = _mm256_fmadd_ps(a_lo, _mm256_loadu_ps(b_row[c] + p), lo[r][c]);
+                hi[r][c] = _mm256_fmadd_ps(a_hi, _mm256_loadu_ps(b_row[c] + p + 8), hi[r][c]);
+            }
+        }
+    }
+    if (p < k) { /* masked loads read nothing past the end and give zeros there */
+        __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        __m256i mask_lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(k - p)), lane);
+        __m256i mask_hi = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(k - p) - 8), lane);
+        for (int r = 0; r < rows; r++) {
+            __m256 a_lo = _mm256_maskload_ps(a_row[r] + p, mask_lo);
+            __m256 a_hi = _mm256_maskload_ps(a_row[r] + p + 8, mask_hi);
+            for (int c = 0; c < cols; c++) {
+                __m256 b_lo = _mm256_maskload_ps(b_row[c] + p, mask_lo);
+                __m256 b_hi = _mm256_maskload_ps(b_row[c] + p + 8, mask_hi);
+                lo[r][c] = _mm256_fmadd_ps(a_lo, b_lo, lo[r][c]);
+                hi[r][c] = _mm256_fmadd_ps(a_hi, b_hi, hi[r][c]);
+            }
+        }
+    }
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) store(op, i0 + r, j0 + c, reduce_avx2(lo[r][c], hi[r][c]));
+}
+
+/* One tile of any shape the driver uses, each shape inlined with constant sizes. Not inlined
+ * itself, so that its registers are allocated for the tile alone. */
+T2_AVX2 __attribute__((noinline)) static void tile_avx2_any(const operands *op, int64_t i0,
+                                                            int rows, int64_t j0, int cols) {
+    switch (rows * 16 + cols) {
+    case 1 * 16 + 4: tile_avx2(op, i0, 1, j0, 4); break;
+    case 2 * 16 + 3: tile_avx2(op, i0, 2, j0, 3); break;
+    case 1 * 16 + 3: tile_avx2(op, i0, 1, j0, 3); break;
+    case 2 * 16 + 1: tile_avx2(op, i0, 2, j0, 1); break;
+    case 1 * 16 + 1: tile_avx2(op, i0, 1, j0, 1); break;
+    default: T2_ASSERT(!"tile shape");
+    }
+}
+
+/* Columns [j0, j1) of C: m == 1 in 1 x 4 tiles, else 2 x 3 (and one row, one column last). */
+T2_AVX2 static void columns_avx2(const operands *op, int64_t m, int64_t j0, int64_t j1) {
+    int cols = m == 1 ? AVX2_COLS : AVX2_COLS - 1;
+    for (int64_t j = j0; j < j1; j += cols) {
+        if (j + cols > j1) cols = 1;
+        int64_t i = 0;
+        for (; i + AVX2_ROWS <= m; i += AVX2_ROWS) tile_avx2_any(op, i, AVX2_ROWS, j, cols);
+        if (i < m) tile_avx2_any(op, i, 1, j, cols);
+    }
+}
+
+/* ---- AVX-512F --------------------------------------------------------------------------- */
+
+/* Tiles: up to 6 rows x 4 columns (24 of the 32 registers accumulate; 5-10 % faster than
+ * 4 x 4 at m = 32) when m > 2; m x 8 when m <= 2, which keeps 8 streams of B in flight for
+ * the memory-bound m = 1. */
+enum { AVX512_ROWS = 6, AVX512_COLS = 8 };
+
+/* A macro, as T2_AVX2. */
+#define T2_AVX512 __attribute__((target("avx512f")))
+
+/* The tree of lanes.h on one 16-lane register. */
+T2_AVX512 static inline float reduce_avx512(__m512 v) {
+    __m256 lo = _mm512_castps512_ps256(v);
+    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    __m256 s8 = _mm256_add_ps(lo, hi);
+    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+    __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+}
+
+/* The rows x cols tile of C at (i0, j0) (rows <= AVX512_ROWS, cols <= AVX512_COLS,
+ * compile-time constants after inlining). */
+T2_AVX512 __attribute__((always_inline)) static inline void tile_avx512(const operands *op,
+                                                                        int64_t i0, int rows,
+                                                                        int64_t j0, int cols) {
+    const float *a_row[AVX512_ROWS], *b_row[AVX512_COLS];
+    __m512 acc[AVX512_ROWS][AVX512_COLS];
+    for (int r = 0; r < rows; r++) a_row[r] = op->a + (i0 + r) * op->lda;
+    for (int c = 0; c < cols; c++) b_row[c] = op->b + (j0 + c) * op->ldb;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) acc[r][c] = _mm512_setzero_ps();
+    int64_t k = op->k, p = 0;
+    int64_t ahead = cols * op->ldb; /* the next block's rows of B, at the same offset */
+    for (; p + LANES <= k; p += LANES) {
+        __m512 b_vec[AVX512_COLS];
+        for (int c = 0; c < cols; c++) b_vec[c] = _mm512_loadu_ps(b_row[c] + p);
+        for (int c = 0; c < cols; c++) prefetch_l2(b_row[c] + p, ahead);
+        for (int r = 0; r < rows; r++) {
+            __m512 a_vec = _mm512_loadu_ps(a_row[r] + p);
+            for (int c = 0; c < cols; c++) acc[r][c] = _mm512_fmadd_ps(a_vec, b_vec[c], acc[r][c]);
+        }
+    }
+    if (p < k) { /* masked loads read nothing past the end and give zeros there */
+        __mmask16 mask = (__mmask16)((1u << (k - p)) - 1u);
+        __m512 b_vec[AVX512_COLS];
+        for (int c = 0; c < cols; c++) b_vec[c] = _mm512_maskz_loadu_ps(mask, b_row[c] + p);
+        for (int r = 0; r < rows; r++) {
+            __m512 a_vec = _mm512_maskz_loadu_ps(mask, a_row[r] + p);
+            for (int c = 0; c < cols; c++) acc[r][c] = _mm512_fmadd_ps(a_vec, b_vec[c], acc[r][c]);
+        }
+    }
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) store(op, i0 + r, j0 + c, reduce_avx512(acc[r][c]));
+}
+
+/* One tile of any shape the driver uses (see tile_avx2_any). */
+T2_AVX512 __attribute__((noinline)) static void tile_avx512_any(const operands *op, int64_t i0,
+                                                                int rows, int64_t j0, int cols) {
+    switch (rows * 16 + cols) {
+    case 1 * 16 + 8: tile_avx512(op, i0, 1, j0, 8); break;
+    case 2 * 16 + 8: tile_avx512(op, i0, 2, j0, 8); break;
+    case 4 * 16 + 4: tile_avx512(op, i0, 4, j0, 4); break;
+    case 6 * 16 + 4: tile_avx512(op, i0, 6, j0, 4); break;
+    case 5 * 16 + 4: tile_avx512(op, i0, 5, j0, 4); break;
+    case 6 * 16 + 1: tile_avx512(op, i0, 6, j0, 1); break;
+    case 5 * 16 + 1: tile_avx512(op, i0, 5, j0, 1); break;
+    case 3 * 16 + 4: tile_avx512(op, i0, 3, j0, 4); break;
+    case 2 * 16 + 4: tile_avx512(op, i0, 2, j0, 4); break;
+    case 1 * 16 + 4: tile_avx512(op, i0, 1, j0, 4); break;
+    case 4 * 16 + 1: tile_avx512(op, i0, 4, j0, 1); break;
+    case 3 * 16 + 1: tile_avx512(op, i0, 3, j0, 1); break;
+    case 2 * 16 + 1: tile_avx512(op, i0, 2, j0, 1); break;
+    case 1 * 16 + 1: tile_avx512(op, i0, 1, j0, 1); break;
+    default: T2_ASSERT(!"tile shape");
+    }
+}
+
+/* Columns [j0, j1) of C: m <= 2 in m x 8 tiles, else 6 x 4 (the last 1 to 5 rows in one
+ * smaller tile; the last columns one at a time). */
+T2_AVX512 static void columns_avx512(const operands *op, int64_t m, int64_t j0, int64_t j1) {
+    int cols = m <= 2 ? AVX512_COLS : AVX512_COLS / 2;
+    int rows = m <= 2 ? (int)m : AVX512_ROWS;
+    for (int64_t j = j0; j < j1; j += cols) {
+        if (j + cols > j1) cols = 1;
+        int64_t i = 0;
+        for (; i + rows <= m; i += rows) tile_avx512_any(op, i, rows, j, cols);
+        if (i < m) tile_avx512_any(op, i, (int)(m - i), j, cols);
+    }
+}
+
+/* ---- choice of kernel ------------------------------------------------------------------- */
+
+static const char *const kernel_names[] = {"blis", "plain", "avx2", "avx512"};
+static t2_skinny_kernel active_kernel = T2_SKINNY_KERNEL_BLIS;
+static pthread_once_t choose_once = PTHREAD_ONCE_INIT;
+
+int t2_skinny_kernel_supported(t2_skinny_kernel kernel) {
+    __builtin_cpu_init();
+    switch (kernel) {
+    case T2_SKINNY_KERNEL_BLIS:
+    case T2_SKINNY_KERNEL_PLAIN: return 1;
+    case T2_SKINNY_KERNEL_AVX2:
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case T2_SKINNY_KERNEL_AVX512: return __builtin_cpu_supports("avx512f");
+    }
+    return 0;
+}
+
+const char *t2_skinny_kernel_name(t2_skinny_kernel kernel) {
+    T2_ASSERT((unsigned)kernel <= T2_SKINNY_KERNEL_AVX512);
+    return kernel_names[kernel];
+}
+
+static void choose_kernel(void) {
+    const char *env = getenv("T2_KERNEL");
+    for (int kernel = T2_SKINNY_KERNEL_BLIS; env && kernel <= T2_SKINNY_KERNEL_AVX512; kernel++) {
+        if (strcmp(env, kernel_names[kernel]) == 0 && t2_skinny_kernel_supported(kernel)) {
+            active_kernel = kernel;
+            return;
+        }
+    }
+    if (t2_skinny_kernel_supported(T2_SKINNY_KERNEL_AVX512))
+        active_kernel = T2_SKINNY_KERNEL_AVX512;
+    else if (t2_skinny_kernel_supported(T2_SKINNY_KERNEL_AVX2))
+        active_kernel = T2_SKINNY_KERNEL_AVX2;
+    else
+        active_kernel = T2_SKINNY_KERNEL_BLIS;
+}
+
+int64_t t2_skinny_max_rows(t2_skinny_kernel kernel) {
+    switch (kernel) {
+    case T2_SKINNY_KERNEL_BLIS: return 0;
+    case T2_SKINNY_KERNEL_AVX2: return 4;
+    case T2_SKINNY_KERNEL_PLAIN:
+    case T2_SKINNY_KERNEL_AVX512: return 128;
+    }
+    return 0;
+}
+
+t2_skinny_kernel t2_skinny_active_kernel(void) {
+    pthread_once(&choose_once, choose_kernel);
+    return active_kernel;
+}
+
+/* ---- the product ------------------------------------------------------------------------ */
+
+typedef void columns_fn(const operands *op, int64_t m, int64_t j0, int64_t j1);
+
+void t2_skinny_forward_with(t2_skinny_kernel kernel, int threads, float *c, int64_t ldc,
+                            const float *a, int64_t lda, const float *b, int64_t ldb,
+                            int64_t m, int64_t n, int64_t k, float beta) {
+    T2_ASSERT(m >= 1 && n >= 0 && k >= 0);
+    T2_ASSERT(ldc >= n && lda >= k && ldb >= k && threads >= 1);
+    T2_ASSERT(beta == 0.0f || beta == 1.0f);
+    T2_ASSERT(kernel != T2_SKINNY_KERNEL_BLIS && t2_skinny_kernel_supported(kernel));
+    columns_fn *columns = kernel == T2_SKINNY_KERNEL_AVX512 ? columns_avx512
+                          : kernel == T2_SKINNY_KERNEL_AVX2 ? columns_avx2
+                                                            : columns_plain;
+    operands op = {c, a, b, ldc, lda, ldb, k, beta == 1.0f};
+    if (m * n * k < T2_SKINNY_PARALLEL_MACS) threads = 1;
+    if (threads == 1) {
+        columns(&op, m, 0, n);
+        return;
+    }
+    /* thread t's columns start at a multiple of 8 (whole tiles); which thread computes a
+     * column does not change its value */
+    int64_t blocks = (n + 7) / 8;
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+    for (int t = 0; t < threads; t++) {
+        int64_t j0 = blocks * t / threads * 8, j1 = blocks * (t + 1) / threads * 8;
+        columns(&op, m, j0 < n ? j0 : n, j1 < n ? j1 : n);
+    }
+}
+
+void t2_skinny_forward(float *c, int64_t ldc, const float *a, int64_t lda, const float *b,
+                       int64_t ldb, int64_t m, int64_t n, int64_t k, float beta) {
+    t2_skinny_forward_with(t2_skinny_active_kernel(), t2_blis_threads(), c, ldc, a, lda, b, ldb,
+                           m, n, k, beta);
+}
+
+void t2_skinny_forward_ref(float *c, int64_t ldc, const float *a, int64_t lda, const float *b,
+                           int64_t ldb, int64_t m, int64_t n, int64_t k, float beta) {
+    for (int64_t i = 0; i < m; i++) {
+        for (int64_t j = 0; j < n; j++) {
+            double sum = 0.0;
+            for (int64_t p = 0; p < k; p++) sum += (double)a[i * lda + p] * b[j * ldb + p];
+            float *c_ij = &c[i * ldc + j];
+            *c_ij = (float)(beta == 0.0f ? sum : sum + (double)*c_ij);
+        }
+    }
+}

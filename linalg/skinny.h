@@ -1,0 +1,78 @@
+/* Skinny products C = A Bᵀ for a few rows of A: the linear layers of decoding, where each
+ * weight matrix B is streamed once per token and BLIS's large-GEMM kernels are the wrong
+ * tool (at m = 1 they reach a fraction of the memory bandwidth).
+ *
+ *   C (m x n, ldc >= n)  =  A (m x k, lda >= k) · Bᵀ        beta == 0 (C is not read)
+ *                       +=  A · Bᵀ                          beta == 1
+ *   B: n x k row-major (ldb >= k): Hugging Face's out x in weight layout.
+ *   m >= 1 (any; t2_gemm sends up to t2_skinny_max_rows(kernel) rows); C must not overlap
+ *   A or B.
+ *
+ * Kernels, chosen once per process at the first call: AVX-512F, AVX2+FMA, plain C. The SIMD
+ * ones are compiled with function-level target attributes and picked with
+ * __builtin_cpu_supports, so a binary built anywhere runs on any x86-64. The environment
+ * variable T2_KERNEL=avx512|avx2|plain|blis forces one (blis: every product goes to BLIS);
+ * an unknown value or a kernel the CPU lacks falls back to the automatic choice, which is
+ * the widest SIMD kernel, or BLIS on a CPU without AVX2+FMA (the plain kernel would call
+ * libm's software fmaf there). t2_skinny_active_kernel() says which one runs.
+ *
+ * Every kernel computes every element the same way: 16 partial sums, lane l accumulating
+ * a[p] b[p] for p = l mod 16 in increasing p with fused multiply-adds (the k tail padded
+ * with zeros), folded as the tree of linalg/lanes.h (l + l+8, + l+4, + l+2, + l+1), then
+ * stored or added to C. So results are bitwise the same on every kernel, for every thread
+ * count, for every m and every position of a row or column in the product: a sequence's
+ * logits do not depend on the batch it decodes in. They differ from BLIS's in the last bits.
+ *
+ * Threading: OpenMP over column ranges of C (each element computed by one thread), with
+ * t2_blis_threads() threads (linalg/blis_setup.h) for products of at least
+ * T2_SKINNY_PARALLEL_MACS multiply-adds, else one. OpenMP because the BLIS t2 loads is its
+ * OpenMP build: both share libgomp's one pool of threads, whose workers are still spinning
+ * from the last product when the next one starts (a region costs ~1 µs here). */
+#ifndef T2_LINALG_SKINNY_H
+#define T2_LINALG_SKINNY_H
+
+#include <stdint.h>
+
+/* The size (m n k) from which a product runs on several threads: below it one thread was
+ * as fast (docs/inference.md). */
+enum { T2_SKINNY_PARALLEL_MACS = 1 << 15 };
+
+typedef enum t2_skinny_kernel {
+    T2_SKINNY_KERNEL_BLIS,  /* none: products go to BLIS */
+    T2_SKINNY_KERNEL_PLAIN, /* portable C with fmaf */
+    T2_SKINNY_KERNEL_AVX2,  /* AVX2 + FMA */
+    T2_SKINNY_KERNEL_AVX512 /* AVX-512F */
+} t2_skinny_kernel;
+
+/* C = A Bᵀ (beta 0) or C += A Bᵀ (beta 1), shapes as above, on the active kernel (which must
+ * not be T2_SKINNY_KERNEL_BLIS) and t2_blis_threads() threads. */
+void t2_skinny_forward(float *c, int64_t ldc, const float *a, int64_t lda, const float *b,
+                       int64_t ldb, int64_t m, int64_t n, int64_t k, float beta);
+
+/* The same on the given kernel (one the CPU supports, not BLIS) and at most `threads`
+ * threads (>= 1): for tests and benchmarks. */
+void t2_skinny_forward_with(t2_skinny_kernel kernel, int threads, float *c, int64_t ldc,
+                            const float *a, int64_t lda, const float *b, int64_t ldb,
+                            int64_t m, int64_t n, int64_t k, float beta);
+
+/* Plain-loop twin accumulating in double, for tests. Any m >= 0. */
+void t2_skinny_forward_ref(float *c, int64_t ldc, const float *a, int64_t lda, const float *b,
+                           int64_t ldb, int64_t m, int64_t n, int64_t k, float beta);
+
+/* The most rows for which t2_gemm runs the kernel rather than BLIS: where it measured
+ * faster than BLIS's kernel set for the same CPU (docs/inference.md): AVX-512 128, AVX2 4;
+ * plain (forced only) as AVX-512, so a forced plain run reproduces an AVX-512 run bit for
+ * bit; BLIS 0. */
+int64_t t2_skinny_max_rows(t2_skinny_kernel kernel);
+
+/* The kernel t2_skinny_forward runs (T2_KERNEL, else the CPU's best); decided at the first
+ * call of any function here, then fixed for the process. */
+t2_skinny_kernel t2_skinny_active_kernel(void);
+
+/* 1 when this CPU can run the kernel (BLIS and plain: always). */
+int t2_skinny_kernel_supported(t2_skinny_kernel kernel);
+
+/* "blis", "plain", "avx2", "avx512": the names T2_KERNEL takes. */
+const char *t2_skinny_kernel_name(t2_skinny_kernel kernel);
+
+#endif

@@ -1,0 +1,10 @@
+# skinny: the decode kernels of linalg/skinny.h, once per kernel forced through T2_KERNEL (a
+# kernel the CPU lacks is skipped with a message), once with the automatic choice, and with
+# an unknown T2_KERNEL (the automatic choice must win).
+t2_add_test(NAME skinny SOURCES test_skinny.c LABELS linalg)
+foreach(kernel avx512 avx2 plain blis bogus)
+  add_test(NAME skinny_${kernel} COMMAND $<TARGET_FILE:test_skinny>
+    WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  set_tests_properties(skinny_${kernel} PROPERTIES ENVIRONMENT "${T2_TEST_ENV};T2_KERNEL=${kernel}"
+    TIMEOUT 120 LABELS linalg)
+endforeach()
