@@ -41,9 +41,13 @@ $mpiexec -n 2 --oversubscribe "$t2" pretrain $common --out "$dir/k" --checkpoint
 job=$!
 while ! grep -q '"step": 4,' "$dir/k0.jsonl" 2>/dev/null && kill -0 $job 2>/dev/null; do sleep 0.1; done
 while [ ! -e "$dir/ckpt-k/checkpoint.safetensors" ] && kill -0 $job 2>/dev/null; do sleep 0.1; done
-kill -9 $job 2>/dev/null || true
+# mpiexec and its ranks, by PID (Open MPI puts each rank in a process group of its own)
+ranks=$(pgrep -P $job 2>/dev/null)
+kill -9 $job $ranks 2>/dev/null || true
 wait $job 2>/dev/null || true
-pkill -9 -f "ckpt-k" 2>/dev/null || true
+for r in $ranks; do
+    while [ -n "$(ps -o stat= -p $r 2>/dev/null | grep -v Z)" ]; do sleep 0.1; done
+done
 run 2 k --checkpoint-dir "$dir/ckpt-k" --checkpoint-every 4 --resume
 grep -q "resuming after step" "$dir/k.log" || fail "the run after the kill did not resume"
 cmp -s "$dir/a/model.safetensors" "$dir/k/model.safetensors" ||

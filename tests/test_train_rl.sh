@@ -73,9 +73,13 @@ $mpiexec -n 2 --oversubscribe "$t2" train $args --steps 4 --checkpoint-dir "$dir
     --checkpoint-every 1 --out "$dir/k.expert" --metrics "$dir/k.jsonl" 2>"$dir/k0.log" &
 job=$!
 while [ ! -e "$dir/ckpt-k/train-state.pb" ] && kill -0 $job 2>/dev/null; do sleep 0.2; done
-kill -9 $job 2>/dev/null || true
+# mpiexec and its ranks, by PID (Open MPI puts each rank in a process group of its own)
+ranks=$(pgrep -P $job 2>/dev/null)
+kill -9 $job $ranks 2>/dev/null || true
 wait $job 2>/dev/null || true
-pkill -9 -f "ckpt-k" 2>/dev/null || true
+for r in $ranks; do
+    while [ -n "$(ps -o stat= -p $r 2>/dev/null | grep -v Z)" ]; do sleep 0.1; done
+done
 run 2 k --steps 4 --checkpoint-dir "$dir/ckpt-k" --checkpoint-every 1
 same a k "a run killed and resumed differs from the uninterrupted one"
 
