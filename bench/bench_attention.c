@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "bench_model.h"
 #include "base/progress.h"
 #include "base/rng.h"
 #include "linalg/blis_setup.h"
@@ -76,23 +77,6 @@ static int parse_options(options *o, int argc, char **argv) {
     return 0;
 }
 
-static t2_model_config make_config(const options *o, int64_t max_positions) {
-    t2_model_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    snprintf(cfg.model_type, sizeof cfg.model_type, "llama");
-    cfg.hidden_size = o->d;
-    cfg.intermediate_size = o->ffn;
-    cfg.num_hidden_layers = o->layers;
-    cfg.num_attention_heads = o->heads;
-    cfg.num_key_value_heads = o->kv_heads;
-    cfg.head_dim = o->d / o->heads;
-    cfg.vocab_size = o->vocab;
-    cfg.max_position_embeddings = max_positions;
-    cfg.rms_norm_eps = 1e-5f;
-    cfg.rope_theta = 10000.0;
-    cfg.bos_token_id = -1;
-    return cfg;
-}
 
 static int compare_doubles(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -127,7 +111,8 @@ int main(int argc, char **argv) {
     for (int c = 0; c < o.n_contexts; c++)
         max_ctx = o.contexts[c] > max_ctx ? o.contexts[c] : max_ctx;
     int64_t capacity = max_ctx + o.steps;
-    t2_model_config cfg = make_config(&o, capacity);
+    t2_model_config cfg = bench_model_config(o.d, o.ffn, o.layers, o.heads, o.kv_heads, o.vocab,
+                                             capacity, 0);
     t2_model_weights w;
     t2_model_weights_init(&w, &cfg);
     t2_model_weights_init_random(&w, &cfg, 1, 0.02f);

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "bench_model.h"
 #include "base/assert.h"
 #include "base/progress.h"
 #include "base/rng.h"
@@ -87,24 +88,6 @@ static int parse_options(options *o, int argc, char **argv) {
     return 0;
 }
 
-static t2_model_config make_config(const options *o) {
-    t2_model_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    snprintf(cfg.model_type, sizeof cfg.model_type, "llama");
-    cfg.hidden_size = o->d;
-    cfg.intermediate_size = o->ffn;
-    cfg.num_hidden_layers = o->layers;
-    cfg.num_attention_heads = o->heads;
-    cfg.num_key_value_heads = o->kv_heads;
-    cfg.head_dim = o->d / o->heads;
-    cfg.vocab_size = o->vocab;
-    cfg.max_position_embeddings = 4096;
-    cfg.rms_norm_eps = 1e-5f;
-    cfg.rope_theta = 10000.0;
-    cfg.bos_token_id = -1;
-    cfg.tie_word_embeddings = o->tied;
-    return cfg;
-}
 
 /* The GEMMs of one forward: `rows` rows through layers 0..L-2 and the last layer's QKV,
  * `last_rows` rows through the last layer's output projection and MLP and lm_head. */
@@ -369,7 +352,8 @@ int main(int argc, char **argv) {
     options o;
     if (parse_options(&o, argc, argv) != 0) return 2;
     t2_blis_setup(0, 1);
-    t2_model_config cfg = make_config(&o);
+    t2_model_config cfg = bench_model_config(o.d, o.ffn, o.layers, o.heads, o.kv_heads, o.vocab,
+                                             4096, o.tied);
     t2_model_weights w;
     t2_model_weights_init(&w, &cfg);
     t2_model_weights_init_random(&w, &cfg, 1, 0.02f);

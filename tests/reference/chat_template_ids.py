@@ -30,6 +30,8 @@ from jinja2.exceptions import TemplateError
 from jinja2.ext import loopcontrols
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from chat_fixtures import byte_to_unicode  # GPT-2's bytes -> unicode table
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "..", "data", "tokenizers")
 SPACE = "\u2581"
@@ -137,19 +139,6 @@ def encode_sentencepiece(tok, text):
             else:
                 ids.extend(vocab["<0x%02X>" % b] for b in sym.encode("utf-8"))
     return ids
-
-
-def byte_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xa1, 0xac + 1)) + \
-        list(range(0xae, 0xff + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
 
 
 def regex_pieces(pattern, text):
