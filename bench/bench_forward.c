@@ -1,6 +1,6 @@
 /* Benchmark of the batched forward (model/forward.h) against physical references.
  *
- * Builds a random Llama-style model in memory, F32 — default the d1024 model of issue 15
+ * Builds a random Llama-style model in memory, F32 or (--dtype) BF16 / F16 — default the d1024 model of issue 15
  * (d_model 1024, 8 heads / 4 KV heads, 4 layers, ffn 2816, vocab 512); --llama-1b the
  * Llama-3.2-1B shape (d 2048, 16 layers, 32 / 8 heads, ffn 8192, vocab 128256, tied
  * embeddings; ~5 GB); flags change every size — and measures, in one run:
@@ -23,6 +23,8 @@
  *   bench_forward [--llama-1b] [--d N] [--heads N] [--kv-heads N] [--layers N] [--ffn N]
  *                 [--vocab N] [--prompts N] [--prompt-len N] [--context N] [--steps N]
  *                 [--repeats N] [--only-batch N]  (only the decode phase of batch N: profiling)
+ *                 [--dtype F32|BF16|F16]  (the matrices' type; BF16/F16 also time the float32
+ *                 twin's batch-1 decode and print the ratio)
  * Threads: t2_blis_setup(0, 1), i.e. BLIS_NUM_THREADS or every CPU available. T2_KERNEL=blis
  * runs every GEMM through BLIS (the forward as it was before the skinny kernels). */
 #include <stdio.h>
@@ -44,6 +46,7 @@ typedef struct options {
     int64_t d, heads, kv_heads, layers, ffn, vocab;
     int64_t prompts, prompt_len, context, steps, repeats;
     int tied; /* lm_head = embed_tokens */
+    t2_weight_type dtype; /* of the matrices */
     int64_t only_batch; /* > 0: run only the decode phase of that batch size (for profiling) */
 } options;
 
@@ -56,7 +59,7 @@ typedef struct phase_result {
 } phase_result;
 
 static int parse_options(options *o, int argc, char **argv) {
-    *o = (options){1024, 8, 4, 4, 2816, 512, 4, 256, 128, 16, 3, 0, 0};
+    *o = (options){1024, 8, 4, 4, 2816, 512, 4, 256, 128, 16, 3, 0, T2_WEIGHT_F32, 0};
     const char *names[] = {"--d",      "--heads",      "--kv-heads", "--layers",
                            "--ffn",    "--vocab",      "--prompts",  "--prompt-len",
                            "--context", "--steps",     "--repeats",  "--only-batch"};
@@ -69,6 +72,16 @@ static int parse_options(options *o, int argc, char **argv) {
             o->d = 2048, o->heads = 32, o->kv_heads = 8, o->layers = 16, o->ffn = 8192;
             o->vocab = 128256, o->tied = 1;
             continue;
+        }
+        if (strcmp(argv[i], "--dtype") == 0 && i + 1 < argc) {
+            const char *name = argv[++i];
+            int found = 0;
+            for (int t = T2_WEIGHT_F32; t <= T2_WEIGHT_F16; t++)
+                if (strcmp(name, t2_weight_type_name((t2_weight_type)t)) == 0) {
+                    o->dtype = (t2_weight_type)t;
+                    found = 1;
+                }
+            if (found) continue;
         }
         for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
             if (strcmp(argv[i], names[k]) != 0 || i + 1 >= argc) continue;
@@ -115,16 +128,16 @@ static void plan_run(const gemm_plan *p, const t2_model_weights *w, float *x, fl
     for (int64_t l = 0; l < c->num_hidden_layers; l++) {
         const t2_layer_weights *lw = &w->layers[l];
         /* one GEMM for [Wq Wk Wv] and one for [Wg Wu], as the forward runs them */
-        T2_ASSERT(lw->wk == lw->wq + q * d && lw->wv == lw->wk + kv * d);
-        T2_ASSERT(lw->w_up == lw->w_gate + ffn * d);
+        T2_ASSERT(t2_weight_follows(lw->wq, q * d, lw->wk) &&
+                  t2_weight_follows(lw->wk, kv * d, lw->wv));
+        T2_ASSERT(t2_weight_follows(lw->w_gate, ffn * d, lw->w_up));
         int64_t m = l == c->num_hidden_layers - 1 ? p->last_rows : p->rows;
-        t2_gemm(y, q + 2 * kv, x, d, 0, lw->wq, d, 1, p->rows, q + 2 * kv, d, 1.0f, 0.0f);
-        t2_gemm(x, d, y, q, 0, lw->wo, q, 1, m, d, q, 1.0f, 1.0f);
-        t2_gemm(y, 2 * ffn, x, d, 0, lw->w_gate, d, 1, m, 2 * ffn, d, 1.0f, 0.0f);
-        t2_gemm(x, d, y, ffn, 0, lw->w_down, ffn, 1, m, d, ffn, 1.0f, 1.0f);
+        t2_weight_gemm(y, q + 2 * kv, x, d, lw->wq, p->rows, q + 2 * kv, d, 0.0f);
+        t2_weight_gemm(x, d, y, q, lw->wo, m, d, q, 1.0f);
+        t2_weight_gemm(y, 2 * ffn, x, d, lw->w_gate, m, 2 * ffn, d, 0.0f);
+        t2_weight_gemm(x, d, y, ffn, lw->w_down, m, d, ffn, 1.0f);
     }
-    t2_gemm(y, c->vocab_size, x, d, 0, w->lm_head, d, 1, p->last_rows, c->vocab_size, d, 1.0f,
-            0.0f);
+    t2_weight_gemm(y, c->vocab_size, x, d, w->lm_head, p->last_rows, c->vocab_size, d, 0.0f);
 }
 
 /* Scratch shaped like the forward's activations, for timing a plan's GEMMs alone. */
@@ -284,7 +297,8 @@ static phase_result bench_decode(const options *o, const t2_model_config *cfg,
     double flops = plan_flops(&plan) + attention;
     phase_result res = {(double)batch / step, flops / step * 1e-9,
                         plan_flops(&plan) / gemm_step * 1e-9,
-                        read > 0.0 ? (double)w->slab_floats * sizeof(float) / read * 1e-9 : 0.0};
+                        read > 0.0 ? (double)w->slab_floats * sizeof(float) / read * 1e-9
+                                   : 0.0};
     if (sink == 12345.0f) printf("\n"); /* keeps the read from being optimised away */
     t2_free(logits);
     t2_free(seqs);
@@ -297,7 +311,7 @@ static phase_result bench_decode(const options *o, const t2_model_config *cfg,
 /* The physical references of the run (see the header); measured before and after the phases,
  * each the best of its rounds. */
 typedef struct references {
-    double read_gbs;     /* STREAM-like read of the weight slab */
+    double read_gbs;     /* STREAM-like read of the weight slab (the matrices' bytes) */
     double blis_gflops;  /* BLIS sgemm 4096 x 4096 x 1024, B transposed */
     double step_bytes;   /* weight bytes a decode step reads: every matrix once */
 } references;
@@ -328,8 +342,8 @@ static void measure_references(references *ref, const options *o, const t2_model
     int64_t d = cfg->hidden_size, q = cfg->num_attention_heads * cfg->head_dim;
     int64_t kv = cfg->num_key_value_heads * cfg->head_dim, ffn = cfg->intermediate_size;
     double layer = (double)(d * (q + 2 * kv) + q * d + 3 * d * ffn);
-    ref->step_bytes = sizeof(float) * (layer * (double)cfg->num_hidden_layers +
-                                       (double)(cfg->vocab_size * d));
+    ref->step_bytes = (double)t2_weight_type_size(w->lm_head.type) *
+                      (layer * (double)cfg->num_hidden_layers + (double)(cfg->vocab_size * d));
 }
 
 /* One row of the table; decode of one sequence is compared with the read bandwidth (the read
@@ -354,16 +368,21 @@ int main(int argc, char **argv) {
     t2_blis_setup(0, 1);
     t2_model_config cfg = bench_model_config(o.d, o.ffn, o.layers, o.heads, o.kv_heads, o.vocab,
                                              4096, o.tied);
-    t2_model_weights w;
-    t2_model_weights_init(&w, &cfg);
-    t2_model_weights_init_random(&w, &cfg, 1, 0.02f);
+    t2_model_weights w32, narrow, *wp = &w32;
+    t2_model_weights_init(&w32, &cfg);
+    t2_model_weights_init_random(&w32, &cfg, 1, 0.02f);
+    if (o.dtype != T2_WEIGHT_F32) {
+        t2_model_weights_narrow(&narrow, &w32, &cfg, o.dtype);
+        wp = &narrow;
+    }
+    const t2_model_weights *w = wp;
     printf("bench_forward: d_model %lld, heads %lld/%lld, layers %lld, ffn %lld, vocab %lld%s, "
-           "F32; BLIS %s, %d threads; skinny kernel %s\n", (long long)o.d, (long long)o.heads,
+           "%s; BLIS %s, %d threads; skinny kernel %s\n", (long long)o.d, (long long)o.heads,
            (long long)o.kv_heads, (long long)o.layers, (long long)o.ffn, (long long)o.vocab,
-           o.tied ? " (tied)" : "", t2_blis_arch_name(), t2_blis_threads(),
-           t2_skinny_kernel_name(t2_skinny_active_kernel()));
+           o.tied ? " (tied)" : "", t2_weight_type_name(o.dtype), t2_blis_arch_name(),
+           t2_blis_threads(), t2_skinny_kernel_name(t2_skinny_active_kernel()));
     references ref = {0.0, 0.0, 0.0};
-    measure_references(&ref, &o, &cfg, &w);
+    measure_references(&ref, &o, &cfg, w);
     enum { MAX_PHASES = 4 };
     phase_result results[MAX_PHASES];
     char names[MAX_PHASES][64];
@@ -373,7 +392,7 @@ int main(int argc, char **argv) {
         snprintf(names[n_phases], sizeof names[0], "prefill %lld x %lld", (long long)o.prompts,
                  (long long)o.prompt_len);
         batch_of[n_phases] = 0; /* compared with the sgemm peak */
-        results[n_phases++] = bench_prefill(&o, &cfg, &w);
+        results[n_phases++] = bench_prefill(&o, &cfg, w);
     }
     int64_t batches[3] = {1, 32, 128};
     if (o.only_batch > 0) batches[0] = batches[1] = batches[2] = o.only_batch;
@@ -381,9 +400,12 @@ int main(int argc, char **argv) {
         snprintf(names[n_phases], sizeof names[0], "decode batch %lld (ctx %lld)",
                  (long long)batches[i], (long long)o.context);
         batch_of[n_phases] = batches[i];
-        results[n_phases++] = bench_decode(&o, &cfg, &w, batches[i]);
+        results[n_phases++] = bench_decode(&o, &cfg, w, batches[i]);
     }
-    measure_references(&ref, &o, &cfg, &w);
+    /* half precision: the float32 twin's batch-1 decode in the same run, for the ratio */
+    phase_result twin = {0.0, 0.0, 0.0, 0.0};
+    if (o.dtype != T2_WEIGHT_F32) twin = bench_decode(&o, &cfg, &w32, 1);
+    measure_references(&ref, &o, &cfg, w);
     printf("weights %.0f MB read per decode step; STREAM-like read %.1f GB/s; BLIS sgemm "
            "4096x4096x1024 %.0f GFLOP/s\n", ref.step_bytes * 1e-6, ref.read_gbs,
            ref.blis_gflops);
@@ -391,6 +413,11 @@ int main(int argc, char **argv) {
            "forward against the reference");
     for (int i = 0; i < n_phases; i++)
         print_row(names[i], results[i], batch_of[i], &ref);
-    t2_model_weights_free(&w);
+    if (o.dtype != T2_WEIGHT_F32 && o.only_batch <= 1)
+        printf("decode batch 1: %s %.1f tokens/s, its F32 twin %.1f: %.2fx\n",
+               t2_weight_type_name(o.dtype), results[o.only_batch == 0 ? 1 : 0].tokens_per_s,
+               twin.tokens_per_s, results[o.only_batch == 0 ? 1 : 0].tokens_per_s / twin.tokens_per_s);
+    if (o.dtype != T2_WEIGHT_F32) t2_model_weights_free(&narrow);
+    t2_model_weights_free(&w32);
     return 0;
 }

@@ -136,25 +136,25 @@ static double plan_run(const gemm_plan *p) {
     double flops = 0.0;
     for (int64_t l = 0; l < cfg->num_hidden_layers; l++) {
         const t2_layer_weights *lw = &p->w->layers[l];
-        flops += gemm(p->c, p->a, 0, lw->wq, 1, t, qkv, d, 0.0f);
-        flops += gemm(p->c, p->a, 0, lw->wo, 1, t, d, q, 1.0f);
-        flops += gemm(p->c, p->a, 0, lw->w_gate, 1, t, 2 * ffn, d, 0.0f);
-        flops += gemm(p->c, p->a, 0, lw->w_down, 1, t, d, ffn, 1.0f);
+        flops += gemm(p->c, p->a, 0, lw->wq.f32, 1, t, qkv, d, 0.0f);
+        flops += gemm(p->c, p->a, 0, lw->wo.f32, 1, t, d, q, 1.0f);
+        flops += gemm(p->c, p->a, 0, lw->w_gate.f32, 1, t, 2 * ffn, d, 0.0f);
+        flops += gemm(p->c, p->a, 0, lw->w_down.f32, 1, t, d, ffn, 1.0f);
     }
-    flops += gemm(p->c, p->a, 0, p->w->lm_head, 1, t, vocab, d, 0.0f);
-    flops += gemm(p->c, p->a, 0, p->w->lm_head, 0, t, d, vocab, 0.0f);
-    if (p->grads) flops += gemm(p->grads->lm_head, p->a, 1, p->b, 0, vocab, d, t, 1.0f);
+    flops += gemm(p->c, p->a, 0, p->w->lm_head.f32, 1, t, vocab, d, 0.0f);
+    flops += gemm(p->c, p->a, 0, p->w->lm_head.f32, 0, t, d, vocab, 0.0f);
+    if (p->grads) flops += gemm(p->grads->lm_head.f32, p->a, 1, p->b, 0, vocab, d, t, 1.0f);
     for (int64_t l = cfg->num_hidden_layers - 1; l >= 0; l--) {
         const t2_layer_weights *lw = &p->w->layers[l];
         t2_layer_weights *gw = p->grads ? &p->grads->layers[l] : NULL;
-        flops += gemm(p->c, p->a, 0, lw->w_down, 0, t, ffn, d, 0.0f);
-        if (gw) flops += gemm(gw->w_down, p->a, 1, p->b, 0, d, ffn, t, 1.0f);
-        flops += gemm(p->c, p->a, 0, lw->w_gate, 0, t, d, 2 * ffn, 0.0f);
-        if (gw) flops += gemm(gw->w_gate, p->a, 1, p->b, 0, 2 * ffn, d, t, 1.0f);
-        flops += gemm(p->c, p->a, 0, lw->wo, 0, t, q, d, 0.0f);
-        if (gw) flops += gemm(gw->wo, p->a, 1, p->b, 0, d, q, t, 1.0f);
-        if (gw) flops += gemm(gw->wq, p->a, 1, p->b, 0, qkv, d, t, 1.0f);
-        if (l > 0 || gw) flops += gemm(p->c, p->a, 0, lw->wq, 0, t, d, qkv, 0.0f);
+        flops += gemm(p->c, p->a, 0, lw->w_down.f32, 0, t, ffn, d, 0.0f);
+        if (gw) flops += gemm(gw->w_down.f32, p->a, 1, p->b, 0, d, ffn, t, 1.0f);
+        flops += gemm(p->c, p->a, 0, lw->w_gate.f32, 0, t, d, 2 * ffn, 0.0f);
+        if (gw) flops += gemm(gw->w_gate.f32, p->a, 1, p->b, 0, 2 * ffn, d, t, 1.0f);
+        flops += gemm(p->c, p->a, 0, lw->wo.f32, 0, t, q, d, 0.0f);
+        if (gw) flops += gemm(gw->wo.f32, p->a, 1, p->b, 0, d, q, t, 1.0f);
+        if (gw) flops += gemm(gw->wq.f32, p->a, 1, p->b, 0, qkv, d, t, 1.0f);
+        if (l > 0 || gw) flops += gemm(p->c, p->a, 0, lw->wq.f32, 0, t, d, qkv, 0.0f);
     }
     return flops;
 }

@@ -77,7 +77,7 @@ static void state_free(pretrain_state *ps) {
 
 /* Loads the starting model, tokenizer and corpus on this rank (local; may fail). */
 static int state_load(pretrain_state *ps, const t2_pretrain_settings *s, t2_error *err) {
-    if (t2_model_dir_load(&ps->model, s->init_model, err) != 0) return -1;
+    if (t2_model_dir_load_writable(&ps->model, s->init_model, err) != 0) return -1;
     if (ps->model.cfg.n_eos_token_ids < 1)
         return t2_error_set(err, "%s/config.json: no eos_token_id; expected one to separate "
                             "documents", s->init_model);

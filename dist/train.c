@@ -215,9 +215,11 @@ static int job_setup(t2_train_job *job, t2_error *err) {
     longest = longest * 3 / 2 + 8;
     if (longest + s->max_new_tokens > job->model.cfg.max_position_embeddings)
         longest = job->model.cfg.max_position_embeddings - s->max_new_tokens;
-    t2_model_weights_init(&job->policy, &job->model.cfg);
-    memcpy(job->policy.slab, job->model.weights.slab,
-           sizeof(float) * (size_t)job->model.weights.slab_floats);
+    /* the policy: the base weights, with its own float32 copies of the targets */
+    const char **target_names = t2_adapter_target_names(&job->adapter);
+    t2_model_weights_share(&job->policy, &job->model.weights, &job->model.cfg, target_names,
+                           job->adapter.n);
+    t2_free(target_names);
     if (t2_rollout_engine_init(&job->engine, &job->model.cfg, &job->policy, &job->model.weights,
                                &job->model.prompt, job->task, &job->rollout, s->chunk, longest,
                                err) != 0)

@@ -25,13 +25,21 @@
 #include "base/assert.h"
 #include "linalg/blis_setup.h"
 
-/* The operands of one product, shared by every thread. */
+/* The operands of one product, shared by every thread. B's elements are of b_type (the
+ * kernels are inlined per type, so the type is a constant inside each loop). */
 typedef struct operands {
     float *c;
-    const float *a, *b;
-    int64_t ldc, lda, ldb, k;
-    int accumulate; /* beta == 1 */
+    const float *a;
+    const unsigned char *b;
+    t2_weight_type b_type;
+    int64_t ldc, lda, ldb, k; /* ldb in elements */
+    int accumulate;           /* beta == 1 */
 } operands;
+
+/* Row j of B, as bytes. */
+static inline const unsigned char *b_row_at(const operands *op, int64_t j, size_t elem_size) {
+    return op->b + (size_t)(j * op->ldb) * elem_size;
+}
 
 /* C's element (i, j) gets the reduced sum. */
 static inline void store(const operands *op, int64_t i, int64_t j, float sum) {
@@ -39,27 +47,48 @@ static inline void store(const operands *op, int64_t i, int64_t j, float sum) {
     *c_ij = op->accumulate ? *c_ij + sum : sum;
 }
 
-/* Fetches the cache line at `row + ahead` (floats) into L2. The address is computed as an
+/* Fetches the cache line at `at + ahead` bytes into L2. The address is computed as an
  * integer: past the last block it points beyond B, which a prefetch may touch (it never
  * faults) but C pointer arithmetic may not. */
-static inline void prefetch_l2(const float *row, int64_t ahead) {
-    _mm_prefetch((const char *)((uintptr_t)row + (uintptr_t)ahead * sizeof(float)), _MM_HINT_T1);
+static inline void prefetch_l2(const unsigned char *at, int64_t ahead) {
+    _mm_prefetch((const char *)((uintptr_t)at + (uintptr_t)ahead), _MM_HINT_T1);
+}
+
+/* Elements [p, p + count) of a row of B (count < 16) as float32 in lanes 0 .. count-1 of
+ * out, zeros after: the k tail, where a full vector load would read past the row. */
+static inline void widen_tail(float out[16], const unsigned char *row, int64_t p, int64_t count,
+                              t2_weight_type type) {
+    memset(out, 0, 16 * sizeof *out);
+    t2_weight w = {{.data = (void *)row}, type};
+    t2_weight_widen(out, w, p, count);
 }
 
 /* ---- plain C ---------------------------------------------------------------------------- */
 
 enum { LANES = 16 };
 
+/* Element p of a row of B as float32. */
+static inline float b_elem(const unsigned char *row, int64_t p, t2_weight_type type) {
+    if (type == T2_WEIGHT_F32) {
+        float v;
+        memcpy(&v, row + p * (int64_t)sizeof v, sizeof v);
+        return v;
+    }
+    uint16_t bits;
+    memcpy(&bits, row + p * (int64_t)sizeof bits, sizeof bits);
+    return type == T2_WEIGHT_BF16 ? t2_weight_bf16_to_f32(bits) : t2_weight_f16_to_f32(bits);
+}
+
 /* a · b of length k in the kernels' lane order (see skinny.h). */
-static float dot_plain(const float *a, const float *b, int64_t k) {
+static float dot_plain(const float *a, const unsigned char *b, t2_weight_type type, int64_t k) {
     float acc[LANES] = {0};
     int64_t p = 0;
     for (; p + LANES <= k; p += LANES)
-        for (int64_t l = 0; l < LANES; l++) acc[l] = fmaf(a[p + l], b[p + l], acc[l]);
+        for (int64_t l = 0; l < LANES; l++) acc[l] = fmaf(a[p + l], b_elem(b, p + l, type), acc[l]);
     if (p < k) {
         for (int64_t l = 0; l < LANES; l++) {
             int inside = p + l < k;
-            acc[l] = fmaf(inside ? a[p + l] : 0.0f, inside ? b[p + l] : 0.0f, acc[l]);
+            acc[l] = fmaf(inside ? a[p + l] : 0.0f, inside ? b_elem(b, p + l, type) : 0.0f, acc[l]);
         }
     }
     for (int64_t width = LANES / 2; width >= 1; width /= 2)
@@ -68,10 +97,11 @@ static float dot_plain(const float *a, const float *b, int64_t k) {
 }
 
 static void columns_plain(const operands *op, int64_t m, int64_t j0, int64_t j1) {
+    size_t size = t2_weight_type_size(op->b_type);
     for (int64_t j = j0; j < j1; j++) {
-        const float *b_row = op->b + j * op->ldb;
+        const unsigned char *b_row = b_row_at(op, j, size);
         for (int64_t i = 0; i < m; i++)
-            store(op, i, j, dot_plain(op->a + i * op->lda, b_row, op->k));
+            store(op, i, j, dot_plain(op->a + i * op->lda, b_row, op->b_type, op->k));
     }
 }
 
@@ -80,8 +110,16 @@ static void columns_plain(const operands *op, int64_t m, int64_t j0, int64_t j1)
 /* Tiles: 1 x 4 when m == 1, else up to 2 x 3: at most 12 of the 16 registers accumulate. */
 enum { AVX2_ROWS = 2, AVX2_COLS = 4 };
 
-/* A macro: a function attribute cannot be named any other way. */
-#define T2_AVX2 __attribute__((target("avx2,fma")))
+/* A macro: a function attribute cannot be named any other way. F16C converts float16. */
+#define T2_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+/* 8 elements of B at `at` as float32. */
+T2_AVX2 static inline __m256 load8_avx2(const unsigned char *at, t2_weight_type type) {
+    if (type == T2_WEIGHT_F32) return _mm256_loadu_ps((const float *)(const void *)at);
+    __m128i bits = _mm_loadu_si128((const __m128i *)(const void *)at);
+    if (type == T2_WEIGHT_F16) return _mm256_cvtph_ps(bits);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(bits), 16));
+}
 
 /* The tree of lanes.h on lanes lo (0..7) and hi (8..15). */
 T2_AVX2 static inline float reduce_avx2(__m256 lo, __m256 hi) {
@@ -91,27 +129,31 @@ T2_AVX2 static inline float reduce_avx2(__m256 lo, __m256 hi) {
     return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
 }
 
-/* The rows x cols tile of C at (i0, j0); rows <= AVX2_ROWS, cols <= AVX2_COLS, both
- * compile-time constants after inlining, so the accumulators live in registers. */
+/* The rows x cols tile of C at (i0, j0); rows <= AVX2_ROWS, cols <= AVX2_COLS and B's type
+ * are compile-time constants after inlining, so the accumulators live in registers. */
 T2_AVX2 __attribute__((always_inline)) static inline void tile_avx2(const operands *op,
                                                                     int64_t i0, int rows,
-                                                                    int64_t j0, int cols) {
-    const float *a_row[AVX2_ROWS], *b_row[AVX2_COLS];
+                                                                    int64_t j0, int cols,
+                                                                    t2_weight_type type) {
+    const size_t size = type == T2_WEIGHT_F32 ? 4 : 2;
+    const float *a_row[AVX2_ROWS];
+    const unsigned char *b_row[AVX2_COLS];
     __m256 lo[AVX2_ROWS][AVX2_COLS], hi[AVX2_ROWS][AVX2_COLS];
     for (int r = 0; r < rows; r++) a_row[r] = op->a + (i0 + r) * op->lda;
-    for (int c = 0; c < cols; c++) b_row[c] = op->b + (j0 + c) * op->ldb;
+    for (int c = 0; c < cols; c++) b_row[c] = b_row_at(op, j0 + c, size);
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++) lo[r][c] = hi[r][c] = _mm256_setzero_ps();
     int64_t k = op->k, p = 0;
-    int64_t ahead = cols * op->ldb; /* the next block's rows of B, at the same offset */
+    int64_t ahead = cols * op->ldb * (int64_t)size; /* the next block's rows, same offset */
     for (; p + LANES <= k; p += LANES) {
-        for (int c = 0; c < cols; c++) prefetch_l2(b_row[c] + p, ahead);
+        for (int c = 0; c < cols; c++) prefetch_l2(b_row[c] + p * (int64_t)size, ahead);
         for (int r = 0; r < rows; r++) {
             __m256 a_lo = _mm256_loadu_ps(a_row[r] + p);
             __m256 a_hi = _mm256_loadu_ps(a_row[r] + p + 8);
             for (int c = 0; c < cols; c++) {
-                lo[r][c] = _mm256_fmadd_ps(a_lo, _mm256_loadu_ps(b_row[c] + p), lo[r][c]);
-                hi[r][c] = _mm256_fmadd_ps(a_hi, _mm256_loadu_ps(b_row[c] + p + 8), hi[r][c]);
+                const unsigned char *at = b_row[c] + p * (int64_t)size;
+                lo[r][c] = _mm256_fmadd_ps(a_lo, load8_avx2(at, type), lo[r][c]);
+                hi[r][c] = _mm256_fmadd_ps(a_hi, load8_avx2(at + 8 * size, type), hi[r][c]);
             }
         }
     }
@@ -119,14 +161,14 @@ T2_AVX2 __attribute__((always_inline)) static inline void tile_avx2(const operan
         __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         __m256i mask_lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(k - p)), lane);
         __m256i mask_hi = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(k - p) - 8), lane);
+        float b_tail[AVX2_COLS][16];
+        for (int c = 0; c < cols; c++) widen_tail(b_tail[c], b_row[c], p, k - p, type);
         for (int r = 0; r < rows; r++) {
             __m256 a_lo = _mm256_maskload_ps(a_row[r] + p, mask_lo);
             __m256 a_hi = _mm256_maskload_ps(a_row[r] + p + 8, mask_hi);
             for (int c = 0; c < cols; c++) {
-                __m256 b_lo = _mm256_maskload_ps(b_row[c] + p, mask_lo);
-                __m256 b_hi = _mm256_maskload_ps(b_row[c] + p + 8, mask_hi);
-                lo[r][c] = _mm256_fmadd_ps(a_lo, b_lo, lo[r][c]);
-                hi[r][c] = _mm256_fmadd_ps(a_hi, b_hi, hi[r][c]);
+                lo[r][c] = _mm256_fmadd_ps(a_lo, _mm256_loadu_ps(b_tail[c]), lo[r][c]);
+                hi[r][c] = _mm256_fmadd_ps(a_hi, _mm256_loadu_ps(b_tail[c] + 8), hi[r][c]);
             }
         }
     }
@@ -134,17 +176,27 @@ T2_AVX2 __attribute__((always_inline)) static inline void tile_avx2(const operan
         for (int c = 0; c < cols; c++) store(op, i0 + r, j0 + c, reduce_avx2(lo[r][c], hi[r][c]));
 }
 
-/* One tile of any shape the driver uses, each shape inlined with constant sizes. Not inlined
- * itself, so that its registers are allocated for the tile alone. */
+/* One tile of any shape the driver uses, for B of one type: each shape inlined with
+ * constant sizes. Not inlined itself, so that its registers are allocated for the tile
+ * alone. */
+T2_AVX2 __attribute__((always_inline)) static inline void tile_avx2_shape(
+    const operands *op, int64_t i0, int rows, int64_t j0, int cols, t2_weight_type type) {
+    switch (rows * 16 + cols) {
+    case 1 * 16 + 4: tile_avx2(op, i0, 1, j0, 4, type); break;
+    case 2 * 16 + 3: tile_avx2(op, i0, 2, j0, 3, type); break;
+    case 1 * 16 + 3: tile_avx2(op, i0, 1, j0, 3, type); break;
+    case 2 * 16 + 1: tile_avx2(op, i0, 2, j0, 1, type); break;
+    case 1 * 16 + 1: tile_avx2(op, i0, 1, j0, 1, type); break;
+    default: T2_ASSERT(!"tile shape");
+    }
+}
+
 T2_AVX2 __attribute__((noinline)) static void tile_avx2_any(const operands *op, int64_t i0,
                                                             int rows, int64_t j0, int cols) {
-    switch (rows * 16 + cols) {
-    case 1 * 16 + 4: tile_avx2(op, i0, 1, j0, 4); break;
-    case 2 * 16 + 3: tile_avx2(op, i0, 2, j0, 3); break;
-    case 1 * 16 + 3: tile_avx2(op, i0, 1, j0, 3); break;
-    case 2 * 16 + 1: tile_avx2(op, i0, 2, j0, 1); break;
-    case 1 * 16 + 1: tile_avx2(op, i0, 1, j0, 1); break;
-    default: T2_ASSERT(!"tile shape");
+    switch (op->b_type) {
+    case T2_WEIGHT_F32: tile_avx2_shape(op, i0, rows, j0, cols, T2_WEIGHT_F32); break;
+    case T2_WEIGHT_BF16: tile_avx2_shape(op, i0, rows, j0, cols, T2_WEIGHT_BF16); break;
+    case T2_WEIGHT_F16: tile_avx2_shape(op, i0, rows, j0, cols, T2_WEIGHT_F16); break;
     }
 }
 
@@ -169,6 +221,14 @@ enum { AVX512_ROWS = 6, AVX512_COLS = 8 };
 /* A macro, as T2_AVX2. */
 #define T2_AVX512 __attribute__((target("avx512f")))
 
+/* 16 elements of B at `at` as float32. */
+T2_AVX512 static inline __m512 load16_avx512(const unsigned char *at, t2_weight_type type) {
+    if (type == T2_WEIGHT_F32) return _mm512_loadu_ps((const float *)(const void *)at);
+    __m256i bits = _mm256_loadu_si256((const __m256i *)(const void *)at);
+    if (type == T2_WEIGHT_F16) return _mm512_cvtph_ps(bits);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
+}
+
 /* The tree of lanes.h on one 16-lane register. */
 T2_AVX512 static inline float reduce_avx512(__m512 v) {
     __m256 lo = _mm512_castps512_ps256(v);
@@ -179,23 +239,26 @@ T2_AVX512 static inline float reduce_avx512(__m512 v) {
     return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
 }
 
-/* The rows x cols tile of C at (i0, j0) (rows <= AVX512_ROWS, cols <= AVX512_COLS,
- * compile-time constants after inlining). */
+/* The rows x cols tile of C at (i0, j0) (rows <= AVX512_ROWS, cols <= AVX512_COLS and B's
+ * type compile-time constants after inlining). */
 T2_AVX512 __attribute__((always_inline)) static inline void tile_avx512(const operands *op,
                                                                         int64_t i0, int rows,
-                                                                        int64_t j0, int cols) {
-    const float *a_row[AVX512_ROWS], *b_row[AVX512_COLS];
+                                                                        int64_t j0, int cols,
+                                                                        t2_weight_type type) {
+    const size_t size = type == T2_WEIGHT_F32 ? 4 : 2;
+    const float *a_row[AVX512_ROWS];
+    const unsigned char *b_row[AVX512_COLS];
     __m512 acc[AVX512_ROWS][AVX512_COLS];
     for (int r = 0; r < rows; r++) a_row[r] = op->a + (i0 + r) * op->lda;
-    for (int c = 0; c < cols; c++) b_row[c] = op->b + (j0 + c) * op->ldb;
+    for (int c = 0; c < cols; c++) b_row[c] = b_row_at(op, j0 + c, size);
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++) acc[r][c] = _mm512_setzero_ps();
     int64_t k = op->k, p = 0;
-    int64_t ahead = cols * op->ldb; /* the next block's rows of B, at the same offset */
+    int64_t ahead = cols * op->ldb * (int64_t)size; /* the next block's rows, same offset */
     for (; p + LANES <= k; p += LANES) {
         __m512 b_vec[AVX512_COLS];
-        for (int c = 0; c < cols; c++) b_vec[c] = _mm512_loadu_ps(b_row[c] + p);
-        for (int c = 0; c < cols; c++) prefetch_l2(b_row[c] + p, ahead);
+        for (int c = 0; c < cols; c++) b_vec[c] = load16_avx512(b_row[c] + p * (int64_t)size, type);
+        for (int c = 0; c < cols; c++) prefetch_l2(b_row[c] + p * (int64_t)size, ahead);
         for (int r = 0; r < rows; r++) {
             __m512 a_vec = _mm512_loadu_ps(a_row[r] + p);
             for (int c = 0; c < cols; c++) acc[r][c] = _mm512_fmadd_ps(a_vec, b_vec[c], acc[r][c]);
@@ -204,7 +267,11 @@ T2_AVX512 __attribute__((always_inline)) static inline void tile_avx512(const op
     if (p < k) { /* masked loads read nothing past the end and give zeros there */
         __mmask16 mask = (__mmask16)((1u << (k - p)) - 1u);
         __m512 b_vec[AVX512_COLS];
-        for (int c = 0; c < cols; c++) b_vec[c] = _mm512_maskz_loadu_ps(mask, b_row[c] + p);
+        for (int c = 0; c < cols; c++) {
+            float b_tail[16];
+            widen_tail(b_tail, b_row[c], p, k - p, type);
+            b_vec[c] = _mm512_loadu_ps(b_tail);
+        }
         for (int r = 0; r < rows; r++) {
             __m512 a_vec = _mm512_maskz_loadu_ps(mask, a_row[r] + p);
             for (int c = 0; c < cols; c++) acc[r][c] = _mm512_fmadd_ps(a_vec, b_vec[c], acc[r][c]);
@@ -214,25 +281,34 @@ T2_AVX512 __attribute__((always_inline)) static inline void tile_avx512(const op
         for (int c = 0; c < cols; c++) store(op, i0 + r, j0 + c, reduce_avx512(acc[r][c]));
 }
 
-/* One tile of any shape the driver uses (see tile_avx2_any). */
+/* One tile of any shape the driver uses, for B of one type (see tile_avx2_shape). */
+T2_AVX512 __attribute__((always_inline)) static inline void tile_avx512_shape(
+    const operands *op, int64_t i0, int rows, int64_t j0, int cols, t2_weight_type type) {
+    switch (rows * 16 + cols) {
+    case 1 * 16 + 8: tile_avx512(op, i0, 1, j0, 8, type); break;
+    case 2 * 16 + 8: tile_avx512(op, i0, 2, j0, 8, type); break;
+    case 4 * 16 + 4: tile_avx512(op, i0, 4, j0, 4, type); break;
+    case 6 * 16 + 4: tile_avx512(op, i0, 6, j0, 4, type); break;
+    case 5 * 16 + 4: tile_avx512(op, i0, 5, j0, 4, type); break;
+    case 6 * 16 + 1: tile_avx512(op, i0, 6, j0, 1, type); break;
+    case 5 * 16 + 1: tile_avx512(op, i0, 5, j0, 1, type); break;
+    case 3 * 16 + 4: tile_avx512(op, i0, 3, j0, 4, type); break;
+    case 2 * 16 + 4: tile_avx512(op, i0, 2, j0, 4, type); break;
+    case 1 * 16 + 4: tile_avx512(op, i0, 1, j0, 4, type); break;
+    case 4 * 16 + 1: tile_avx512(op, i0, 4, j0, 1, type); break;
+    case 3 * 16 + 1: tile_avx512(op, i0, 3, j0, 1, type); break;
+    case 2 * 16 + 1: tile_avx512(op, i0, 2, j0, 1, type); break;
+    case 1 * 16 + 1: tile_avx512(op, i0, 1, j0, 1, type); break;
+    default: T2_ASSERT(!"tile shape");
+    }
+}
+
 T2_AVX512 __attribute__((noinline)) static void tile_avx512_any(const operands *op, int64_t i0,
                                                                 int rows, int64_t j0, int cols) {
-    switch (rows * 16 + cols) {
-    case 1 * 16 + 8: tile_avx512(op, i0, 1, j0, 8); break;
-    case 2 * 16 + 8: tile_avx512(op, i0, 2, j0, 8); break;
-    case 4 * 16 + 4: tile_avx512(op, i0, 4, j0, 4); break;
-    case 6 * 16 + 4: tile_avx512(op, i0, 6, j0, 4); break;
-    case 5 * 16 + 4: tile_avx512(op, i0, 5, j0, 4); break;
-    case 6 * 16 + 1: tile_avx512(op, i0, 6, j0, 1); break;
-    case 5 * 16 + 1: tile_avx512(op, i0, 5, j0, 1); break;
-    case 3 * 16 + 4: tile_avx512(op, i0, 3, j0, 4); break;
-    case 2 * 16 + 4: tile_avx512(op, i0, 2, j0, 4); break;
-    case 1 * 16 + 4: tile_avx512(op, i0, 1, j0, 4); break;
-    case 4 * 16 + 1: tile_avx512(op, i0, 4, j0, 1); break;
-    case 3 * 16 + 1: tile_avx512(op, i0, 3, j0, 1); break;
-    case 2 * 16 + 1: tile_avx512(op, i0, 2, j0, 1); break;
-    case 1 * 16 + 1: tile_avx512(op, i0, 1, j0, 1); break;
-    default: T2_ASSERT(!"tile shape");
+    switch (op->b_type) {
+    case T2_WEIGHT_F32: tile_avx512_shape(op, i0, rows, j0, cols, T2_WEIGHT_F32); break;
+    case T2_WEIGHT_BF16: tile_avx512_shape(op, i0, rows, j0, cols, T2_WEIGHT_BF16); break;
+    case T2_WEIGHT_F16: tile_avx512_shape(op, i0, rows, j0, cols, T2_WEIGHT_F16); break;
     }
 }
 
@@ -261,7 +337,8 @@ int t2_skinny_kernel_supported(t2_skinny_kernel kernel) {
     case T2_SKINNY_KERNEL_BLIS:
     case T2_SKINNY_KERNEL_PLAIN: return 1;
     case T2_SKINNY_KERNEL_AVX2:
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+               __builtin_cpu_supports("f16c");
     case T2_SKINNY_KERNEL_AVX512: return __builtin_cpu_supports("avx512f");
     }
     return 0;
@@ -307,9 +384,9 @@ t2_skinny_kernel t2_skinny_active_kernel(void) {
 
 typedef void columns_fn(const operands *op, int64_t m, int64_t j0, int64_t j1);
 
-void t2_skinny_forward_with(t2_skinny_kernel kernel, int threads, float *c, int64_t ldc,
-                            const float *a, int64_t lda, const float *b, int64_t ldb,
-                            int64_t m, int64_t n, int64_t k, float beta) {
+void t2_skinny_forward_weight_with(t2_skinny_kernel kernel, int threads, float *c, int64_t ldc,
+                                   const float *a, int64_t lda, t2_weight b, int64_t ldb,
+                                   int64_t m, int64_t n, int64_t k, float beta) {
     T2_ASSERT(m >= 1 && n >= 0 && k >= 0);
     T2_ASSERT(ldc >= n && lda >= k && ldb >= k && threads >= 1);
     T2_ASSERT(beta == 0.0f || beta == 1.0f);
@@ -317,7 +394,7 @@ void t2_skinny_forward_with(t2_skinny_kernel kernel, int threads, float *c, int6
     columns_fn *columns = kernel == T2_SKINNY_KERNEL_AVX512 ? columns_avx512
                           : kernel == T2_SKINNY_KERNEL_AVX2 ? columns_avx2
                                                             : columns_plain;
-    operands op = {c, a, b, ldc, lda, ldb, k, beta == 1.0f};
+    operands op = {c, a, b.data, b.type, ldc, lda, ldb, k, beta == 1.0f};
     if (m * n * k < T2_SKINNY_PARALLEL_MACS) threads = 1;
     if (threads == 1) {
         columns(&op, m, 0, n);
@@ -331,6 +408,19 @@ void t2_skinny_forward_with(t2_skinny_kernel kernel, int threads, float *c, int6
         int64_t j0 = blocks * t / threads * 8, j1 = blocks * (t + 1) / threads * 8;
         columns(&op, m, j0 < n ? j0 : n, j1 < n ? j1 : n);
     }
+}
+
+void t2_skinny_forward_weight(float *c, int64_t ldc, const float *a, int64_t lda, t2_weight b,
+                              int64_t ldb, int64_t m, int64_t n, int64_t k, float beta) {
+    t2_skinny_forward_weight_with(t2_skinny_active_kernel(), t2_blis_threads(), c, ldc, a, lda, b,
+                                  ldb, m, n, k, beta);
+}
+
+void t2_skinny_forward_with(t2_skinny_kernel kernel, int threads, float *c, int64_t ldc,
+                            const float *a, int64_t lda, const float *b, int64_t ldb,
+                            int64_t m, int64_t n, int64_t k, float beta) {
+    t2_skinny_forward_weight_with(kernel, threads, c, ldc, a, lda,
+                                  t2_weight_of_f32((float *)b), ldb, m, n, k, beta);
 }
 
 void t2_skinny_forward(float *c, int64_t ldc, const float *a, int64_t lda, const float *b,

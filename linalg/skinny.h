@@ -8,7 +8,7 @@
  *   m >= 1 (any; t2_gemm sends up to t2_skinny_max_rows(kernel) rows); C must not overlap
  *   A or B.
  *
- * Kernels, chosen once per process at the first call: AVX-512F, AVX2+FMA, plain C. The SIMD
+ * Kernels, chosen once per process at the first call: AVX-512F, AVX2+FMA+F16C, plain C. The SIMD
  * ones are compiled with function-level target attributes and picked with
  * __builtin_cpu_supports, so a binary built anywhere runs on any x86-64. The environment
  * variable T2_KERNEL=avx512|avx2|plain|blis forces one (blis: every product goes to BLIS);
@@ -33,6 +33,8 @@
 
 #include <stdint.h>
 
+#include "linalg/weight.h"
+
 /* The size (m n k) from which a product runs on several threads: below it one thread was
  * as fast (docs/inference.md). */
 enum { T2_SKINNY_PARALLEL_MACS = 1 << 15 };
@@ -54,6 +56,15 @@ void t2_skinny_forward(float *c, int64_t ldc, const float *a, int64_t lda, const
 void t2_skinny_forward_with(t2_skinny_kernel kernel, int threads, float *c, int64_t ldc,
                             const float *a, int64_t lda, const float *b, int64_t ldb,
                             int64_t m, int64_t n, int64_t k, float beta);
+
+/* The same with B in its storage type (linalg/weight.h): bfloat16 and float16 elements are
+ * widened to float32 as they are loaded, so the result equals bit for bit that of B's float32
+ * widening. ldb counts elements. */
+void t2_skinny_forward_weight(float *c, int64_t ldc, const float *a, int64_t lda, t2_weight b,
+                              int64_t ldb, int64_t m, int64_t n, int64_t k, float beta);
+void t2_skinny_forward_weight_with(t2_skinny_kernel kernel, int threads, float *c, int64_t ldc,
+                                   const float *a, int64_t lda, t2_weight b, int64_t ldb,
+                                   int64_t m, int64_t n, int64_t k, float beta);
 
 /* Plain-loop twin accumulating in double, for tests. Any m >= 0. */
 void t2_skinny_forward_ref(float *c, int64_t ldc, const float *a, int64_t lda, const float *b,

@@ -23,10 +23,10 @@ static const char *const kind_suffixes[T2_LINEAR_COUNT] = {
     "self_attn.o_proj.weight", "mlp.gate_proj.weight",    "mlp.up_proj.weight",
     "mlp.down_proj.weight"};
 
-float *t2_adapter_weight(const t2_model_weights *w, int64_t layer, t2_linear_kind kind) {
+t2_weight t2_adapter_weight(const t2_model_weights *w, int64_t layer, t2_linear_kind kind) {
     const t2_layer_weights *lw = &w->layers[layer];
-    float *const by_kind[T2_LINEAR_COUNT] = {lw->wq,     lw->wk,   lw->wv,    lw->wo,
-                                             lw->w_gate, lw->w_up, lw->w_down};
+    const t2_weight by_kind[T2_LINEAR_COUNT] = {lw->wq,     lw->wk,   lw->wv,    lw->wo,
+                                                lw->w_gate, lw->w_up, lw->w_down};
     T2_ASSERT(kind >= 0 && kind < T2_LINEAR_COUNT);
     return by_kind[kind];
 }
@@ -182,6 +182,12 @@ void t2_adapter_free(t2_adapter *a) {
     memset(a, 0, sizeof *a);
 }
 
+const char **t2_adapter_target_names(const t2_adapter *a) {
+    const char **names = t2_alloc_array(a->n > 0 ? (size_t)a->n : 1, sizeof *names);
+    for (int i = 0; i < a->n; i++) names[i] = a->targets[i].name;
+    return names;
+}
+
 int t2_adapter_find(const t2_adapter *a, int64_t layer, t2_linear_kind kind) {
     for (int i = 0; i < a->n; i++)
         if (a->targets[i].layer == layer && a->targets[i].kind == kind) return i;
@@ -210,7 +216,9 @@ void t2_adapter_init_params(const t2_adapter *a, uint64_t seed, float *params) {
 void t2_adapter_compose(const t2_adapter *a, const float *params, t2_model_weights *out) {
     for (int i = 0; i < a->n; i++) {
         const t2_adapter_target *t = &a->targets[i];
-        float *w = t2_adapter_weight(out, t->layer, t->kind);
+        t2_weight view = t2_adapter_weight(out, t->layer, t->kind);
+        T2_ASSERT(view.type == T2_WEIGHT_F32); /* out owns its targets (t2_model_weights_share) */
+        float *w = view.f32;
         if (a->options.method == T2_ADAPTER_SVF)
             t2_adapter_svf_compose(a, t, params + t->offset, w);
         else

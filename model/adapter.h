@@ -68,7 +68,7 @@ typedef struct t2_adapter_target {
     float *u;               /* svf: rows x r, row-major (owned) */
     float *s;               /* svf: r, descending (owned) */
     float *v;               /* svf: cols x r, row-major (owned) */
-    const float *base;      /* lora: the base W, rows x cols (borrowed from base weights) */
+    t2_weight base;         /* lora: the base W, rows x cols (borrowed from base weights) */
 } t2_adapter_target;
 
 typedef struct t2_adapter {
@@ -96,6 +96,10 @@ int t2_adapter_init(t2_adapter *a, const t2_adapter_options *options,
                     t2_error *err);
 void t2_adapter_free(t2_adapter *a); /* accepts a zeroed or half-built adapter; may run twice */
 
+/* The targets' HF names, in order: a borrowed array of a->n names (t2_free the array only),
+ * for t2_model_weights_share. */
+const char **t2_adapter_target_names(const t2_adapter *a);
+
 /* The target adapting (layer, kind), or -1 when that matrix is not adapted. */
 int t2_adapter_find(const t2_adapter *a, int64_t layer, t2_linear_kind kind);
 
@@ -103,9 +107,10 @@ int t2_adapter_find(const t2_adapter *a, int64_t layer, t2_linear_kind kind);
  * svf linear 1, lora A ~ N(0, 1/cols) and B = 0. */
 void t2_adapter_init_params(const t2_adapter *a, uint64_t seed, float *params);
 
-/* Writes every target's W' for params into out (a full weights struct of cfg's shapes);
- * matrices that are not targets are left as they are (the caller copies the base weights in
- * once). out must not be base (lora reads base). Each W' is GEMMs: (U · diag(c s m)) Vᵀ, one
+/* Writes every target's W' for params into out (a full weights struct of cfg's shapes, whose
+ * targets are float32 and its own: t2_model_weights_share with t2_adapter_target_names);
+ * matrices that are not targets are left as they are. out must not be base (lora reads
+ * base). Each W' is GEMMs: (U · diag(c s m)) Vᵀ, one
  * per block of U's rows (svf), or base + scale B A (lora). Uses the adapter's scratch. */
 void t2_adapter_compose(const t2_adapter *a, const float *params, t2_model_weights *out);
 

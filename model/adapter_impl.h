@@ -20,7 +20,7 @@ typedef struct t2_adapter_work {
 } t2_adapter_work;
 
 /* The matrix of (layer, kind) in w: rows x cols row-major (model/weights.h). */
-float *t2_adapter_weight(const t2_model_weights *w, int64_t layer, t2_linear_kind kind);
+t2_weight t2_adapter_weight(const t2_model_weights *w, int64_t layer, t2_linear_kind kind);
 
 /* svf (adapter_svf.c): p is the target's r parameters, h its r accumulator values. */
 void t2_adapter_svf_compose(const t2_adapter *a, const t2_adapter_target *t, const float *p,

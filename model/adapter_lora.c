@@ -12,6 +12,7 @@
 
 #include "base/assert.h"
 #include "linalg/gemm.h"
+#include "linalg/weight.h"
 #include "model/adapter_impl.h"
 
 /* w (rows x cols) = base + scale B A: a copy and one GEMM. w must not be the base.
@@ -21,8 +22,8 @@ void t2_adapter_lora_compose(const t2_adapter *a, const t2_adapter_target *t, co
     int64_t k = t->rank, rows = t->rows, cols = t->cols;
     const float *lora_a = p, *lora_b = p + k * cols;
     float scale = a->options.lora_alpha / (float)k;
-    T2_ASSERT(w != t->base);
-    memcpy(w, t->base, (size_t)(rows * cols) * sizeof(float));
+    T2_ASSERT((void *)w != t->base.data);
+    t2_weight_widen(w, t->base, 0, rows * cols);
     t2_gemm(w, cols, lora_b, k, 0, lora_a, cols, 0, rows, cols, k, scale, 1.0f);
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "linalg/weight.h"
 #include "model/safetensors.h"
 
 typedef struct dtype_desc {
@@ -45,13 +46,7 @@ static uint32_t float_bits(float f) {
     return u;
 }
 
-static float bits_float(uint32_t u) {
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-float t2_dtype_bf16_to_f32(uint16_t h) { return bits_float((uint32_t)h << 16); }
+float t2_dtype_bf16_to_f32(uint16_t h) { return t2_weight_bf16_to_f32(h); }
 
 uint16_t t2_dtype_f32_to_bf16(float f) {
     uint32_t u = float_bits(f);
@@ -62,16 +57,7 @@ uint16_t t2_dtype_f32_to_bf16(float f) {
     return (uint16_t)(u >> 16);
 }
 
-float t2_dtype_f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
-    if (exponent == 0) { /* zero or subnormal: mantissa * 2^-24, exact in float */
-        float magnitude = (float)mantissa * (1.0f / 16777216.0f);
-        return bits_float(sign | float_bits(magnitude));
-    }
-    if (exponent == 31) return bits_float(sign | 0x7f800000u | (mantissa << 13)); /* inf, NaN */
-    return bits_float(sign | ((exponent + 112u) << 23) | (mantissa << 13));
-}
+float t2_dtype_f16_to_f32(uint16_t h) { return t2_weight_f16_to_f32(h); }
 
 uint16_t t2_dtype_f32_to_f16(float f) {
     uint32_t u = float_bits(f);

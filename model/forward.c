@@ -6,7 +6,7 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
-#include "linalg/gemm.h"
+#include "linalg/weight.h"
 #include "linalg/ops.h"
 
 void t2_forward_init(t2_forward *f, const t2_model_config *cfg, const t2_model_weights *weights,
@@ -60,16 +60,17 @@ int64_t t2_forward_logits_rows(const t2_forward_seq *seqs, int64_t n_seqs,
 }
 
 /* out (rows x n_out, ld_out) = in (rows x n_in, ld_in) Wᵀ + beta * out; W: n_out x n_in. */
-static void linear(float *out, int64_t ld_out, const float *in, int64_t ld_in, const float *w,
+static void linear(float *out, int64_t ld_out, const float *in, int64_t ld_in, t2_weight w,
                    int64_t rows, int64_t n_out, int64_t n_in, float beta) {
-    t2_gemm(out, ld_out, in, ld_in, 0, w, n_in, 1, rows, n_out, n_in, 1.0f, beta);
+    t2_weight_gemm(out, ld_out, in, ld_in, w, rows, n_out, n_in, beta);
 }
 
 /* [Q K V] of `rows` rows of f->xn into f->qkv: one GEMM when the three matrices lie one after
  * the other in memory (then they are one (q_dim + 2 kv_dim) x d matrix), else three. */
 static void qkv_projection(t2_forward *f, const t2_layer_weights *lw, int64_t rows) {
     int64_t d = f->cfg->hidden_size;
-    if (lw->wk == lw->wq + f->q_dim * d && lw->wv == lw->wk + f->kv_dim * d) {
+    if (t2_weight_follows(lw->wq, f->q_dim * d, lw->wk) &&
+        t2_weight_follows(lw->wk, f->kv_dim * d, lw->wv)) {
         linear(f->qkv, f->qkv_ld, f->xn, d, lw->wq, rows, f->qkv_ld, d, 0.0f);
     } else {
         linear(f->qkv, f->qkv_ld, f->xn, d, lw->wq, rows, f->q_dim, d, 0.0f);
@@ -140,7 +141,7 @@ static int64_t keep_last_rows(t2_forward *f, t2_forward_piece *pieces, int64_t n
 static void mlp(t2_forward *f, const t2_layer_weights *lw, int64_t rows) {
     int64_t d = f->cfg->hidden_size, ffn = f->cfg->intermediate_size, ld = 2 * ffn;
     t2_rmsnorm_forward(f->xn, f->x, lw->post_norm, rows, d, f->cfg->rms_norm_eps);
-    if (lw->w_up == lw->w_gate + ffn * d) {
+    if (t2_weight_follows(lw->w_gate, ffn * d, lw->w_up)) {
         linear(f->mlp, ld, f->xn, d, lw->w_gate, rows, 2 * ffn, d, 0.0f);
     } else {
         linear(f->mlp, ld, f->xn, d, lw->w_gate, rows, ffn, d, 0.0f);
@@ -159,8 +160,8 @@ static void run_chunk(t2_forward *f, t2_kv_cache *cache, t2_forward_piece *piece
     int64_t d = cfg->hidden_size;
     for (int64_t p = 0; p < n_pieces; p++)
         for (int64_t t = 0; t < pieces[p].n; t++)
-            memcpy(f->x + (pieces[p].row + t) * d, w->embed + (int64_t)pieces[p].tokens[t] * d,
-                   (size_t)d * sizeof(float));
+            t2_weight_widen(f->x + (pieces[p].row + t) * d, w->embed,
+                            (int64_t)pieces[p].tokens[t] * d, d);
 
     for (int64_t layer = 0; layer < cfg->num_hidden_layers; layer++) {
         const t2_layer_weights *lw = &w->layers[layer];

@@ -14,7 +14,8 @@ char *t2_model_dir_path(const char *dir, const char *name) {
     return path;
 }
 
-int t2_model_dir_load(t2_model_dir *m, const char *dir, t2_error *err) {
+/* Loads the folder; writable: the weights as an owned float32 slab, else mapped. */
+static int load(t2_model_dir *m, const char *dir, int writable, t2_error *err) {
     memset(m, 0, sizeof *m);
     if (t2_model_config_load(&m->cfg, dir, err) != 0) return -1;
     t2_safetensors st;
@@ -22,9 +23,14 @@ int t2_model_dir_load(t2_model_dir *m, const char *dir, t2_error *err) {
         t2_safetensors_close(&st);
         return -1;
     }
-    t2_model_weights_init(&m->weights, &m->cfg);
-    int status = t2_model_weights_load(&m->weights, &m->cfg, &st, err);
-    t2_safetensors_close(&st);
+    int status;
+    if (writable) {
+        t2_model_weights_init(&m->weights, &m->cfg);
+        status = t2_model_weights_load(&m->weights, &m->cfg, &st, err);
+        t2_safetensors_close(&st);
+    } else {
+        status = t2_model_weights_map(&m->weights, &m->cfg, &st, err);
+    }
     if (status != 0) return -1;
     char *path = t2_model_dir_path(dir, "tokenizer.json");
     m->tok = t2_tokenizer_load(path, err);
@@ -37,6 +43,14 @@ int t2_model_dir_load(t2_model_dir *m, const char *dir, t2_error *err) {
     t2_prompt_settings plain = t2_prompt_settings_default();
     plain.format = "plain";
     return t2_prompt_encoder_init(&m->prompt, m->tok, &m->tok_config, &plain, err);
+}
+
+int t2_model_dir_load(t2_model_dir *m, const char *dir, t2_error *err) {
+    return load(m, dir, 0, err);
+}
+
+int t2_model_dir_load_writable(t2_model_dir *m, const char *dir, t2_error *err) {
+    return load(m, dir, 1, err);
 }
 
 int t2_model_dir_set_prompt(t2_model_dir *m, const t2_prompt_settings *settings, t2_error *err) {

@@ -13,7 +13,7 @@
 #include "base/alloc.h"
 #include "base/assert.h"
 #include "linalg/blis_setup.h"
-#include "linalg/gemm.h"
+#include "linalg/weight.h"
 #include "linalg/ops.h"
 #include "linalg/ops_backward.h"
 #include "model/train_impl.h"
@@ -151,9 +151,9 @@ static int validate(const t2_trainer *tr, const t2_train_batch *b, t2_error *err
 }
 
 /* out (rows x n_out, ld_out) = in (rows x n_in, ld_in) Wᵀ + beta out;  W: n_out x n_in. */
-static void linear(float *out, int64_t ld_out, const float *in, int64_t ld_in, const float *w,
+static void linear(float *out, int64_t ld_out, const float *in, int64_t ld_in, t2_weight w,
                    int64_t rows, int64_t n_out, int64_t n_in, float beta) {
-    t2_gemm(out, ld_out, in, ld_in, 0, w, n_in, 1, rows, n_out, n_in, 1.0f, beta);
+    t2_weight_gemm(out, ld_out, in, ld_in, w, rows, n_out, n_in, beta);
 }
 
 /* What the forward's parallel parts read: the step and the layer being run. */
@@ -256,7 +256,8 @@ static void layer_forward(forward_ctx *c, int64_t rows) {
     t2_train_layer_acts *a = c->a;
     int64_t d = tr->d, ffn = tr->ffn, q_dim = tr->q_dim, kv_dim = tr->kv_dim;
     t2_train_pool_run(tr->pool, rows, rows_attention_input, c);
-    if (lw->wk == lw->wq + q_dim * d && lw->wv == lw->wk + kv_dim * d) {
+    if (t2_weight_follows(lw->wq, q_dim * d, lw->wk) &&
+        t2_weight_follows(lw->wk, kv_dim * d, lw->wv)) {
         linear(a->qkv, tr->qkv_ld, a->xn1, d, lw->wq, rows, tr->qkv_ld, d, 0.0f);
     } else {
         linear(a->qkv, tr->qkv_ld, a->xn1, d, lw->wq, rows, q_dim, d, 0.0f);
@@ -267,7 +268,7 @@ static void layer_forward(forward_ctx *c, int64_t rows) {
     t2_train_pool_run(tr->pool, c->b->n_seqs * tr->n_kv, pairs_attention, c);
     linear(a->x_mid, d, a->attn, q_dim, lw->wo, rows, d, q_dim, 1.0f);
     t2_train_pool_run(tr->pool, rows, rows_mlp_input, c);
-    if (lw->w_up == lw->w_gate + ffn * d) {
+    if (t2_weight_follows(lw->w_gate, ffn * d, lw->w_up)) {
         linear(a->gu, 2 * ffn, a->xn2, d, lw->w_gate, rows, 2 * ffn, d, 0.0f);
     } else {
         linear(a->gu, 2 * ffn, a->xn2, d, lw->w_gate, rows, ffn, d, 0.0f);
@@ -283,7 +284,7 @@ static void forward(t2_trainer *tr, const t2_train_batch *b) {
     int64_t d = tr->d, rows = b->n_seqs * b->seq_len, n_layers = tr->cfg->num_hidden_layers;
     float *x0 = n_layers > 0 ? tr->layers[0].x : tr->x_final;
     for (int64_t r = 0; r < rows; r++)
-        memcpy(x0 + r * d, w->embed + (int64_t)b->tokens[r] * d, (size_t)d * sizeof(float));
+        t2_weight_widen(x0 + r * d, w->embed, (int64_t)b->tokens[r] * d, d);
     forward_ctx c = {tr, b, NULL, NULL, NULL};
     for (int64_t l = 0; l < n_layers; l++) {
         c.lw = &w->layers[l];

@@ -14,20 +14,23 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "linalg/gemm.h"
+#include "linalg/weight.h"
 #include "linalg/ops_backward.h"
 #include "model/train_impl.h"
 
 /* dx (rows x n_in, ld_dx) = delta (rows x n_out, ld_delta) W + beta dx;  W: n_out x n_in. */
 static void input_grad(float *dx, int64_t ld_dx, const float *delta, int64_t ld_delta,
-                       const float *w, int64_t rows, int64_t n_out, int64_t n_in, float beta) {
-    t2_gemm(dx, ld_dx, delta, ld_delta, 0, w, n_in, 0, rows, n_in, n_out, 1.0f, beta);
+                       t2_weight w, int64_t rows, int64_t n_out, int64_t n_in, float beta) {
+    t2_weight_gemm_input(dx, ld_dx, delta, ld_delta, w, rows, n_out, n_in, beta);
 }
 
-/* dW (n_out x n_in) += deltaᵀ x. */
-static void weight_grad(float *dw, const float *delta, int64_t ld_delta, const float *x,
+/* dW (n_out x n_in) += deltaᵀ x. The gradients are float32. */
+static void weight_grad(t2_weight dw, const float *delta, int64_t ld_delta, const float *x,
                         int64_t ld_x, int64_t rows, int64_t n_out, int64_t n_in) {
-    t2_gemm(dw, n_in, delta, ld_delta, 1, x, ld_x, 0, n_out, n_in, rows, 1.0f, 1.0f);
+    T2_ASSERT(dw.type == T2_WEIGHT_F32);
+    t2_gemm(dw.f32, n_in, delta, ld_delta, 1, x, ld_x, 0, n_out, n_in, rows, 1.0f, 1.0f);
 }
 
 /* Hands (x, Δ) of one linear to the callback, copying Δ to a dense rows x n_out block first
@@ -191,13 +194,13 @@ static void mlp_backward(backward_ctx *c, int64_t l, int64_t rows, const t2_trai
     if (gw) weight_grad(gw->w_down, tr->dx, d, tr->h, ffn, rows, d, ffn);
     callback(tr, opt, l, T2_LINEAR_DOWN, tr->h, tr->dx, d, rows, ffn, d);
     /* gate_proj and up_proj: Δ = dgate | dup, input xn2 */
-    if (lw->w_up == lw->w_gate + ffn * d) {
+    if (t2_weight_follows(lw->w_gate, ffn * d, lw->w_up)) {
         input_grad(tr->dxn, d, tr->dgu, 2 * ffn, lw->w_gate, rows, 2 * ffn, d, 0.0f);
     } else {
         input_grad(tr->dxn, d, tr->dgu, 2 * ffn, lw->w_gate, rows, ffn, d, 0.0f);
         input_grad(tr->dxn, d, tr->dgu + ffn, 2 * ffn, lw->w_up, rows, ffn, d, 1.0f);
     }
-    if (gw && gw->w_up == gw->w_gate + ffn * d) {
+    if (gw && t2_weight_follows(gw->w_gate, ffn * d, gw->w_up)) {
         weight_grad(gw->w_gate, tr->dgu, 2 * ffn, a->xn2, d, rows, 2 * ffn, d);
     } else if (gw) {
         weight_grad(gw->w_gate, tr->dgu, 2 * ffn, a->xn2, d, rows, ffn, d);
@@ -230,7 +233,8 @@ static void attention_block_backward(backward_ctx *c, int64_t l, const t2_train_
     if (gw && gw->bq) bias_backward(c, rows, gw->bq, tr->dqkv, q_dim, ld);
     if (gw && gw->bk) bias_backward(c, rows, gw->bk, tr->dqkv + q_dim, kv_dim, ld);
     if (gw && gw->bv) bias_backward(c, rows, gw->bv, tr->dqkv + q_dim + kv_dim, kv_dim, ld);
-    if (gw && gw->wk == gw->wq + q_dim * d && gw->wv == gw->wk + kv_dim * d) {
+    if (gw && t2_weight_follows(gw->wq, q_dim * d, gw->wk) &&
+        t2_weight_follows(gw->wk, kv_dim * d, gw->wv)) {
         weight_grad(gw->wq, tr->dqkv, ld, a->xn1, d, rows, ld, d);
     } else if (gw) {
         weight_grad(gw->wq, tr->dqkv, ld, a->xn1, d, rows, q_dim, d);
@@ -241,7 +245,8 @@ static void attention_block_backward(backward_ctx *c, int64_t l, const t2_train_
     callback(tr, opt, l, T2_LINEAR_K, a->xn1, tr->dqkv + q_dim, ld, rows, d, kv_dim);
     callback(tr, opt, l, T2_LINEAR_V, a->xn1, tr->dqkv + q_dim + kv_dim, ld, rows, d, kv_dim);
     if (l == 0 && gw == NULL) return;
-    if (lw->wk == lw->wq + q_dim * d && lw->wv == lw->wk + kv_dim * d) {
+    if (t2_weight_follows(lw->wq, q_dim * d, lw->wk) &&
+        t2_weight_follows(lw->wk, kv_dim * d, lw->wv)) {
         input_grad(tr->dxn, d, tr->dqkv, ld, lw->wq, rows, ld, d, 0.0f);
     } else {
         input_grad(tr->dxn, d, tr->dqkv, ld, lw->wq, rows, q_dim, d, 0.0f);
@@ -265,7 +270,7 @@ void t2_trainer_backward(t2_trainer *tr, const t2_train_batch *batch,
     if (grads == NULL) return;
     /* embeddings: scatter-add each row's gradient into its token's row */
     for (int64_t r = 0; r < rows; r++) {
-        float *restrict g_row = grads->embed + (int64_t)batch->tokens[r] * d;
+        float *restrict g_row = grads->embed.f32 + (int64_t)batch->tokens[r] * d;
         const float *restrict dx_row = tr->dx + r * d;
         for (int64_t i = 0; i < d; i++) g_row[i] += dx_row[i];
     }

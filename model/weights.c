@@ -26,7 +26,8 @@ typedef struct tensor_spec {
     int64_t shape[2];
     int64_t n_elements;
     tensor_kind kind;     /* how init_random fills it */
-    float **slot;         /* the view in w it fills, or NULL when listing without w */
+    float **vector;       /* KIND_NORM, KIND_BIAS: the view in w it fills, or NULL */
+    t2_weight *matrix;    /* KIND_MATRIX: the view in w it fills, or NULL */
     char reason[64];      /* the config value that calls for it, for messages */
 } tensor_spec;
 
@@ -35,7 +36,8 @@ typedef struct spec_list {
     int n, cap;
 } spec_list;
 
-static tensor_spec *push(spec_list *list, tensor_kind kind, float **slot, int64_t rows,
+/* slot: a t2_weight * for KIND_MATRIX, else a float **; NULL when listing without w. */
+static tensor_spec *push(spec_list *list, tensor_kind kind, void *slot, int64_t rows,
                          int64_t cols) {
     if (list->n == list->cap) {
         list->cap = list->cap ? 2 * list->cap : 64;
@@ -44,7 +46,10 @@ static tensor_spec *push(spec_list *list, tensor_kind kind, float **slot, int64_
     tensor_spec *s = &list->items[list->n++];
     memset(s, 0, sizeof *s);
     s->kind = kind;
-    s->slot = slot;
+    if (kind == KIND_MATRIX)
+        s->matrix = slot;
+    else
+        s->vector = slot;
     s->n_dims = cols > 0 ? 2 : 1;
     s->shape[0] = rows;
     s->shape[1] = cols;
@@ -52,7 +57,7 @@ static tensor_spec *push(spec_list *list, tensor_kind kind, float **slot, int64_
     return s;
 }
 
-static void add_global(spec_list *list, const char *name, tensor_kind kind, float **slot,
+static void add_global(spec_list *list, const char *name, tensor_kind kind, void *slot,
                        int64_t rows, int64_t cols, const char *reason) {
     tensor_spec *s = push(list, kind, slot, rows, cols);
     snprintf(s->name, sizeof s->name, "%s", name);
@@ -61,7 +66,7 @@ static void add_global(spec_list *list, const char *name, tensor_kind kind, floa
 
 /* One layer's tensor "model.layers.<l>.<suffix>"; cols 0 means a vector. */
 static void add_layer(spec_list *list, const t2_model_config *cfg, int64_t l, const char *suffix,
-                      tensor_kind kind, float **slot, int64_t rows, int64_t cols,
+                      tensor_kind kind, void *slot, int64_t rows, int64_t cols,
                       const char *why_bias) {
     tensor_spec *s = push(list, kind, slot, rows, cols);
     snprintf(s->name, sizeof s->name, "model.layers.%lld.%s", (long long)l, suffix);
@@ -124,19 +129,36 @@ static spec_list list_tensors(const t2_model_config *cfg, t2_model_weights *w) {
     return list;
 }
 
+/* Floats a tensor of n elements takes in a slab: each starts on a 64-byte boundary. */
+static int64_t slab_extent(int64_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
+
+/* The float32 storage of a listed tensor (its view must be float32). */
+static float *spec_f32(const tensor_spec *s) {
+    if (s->kind != KIND_MATRIX) return *s->vector;
+    T2_ASSERT(s->matrix->type == T2_WEIGHT_F32);
+    return s->matrix->f32;
+}
+
+/* Points the view of s at `data` (float32). */
+static void spec_point(const tensor_spec *s, float *data) {
+    if (s->kind == KIND_MATRIX)
+        *s->matrix = t2_weight_of_f32(data);
+    else
+        *s->vector = data;
+}
+
 void t2_model_weights_init(t2_model_weights *w, const t2_model_config *cfg) {
     memset(w, 0, sizeof *w);
     w->layers = t2_alloc_array((size_t)cfg->num_hidden_layers, sizeof *w->layers);
     spec_list list = list_tensors(cfg, w);
     int64_t total = 0;
-    for (int i = 0; i < list.n; i++)
-        total += (list.items[i].n_elements + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+    for (int i = 0; i < list.n; i++) total += slab_extent(list.items[i].n_elements);
     w->slab_floats = total;
     w->slab = t2_alloc_array(total ? (size_t)total : 1, sizeof *w->slab);
     int64_t offset = 0;
     for (int i = 0; i < list.n; i++) {
-        *list.items[i].slot = w->slab + offset;
-        offset += (list.items[i].n_elements + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+        spec_point(&list.items[i], w->slab + offset);
+        offset += slab_extent(list.items[i].n_elements);
     }
     if (cfg->tie_word_embeddings) w->lm_head = w->embed;
     t2_free(list.items);
@@ -179,20 +201,166 @@ int t2_model_weights_check(const t2_model_config *cfg, const t2_safetensors *st,
     return status;
 }
 
+/* Widens tensor s of st into `out` (float32). */
+static int read_widened(const tensor_spec *s, const t2_safetensors *st, float *out,
+                        t2_error *err) {
+    const t2_tensor_info *t = t2_safetensors_find(st, s->name);
+    int status = t2_safetensors_read_f32(t, 0, s->n_elements, out, err);
+    if (status != 0) t2_error_prefix(err, st->paths[t->file_index]);
+    return status;
+}
+
 int t2_model_weights_load(t2_model_weights *w, const t2_model_config *cfg,
                           const t2_safetensors *st, t2_error *err) {
-    T2_ASSERT(w->slab != NULL);
+    T2_ASSERT(w->slab != NULL && w->files == NULL);
     if (t2_model_weights_check(cfg, st, err) != 0) return -1;
     spec_list list = list_tensors(cfg, w);
     int status = 0;
-    for (int i = 0; i < list.n && status == 0; i++) {
-        const tensor_spec *s = &list.items[i];
-        const t2_tensor_info *t = t2_safetensors_find(st, s->name);
-        status = t2_safetensors_read_f32(t, 0, s->n_elements, *s->slot, err);
-        if (status != 0) t2_error_prefix(err, st->paths[t->file_index]);
-    }
+    for (int i = 0; i < list.n && status == 0; i++)
+        status = read_widened(&list.items[i], st, spec_f32(&list.items[i]), err);
     t2_free(list.items);
     return status;
+}
+
+/* The storage type a matrix of this file dtype keeps when mapped, or -1 (widen it). */
+static int mapped_type(t2_dtype dtype) {
+    switch (dtype) {
+    case T2_DTYPE_F32: return T2_WEIGHT_F32;
+    case T2_DTYPE_BF16: return T2_WEIGHT_BF16;
+    case T2_DTYPE_F16: return T2_WEIGHT_F16;
+    default: return -1;
+    }
+}
+
+int t2_model_weights_map(t2_model_weights *w, const t2_model_config *cfg, t2_safetensors *st,
+                         t2_error *err) {
+    memset(w, 0, sizeof *w);
+    w->files = t2_alloc(sizeof *w->files);
+    *w->files = *st;
+    memset(st, 0, sizeof *st);
+    w->layers = t2_alloc_array((size_t)cfg->num_hidden_layers, sizeof *w->layers);
+    if (t2_model_weights_check(cfg, w->files, err) != 0) return -1;
+    spec_list list = list_tensors(cfg, w);
+    int64_t total = 0; /* the slab holds what is not viewed in place */
+    for (int i = 0; i < list.n; i++) {
+        const tensor_spec *s = &list.items[i];
+        const t2_tensor_info *t = t2_safetensors_find(w->files, s->name);
+        if (s->kind != KIND_MATRIX || mapped_type(t->dtype) < 0) total += slab_extent(s->n_elements);
+    }
+    w->slab_floats = total;
+    w->slab = t2_alloc_array(total ? (size_t)total : 1, sizeof *w->slab);
+    int64_t offset = 0;
+    int status = 0;
+    for (int i = 0; i < list.n && status == 0; i++) {
+        const tensor_spec *s = &list.items[i];
+        const t2_tensor_info *t = t2_safetensors_find(w->files, s->name);
+        int type = mapped_type(t->dtype);
+        if (s->kind == KIND_MATRIX && type >= 0) {
+            *s->matrix = (t2_weight){{.data = (void *)t->data}, (t2_weight_type)type};
+            continue;
+        }
+        spec_point(s, w->slab + offset);
+        offset += slab_extent(s->n_elements);
+        status = read_widened(s, w->files, spec_f32(s), err);
+    }
+    if (cfg->tie_word_embeddings) w->lm_head = w->embed;
+    t2_free(list.items);
+    return status;
+}
+
+t2_weight *t2_model_weights_matrix(t2_model_weights *w, const t2_model_config *cfg,
+                                   const char *name) {
+    spec_list list = list_tensors(cfg, w);
+    t2_weight *found = NULL;
+    for (int i = 0; i < list.n && found == NULL; i++)
+        if (list.items[i].kind == KIND_MATRIX && strcmp(list.items[i].name, name) == 0)
+            found = list.items[i].matrix;
+    t2_free(list.items);
+    return found;
+}
+
+void t2_model_weights_share(t2_model_weights *dst, const t2_model_weights *src,
+                            const t2_model_config *cfg, const char *const *private_names,
+                            int n) {
+    memset(dst, 0, sizeof *dst);
+    dst->layers = t2_alloc_array((size_t)cfg->num_hidden_layers, sizeof *dst->layers);
+    memcpy(dst->layers, src->layers, (size_t)cfg->num_hidden_layers * sizeof *dst->layers);
+    dst->embed = src->embed;
+    dst->final_norm = src->final_norm;
+    dst->lm_head = src->lm_head;
+    int64_t *sizes = t2_alloc_array(n > 0 ? (size_t)n : 1, sizeof *sizes);
+    spec_list list = list_tensors(cfg, NULL);
+    int64_t total = 0;
+    for (int k = 0; k < n; k++) {
+        sizes[k] = -1;
+        for (int i = 0; i < list.n; i++)
+            if (list.items[i].kind == KIND_MATRIX && strcmp(list.items[i].name, private_names[k]) == 0)
+                sizes[k] = list.items[i].n_elements;
+        T2_ASSERT(sizes[k] >= 0); /* a matrix of cfg */
+        total += slab_extent(sizes[k]);
+    }
+    t2_free(list.items);
+    dst->slab_floats = total;
+    dst->slab = t2_alloc_array(total ? (size_t)total : 1, sizeof *dst->slab);
+    int64_t offset = 0;
+    for (int k = 0; k < n; k++) {
+        t2_weight *view = t2_model_weights_matrix(dst, cfg, private_names[k]);
+        T2_ASSERT(view->type != T2_WEIGHT_F32 || view->f32 < dst->slab ||
+                  view->f32 >= dst->slab + total); /* each name once */
+        t2_weight_widen(dst->slab + offset, *view, 0, sizes[k]);
+        *view = t2_weight_of_f32(dst->slab + offset);
+        offset += slab_extent(sizes[k]);
+    }
+    t2_free(sizes);
+}
+
+void t2_model_weights_narrow(t2_model_weights *dst, const t2_model_weights *src,
+                             const t2_model_config *cfg, t2_weight_type type) {
+    T2_ASSERT(type == T2_WEIGHT_BF16 || type == T2_WEIGHT_F16);
+    memset(dst, 0, sizeof *dst);
+    dst->layers = t2_alloc_array((size_t)cfg->num_hidden_layers, sizeof *dst->layers);
+    memcpy(dst->layers, src->layers, (size_t)cfg->num_hidden_layers * sizeof *dst->layers);
+    dst->final_norm = src->final_norm;
+    spec_list mine = list_tensors(cfg, dst), theirs = list_tensors(cfg, (t2_model_weights *)src);
+    int64_t total = 0;
+    for (int i = 0; i < mine.n; i++)
+        if (mine.items[i].kind == KIND_MATRIX) total += slab_extent(mine.items[i].n_elements);
+    /* the slab holds 16-bit elements here: total of them take total / 2 floats */
+    dst->slab_floats = total / 2 + 1;
+    dst->slab = t2_alloc_array((size_t)dst->slab_floats, sizeof *dst->slab);
+    uint16_t *next = (uint16_t *)(void *)dst->slab;
+    for (int i = 0; i < mine.n; i++) {
+        if (mine.items[i].kind != KIND_MATRIX) continue;
+        const float *from = spec_f32(&theirs.items[i]);
+        for (int64_t k = 0; k < mine.items[i].n_elements; k++)
+            next[k] = type == T2_WEIGHT_BF16 ? t2_dtype_f32_to_bf16(from[k])
+                                             : t2_dtype_f32_to_f16(from[k]);
+        *mine.items[i].matrix = (t2_weight){{.half = next}, type};
+        next += slab_extent(mine.items[i].n_elements);
+    }
+    if (cfg->tie_word_embeddings) dst->lm_head = dst->embed;
+    t2_free(mine.items);
+    t2_free(theirs.items);
+}
+
+void t2_model_weights_own(t2_model_weights *w, const t2_model_config *cfg,
+                          const char *const *private_names, int n) {
+    t2_model_weights *base = t2_alloc(sizeof *base);
+    *base = *w;
+    t2_model_weights_share(w, base, cfg, private_names, n);
+    w->base = base;
+}
+
+int t2_model_weights_matrix_type(const t2_model_weights *w, const t2_model_config *cfg) {
+    spec_list list = list_tensors(cfg, (t2_model_weights *)w);
+    int type = -2;
+    for (int i = 0; i < list.n; i++) {
+        if (list.items[i].kind != KIND_MATRIX) continue;
+        int this_type = (int)list.items[i].matrix->type;
+        type = type == -2 || type == this_type ? this_type : -1;
+    }
+    t2_free(list.items);
+    return type < 0 ? -1 : type;
 }
 
 void t2_model_weights_init_random(t2_model_weights *w, const t2_model_config *cfg,
@@ -203,7 +371,7 @@ void t2_model_weights_init_random(t2_model_weights *w, const t2_model_config *cf
     spec_list list = list_tensors(cfg, w);
     for (int i = 0; i < list.n; i++) {
         const tensor_spec *s = &list.items[i];
-        float *data = *s->slot;
+        float *data = spec_f32(s);
         if (s->kind == KIND_NORM)
             for (int64_t k = 0; k < s->n_elements; k++) data[k] = 1.0f;
         else
@@ -224,7 +392,7 @@ void t2_model_weights_add_to_writer(const t2_model_weights *w, const t2_model_co
     spec_list list = list_views(w, cfg);
     for (int i = 0; i < list.n; i++) {
         const tensor_spec *s = &list.items[i];
-        t2_safetensors_writer_add(writer, s->name, dtype, s->n_dims, s->shape, *s->slot);
+        t2_safetensors_writer_add(writer, s->name, dtype, s->n_dims, s->shape, spec_f32(s));
     }
     t2_free(list.items);
 }
@@ -234,7 +402,7 @@ void t2_model_weights_visit(const t2_model_weights *w, const t2_model_config *cf
     spec_list list = list_views(w, cfg);
     for (int i = 0; i < list.n; i++) {
         const tensor_spec *s = &list.items[i];
-        fn(ctx, s->name, s->n_dims, s->shape, *s->slot);
+        fn(ctx, s->name, s->n_dims, s->shape, spec_f32(s));
     }
     t2_free(list.items);
 }
@@ -242,5 +410,9 @@ void t2_model_weights_visit(const t2_model_weights *w, const t2_model_config *cf
 void t2_model_weights_free(t2_model_weights *w) {
     t2_free(w->slab);
     t2_free(w->layers);
+    if (w->files != NULL) t2_safetensors_close(w->files);
+    t2_free(w->files);
+    if (w->base != NULL) t2_model_weights_free(w->base);
+    t2_free(w->base);
     memset(w, 0, sizeof *w);
 }

@@ -119,9 +119,10 @@ int t2_adapt_init(t2_adapt *a, const t2_model_dir *model, const t2_bundle *bundl
         t2_adapt_free(a);
         return -1;
     }
-    t2_model_weights_init(&a->adapted, &model->cfg);
-    memcpy(a->adapted.slab, model->weights.slab,
-           sizeof(float) * (size_t)model->weights.slab_floats);
+    const char **names = t2_adapter_target_names(&a->mixture.adapter);
+    t2_model_weights_share(&a->adapted, &model->weights, &model->cfg, names,
+                           a->mixture.adapter.n);
+    t2_free(names);
     a->alpha = t2_alloc_array((size_t)t2_mixture_dim(&a->mixture), sizeof *a->alpha);
     return 0;
 }

@@ -22,8 +22,6 @@ int t2_expert_apply(const t2_expert *e, const char *expert_path, t2_model_dir *m
                             "expected --store (made by t2 decompose)", expert_path);
     t2_decomposition_store store;
     memset(&store, 0, sizeof store);
-    t2_model_weights base;
-    memset(&base, 0, sizeof base);
     t2_adapter adapter;
     memset(&adapter, 0, sizeof adapter);
     int status = is_svf ? t2_decomposition_store_open(&store, store_path, err) : 0;
@@ -34,18 +32,19 @@ int t2_expert_apply(const t2_expert *e, const char *expert_path, t2_model_dir *m
             status = t2_decomposition_store_check_model(&store, &st, model_path, err);
         t2_safetensors_close(&st);
     }
-    if (status == 0 && !is_svf) { /* LoRA adds to the base weights: keep a copy to read */
-        t2_model_weights_init(&base, &model->cfg);
-        memcpy(base.slab, model->weights.slab, sizeof(float) * (size_t)base.slab_floats);
-    }
+    /* LoRA reads the base matrices, which the weights keep as their base below */
     if (status == 0)
         status = t2_adapter_init(&adapter, &e->options, &model->cfg,
                                  (const char *const *)e->tensors, e->n, is_svf ? &store : NULL,
-                                 is_svf ? NULL : &base, err);
+                                 is_svf ? NULL : &model->weights, err);
     if (status == 0) status = t2_expert_check_adapter(e, &adapter, expert_path, err);
-    if (status == 0) t2_adapter_compose(&adapter, e->params, &model->weights);
+    if (status == 0) {
+        const char **names = t2_adapter_target_names(&adapter);
+        t2_model_weights_own(&model->weights, &model->cfg, names, adapter.n);
+        t2_free(names);
+        t2_adapter_compose(&adapter, e->params, &model->weights);
+    }
     t2_adapter_free(&adapter);
-    t2_model_weights_free(&base);
     t2_decomposition_store_close(&store);
     return status;
 }

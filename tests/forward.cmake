@@ -61,3 +61,5 @@ t2_add_cli_test(NAME generate_cli_no_prompt EXIT 2 STDERR "--prompt TEXT is requ
   COMMAND ${T2_GEN} LABELS forward)
 t2_add_cli_test(NAME generate_cli_empty_prompt EXIT 1 STDERR "no tokens to start from"
   FIXTURES forward_models COMMAND ${T2_GEN} --prompt= LABELS forward)
+# forward_dtype: BF16 / F16 files run in place with their float32 twin's logits.
+t2_add_test(NAME forward_dtype SOURCES test_forward_dtype.c model_fixture.c LABELS forward)

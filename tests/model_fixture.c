@@ -100,9 +100,9 @@ void t2_model_fixture_successor(t2_model_config *cfg, t2_model_weights *w) {
     int64_t d = cfg->hidden_size;
     t2_rng rng;
     t2_rng_init(&rng, 4242);
-    for (int64_t i = 0; i < cfg->vocab_size * d; i++) w->embed[i] = t2_rng_normal(&rng);
+    for (int64_t i = 0; i < cfg->vocab_size * d; i++) w->embed.f32[i] = t2_rng_normal(&rng);
     for (int64_t v = 1; v < cfg->vocab_size; v++)
-        memcpy(w->lm_head + v * d, w->embed + (v - 1) * d, (size_t)d * sizeof(float));
+        memcpy(w->lm_head.f32 + v * d, w->embed.f32 + (v - 1) * d, (size_t)d * sizeof(float));
     for (int64_t i = 0; i < d; i++) w->final_norm[i] = 1.0f;
     for (int64_t l = 0; l < cfg->num_hidden_layers; l++)
         for (int64_t i = 0; i < d; i++)
@@ -111,6 +111,11 @@ void t2_model_fixture_successor(t2_model_config *cfg, t2_model_weights *w) {
 
 int t2_model_fixture_write(const char *dir, const t2_model_config *cfg,
                            const t2_model_weights *w, t2_error *err) {
+    return t2_model_fixture_write_as(dir, cfg, w, T2_DTYPE_F32, err);
+}
+
+int t2_model_fixture_write_as(const char *dir, const t2_model_config *cfg,
+                              const t2_model_weights *w, t2_dtype dtype, t2_error *err) {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return t2_error_set(err, "%s: cannot create directory: %s", dir, strerror(errno));
     size_t len = strlen(dir) + 32;
@@ -125,7 +130,7 @@ int t2_model_fixture_write(const char *dir, const t2_model_config *cfg,
     if (rc == 0) {
         t2_safetensors_writer writer;
         t2_safetensors_writer_init(&writer);
-        t2_model_weights_add_to_writer(w, cfg, &writer, T2_DTYPE_F32);
+        t2_model_weights_add_to_writer(w, cfg, &writer, dtype);
         snprintf(path, len, "%s/model.safetensors", dir);
         rc = t2_safetensors_writer_write(&writer, path, err);
         t2_safetensors_writer_free(&writer);

@@ -49,6 +49,10 @@ void t2_model_fixture_successor(t2_model_config *cfg, t2_model_weights *w);
 int t2_model_fixture_write(const char *dir, const t2_model_config *cfg,
                            const t2_model_weights *w, t2_error *err);
 
+/* The same with the weights stored as dtype (F32, BF16 or F16, rounded to nearest even). */
+int t2_model_fixture_write_as(const char *dir, const t2_model_config *cfg,
+                              const t2_model_weights *w, t2_dtype dtype, t2_error *err);
+
 /* Sum and sum of squares (double) of every tensor of w: a fingerprint the golden files
  * record, so a changed model is told apart from a changed forward. */
 void t2_model_fixture_fingerprint(const t2_model_weights *w, const t2_model_config *cfg,

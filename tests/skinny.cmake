@@ -8,3 +8,12 @@ foreach(kernel avx512 avx2 plain blis bogus)
   set_tests_properties(skinny_${kernel} PROPERTIES ENVIRONMENT "${T2_TEST_ENV};T2_KERNEL=${kernel}"
     TIMEOUT 120 LABELS linalg)
 endforeach()
+
+# weight: half-precision weights (linalg/weight.h) on each kernel, as skinny.
+t2_add_test(NAME weight SOURCES test_weight.c LABELS linalg)
+foreach(kernel avx512 avx2 plain blis)
+  add_test(NAME weight_${kernel} COMMAND $<TARGET_FILE:test_weight>
+    WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  set_tests_properties(weight_${kernel} PROPERTIES ENVIRONMENT "${T2_TEST_ENV};T2_KERNEL=${kernel}"
+    TIMEOUT 120 LABELS linalg)
+endforeach()

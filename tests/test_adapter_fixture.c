@@ -126,13 +126,13 @@ const char *const *t2_adapter_fixture_names(const t2_adapter_fixture *f) {
 float *t2_adapter_fixture_weight(const t2_model_weights *w, int64_t layer, t2_linear_kind kind) {
     t2_layer_weights *lw = &w->layers[layer];
     switch (kind) {
-    case T2_LINEAR_Q: return lw->wq;
-    case T2_LINEAR_K: return lw->wk;
-    case T2_LINEAR_V: return lw->wv;
-    case T2_LINEAR_O: return lw->wo;
-    case T2_LINEAR_GATE: return lw->w_gate;
-    case T2_LINEAR_UP: return lw->w_up;
-    case T2_LINEAR_DOWN: return lw->w_down;
+    case T2_LINEAR_Q: return lw->wq.f32;
+    case T2_LINEAR_K: return lw->wk.f32;
+    case T2_LINEAR_V: return lw->wv.f32;
+    case T2_LINEAR_O: return lw->wo.f32;
+    case T2_LINEAR_GATE: return lw->w_gate.f32;
+    case T2_LINEAR_UP: return lw->w_up.f32;
+    case T2_LINEAR_DOWN: return lw->w_down.f32;
     default: break;
     }
     fprintf(stderr, "adapter fixture: no linear kind %d\n", (int)kind);
@@ -179,7 +179,7 @@ void t2_adapter_fixture_compose(const t2_adapter *a, const t2_adapter_target *t,
             for (int64_t i = 0; i < cols; i++) {
                 double sum = 0.0;
                 for (int64_t k = 0; k < r; k++) sum += lb[o * r + k] * la[k * cols + i];
-                w[o * cols + i] = t->base[o * cols + i] + scale * sum;
+                w[o * cols + i] = t->base.f32[o * cols + i] + scale * sum;
             }
         }
         return;

@@ -75,8 +75,8 @@ static void recorder_free(recorder *rec) {
 /* The weight matrix of (layer, kind) in w. */
 static float *linear_weight(const t2_model_weights *w, int64_t layer, int kind) {
     t2_layer_weights *lw = &w->layers[layer];
-    float *const by_kind[T2_LINEAR_COUNT] = {lw->wq, lw->wk, lw->wv, lw->wo,
-                                             lw->w_gate, lw->w_up, lw->w_down};
+    float *const by_kind[T2_LINEAR_COUNT] = {lw->wq.f32, lw->wk.f32, lw->wv.f32, lw->wo.f32,
+                                             lw->w_gate.f32, lw->w_up.f32, lw->w_down.f32};
     return by_kind[kind];
 }
 

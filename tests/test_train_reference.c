@@ -78,14 +78,14 @@ static void sequence_forward(const t2_train_ref *r, const t2_rope *tables, const
     double eps = cfg->rms_norm_eps;
     for (int64_t t = 0; t < n; t++)
         for (int64_t i = 0; i < d; i++)
-            st->x[t * d + i] = view(r, w->embed)[(int64_t)tokens[t] * d + i];
+            st->x[t * d + i] = view(r, w->embed.f32)[(int64_t)tokens[t] * d + i];
     for (int64_t l = 0; l < cfg->num_hidden_layers; l++) {
         const t2_layer_weights *lw = &w->layers[l];
         for (int64_t t = 0; t < n; t++) {
             rmsnorm(st->xn, st->x + t * d, view(r, lw->input_norm), d, eps);
-            matvec(st->q + t * q_dim, view(r, lw->wq), view(r, lw->bq), st->xn, q_dim, d);
-            matvec(st->k + t * kv_dim, view(r, lw->wk), view(r, lw->bk), st->xn, kv_dim, d);
-            matvec(st->v + t * kv_dim, view(r, lw->wv), view(r, lw->bv), st->xn, kv_dim, d);
+            matvec(st->q + t * q_dim, view(r, lw->wq.f32), view(r, lw->bq), st->xn, q_dim, d);
+            matvec(st->k + t * kv_dim, view(r, lw->wk.f32), view(r, lw->bk), st->xn, kv_dim, d);
+            matvec(st->v + t * kv_dim, view(r, lw->wv.f32), view(r, lw->bv), st->xn, kv_dim, d);
             rope(st->q + t * q_dim, n_heads, hd, t2_rope_cos(tables, t), t2_rope_sin(tables, t));
             rope(st->k + t * kv_dim, n_kv, hd, t2_rope_cos(tables, t), t2_rope_sin(tables, t));
         }
@@ -114,20 +114,20 @@ static void sequence_forward(const t2_train_ref *r, const t2_rope *tables, const
         }
         for (int64_t t = 0; t < n; t++) {
             double *x = st->x + t * d;
-            matvec(st->tmp, view(r, lw->wo), view(r, lw->bo), st->att + t * q_dim, d, q_dim);
+            matvec(st->tmp, view(r, lw->wo.f32), view(r, lw->bo), st->att + t * q_dim, d, q_dim);
             for (int64_t i = 0; i < d; i++) x[i] += st->tmp[i];
             rmsnorm(st->xn, x, view(r, lw->post_norm), d, eps);
-            matvec(st->g, view(r, lw->w_gate), NULL, st->xn, ffn, d);
-            matvec(st->u, view(r, lw->w_up), NULL, st->xn, ffn, d);
+            matvec(st->g, view(r, lw->w_gate.f32), NULL, st->xn, ffn, d);
+            matvec(st->u, view(r, lw->w_up.f32), NULL, st->xn, ffn, d);
             for (int64_t i = 0; i < ffn; i++)
                 st->g[i] = st->g[i] / (1.0 + exp(-st->g[i])) * st->u[i]; /* silu(g) u */
-            matvec(st->tmp, view(r, lw->w_down), NULL, st->g, d, ffn);
+            matvec(st->tmp, view(r, lw->w_down.f32), NULL, st->g, d, ffn);
             for (int64_t i = 0; i < d; i++) x[i] += st->tmp[i];
         }
     }
     for (int64_t t = 0; t < n; t++) {
         rmsnorm(st->xn, st->x + t * d, view(r, w->final_norm), d, eps);
-        matvec(logits + t * cfg->vocab_size, view(r, w->lm_head), NULL, st->xn, cfg->vocab_size,
+        matvec(logits + t * cfg->vocab_size, view(r, w->lm_head.f32), NULL, st->xn, cfg->vocab_size,
                d);
     }
 }

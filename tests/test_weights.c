@@ -61,14 +61,14 @@ static void test_layout(void) {
         CHECK(strcmp(log.first, "model.embed_tokens.weight") == 0, "first tensor %s", log.first);
         CHECK(strcmp(log.last, cfg->tie_word_embeddings ? "model.norm.weight" : "lm_head.weight")
                   == 0, "last tensor %s", log.last);
-        CHECK((w.lm_head == w.embed) == (cfg->tie_word_embeddings != 0), "tied lm_head view");
+        CHECK((w.lm_head.f32 == w.embed.f32) == (cfg->tie_word_embeddings != 0), "tied lm_head view");
         for (int64_t l = 0; l < cfg->num_hidden_layers; l++) {
             const t2_layer_weights *lw = &w.layers[l];
             CHECK((lw->bq != NULL) == (cfg->attention_bias != 0) &&
                   (lw->bk != NULL) == (cfg->attention_bias != 0) &&
                   (lw->bv != NULL) == (cfg->attention_bias != 0), "config %d: q/k/v biases", c);
             CHECK((lw->bo != NULL) == (c == 2), "config %d: o_proj bias only for llama", c);
-            CHECK(((uintptr_t)lw->wq % 64) == 0 && ((uintptr_t)lw->w_down % 64) == 0,
+            CHECK(((uintptr_t)lw->wq.f32 % 64) == 0 && ((uintptr_t)lw->w_down.f32 % 64) == 0,
                   "views are 64-byte aligned");
         }
         CHECK(w.slab_floats >= log.elements, "slab holds every tensor");
@@ -93,14 +93,14 @@ static void test_init_random(void) {
     t2_rng rng;
     t2_rng_init(&rng, 7);
     float first = 0.02f * t2_rng_normal(&rng);
-    CHECK(a.embed[0] == first, "embed[0] = %g, want the first draw %g", a.embed[0], first);
+    CHECK(a.embed.f32[0] == first, "embed[0] = %g, want the first draw %g", a.embed.f32[0], first);
     for (int64_t i = 0; i < cfg.hidden_size; i++)
         CHECK(a.layers[1].input_norm[i] == 1.0f && a.final_norm[i] == 1.0f, "norms are 1");
     double sum = 0.0, sum2 = 0.0;
     int64_t n = cfg.vocab_size * cfg.hidden_size;
     for (int64_t i = 0; i < n; i++) {
-        sum += a.embed[i];
-        sum2 += (double)a.embed[i] * a.embed[i];
+        sum += a.embed.f32[i];
+        sum2 += (double)a.embed.f32[i] * a.embed.f32[i];
     }
     double mean = sum / (double)n, sd = sqrt(sum2 / (double)n - mean * mean);
     CHECK(fabs(mean) < 0.002 && fabs(sd - 0.02) < 0.002, "embed mean %g sd %g, want 0 and 0.02",
@@ -204,7 +204,7 @@ static void test_tied_ignores_lm_head(void) {
     char *path = save(&w, &cfg, dir, (save_plan){.dtype = T2_DTYPE_F32}, nines);
     t2_error err = {{0}};
     CHECK(reload(path, &cfg, &back, &err) == 0, "%s", err.msg);
-    CHECK(back.lm_head == back.embed && back.embed[0] == w.embed[0] && back.embed[0] != 9.0f,
+    CHECK(back.lm_head.f32 == back.embed.f32 && back.embed.f32[0] == w.embed.f32[0] && back.embed.f32[0] != 9.0f,
           "a tied model takes lm_head from the embeddings, not the file's lm_head.weight");
     t2_model_weights_free(&back);
     remove(path);

@@ -1,0 +1,209 @@
+/* Weights in their storage type (linalg/weight.h) on the kernel T2_KERNEL names
+ * (tests/skinny.cmake runs this once per kernel, as test_skinny):
+ *   - exact widening of bfloat16 and float16, special values included (zeros, subnormals,
+ *     the largest finite, infinities), against values written down from the formats' specs;
+ *   - the skinny kernels on BF16 and F16 matrices equal bit for bit the same kernel on the
+ *     matrices' float32 widening, on odd shapes (k tails, m past the tiles), both betas, 1 and
+ *     2 threads;
+ *   - t2_weight_gemm equals t2_gemm on the widening bit for bit, also past the skinny row
+ *     limit where blocks of W are widened for BLIS (a W larger than one block);
+ *   - t2_weight_gemm_input (C = A W) against the double-precision reference, and bit for bit
+ *     equal to t2_gemm on the widening when W fits one block;
+ *   - float32 weights take t2_gemm's path unchanged. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/rng.h"
+#include "check.h"
+#include "linalg/blis_setup.h"
+#include "linalg/gemm.h"
+#include "linalg/skinny.h"
+#include "linalg/weight.h"
+#include "model/safetensors.h"
+
+static void check_widen_specials(void) {
+    /* bit patterns and the values IEEE 754 binary16 / bfloat16 give them */
+    const struct { uint16_t bits; float f16, bf16; } cases[] = {
+        {0x0000, 0.0f, 0.0f},
+        {0x8000, -0.0f, -0.0f},
+        {0x3c00, 1.0f, 0x1p-7f},
+        {0xc000, -2.0f, -2.0f},
+        {0x0001, 0x1p-24f, 0x1p-133f}, /* the smallest subnormals */
+        {0x03ff, 0x1.ff8p-15f, 0x1.fep-120f},
+        {0x0400, 0x1p-14f, 0x1p-119f},
+        {0x7bff, 65504.0f, 0x1.fep+120f},
+        {0x3f80, 1.875f, 1.0f},
+        {0x7c00, INFINITY, 0x1p+121f},
+        {0xfc00, -INFINITY, -0x1p+121f},
+        {0x7f80, NAN, INFINITY},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        float f16 = t2_weight_f16_to_f32(cases[i].bits), bf16 = t2_weight_bf16_to_f32(cases[i].bits);
+        int f16_ok = isnan(cases[i].f16) ? isnan(f16) && !isinf(f16)
+                                          : memcmp(&f16, &cases[i].f16, sizeof f16) == 0;
+        CHECK(f16_ok, "F16 0x%04x -> %a; expected %a", cases[i].bits, (double)f16,
+              (double)cases[i].f16);
+        CHECK(memcmp(&bf16, &cases[i].bf16, sizeof bf16) == 0, "BF16 0x%04x -> %a; expected %a",
+              cases[i].bits, (double)bf16, (double)cases[i].bf16);
+    }
+    /* the threaded widening of a long array equals the one-by-one conversion */
+    enum { N = 200003 };
+    uint16_t *bits = t2_alloc_array(N, sizeof *bits);
+    float *out = t2_alloc_array(N, sizeof *out);
+    for (int64_t i = 0; i < N; i++) bits[i] = (uint16_t)(i * 40503u);
+    for (int type = T2_WEIGHT_BF16; type <= T2_WEIGHT_F16; type++) {
+        t2_weight w = {{.half = bits}, (t2_weight_type)type};
+        t2_weight_widen(out, w, 3, N - 3);
+        int64_t bad = 0;
+        for (int64_t i = 3; i < N; i++) {
+            float want = type == T2_WEIGHT_BF16 ? t2_weight_bf16_to_f32(bits[i])
+                                                : t2_weight_f16_to_f32(bits[i]);
+            bad += memcmp(&out[i - 3], &want, sizeof want) != 0;
+        }
+        CHECK(bad == 0, "%s widening of %d elements: %lld differ from one-by-one",
+              t2_weight_type_name((t2_weight_type)type), N - 3, (long long)bad);
+    }
+    t2_free(out);
+    t2_free(bits);
+}
+
+/* W (n x k) as random half-precision bits of `type` and as their float32 widening. */
+typedef struct half_matrix {
+    int64_t n, k;
+    uint16_t *bits;
+    float *wide;
+    t2_weight w;
+} half_matrix;
+
+static half_matrix half_matrix_init(int64_t n, int64_t k, t2_weight_type type, t2_rng *rng) {
+    half_matrix h = {n, k, t2_alloc_array((size_t)(n * k + 1), sizeof(uint16_t)),
+                     t2_alloc_array((size_t)(n * k + 1), sizeof(float)), {{NULL}, type}};
+    for (int64_t i = 0; i < n * k; i++) {
+        float x = t2_rng_normal(rng);
+        h.bits[i] = type == T2_WEIGHT_BF16 ? t2_dtype_f32_to_bf16(x) : t2_dtype_f32_to_f16(x);
+        h.wide[i] = type == T2_WEIGHT_BF16 ? t2_dtype_bf16_to_f32(h.bits[i])
+                                           : t2_dtype_f16_to_f32(h.bits[i]);
+    }
+    h.w.half = h.bits;
+    return h;
+}
+
+static void half_matrix_free(half_matrix *h) {
+    t2_free(h->bits);
+    t2_free(h->wide);
+}
+
+static float *random_floats(int64_t n, t2_rng *rng) {
+    float *x = t2_alloc_array((size_t)n, sizeof *x);
+    for (int64_t i = 0; i < n; i++) x[i] = t2_rng_normal(rng);
+    return x;
+}
+
+static int same_bits(const float *x, const float *y, int64_t n) {
+    return memcmp(x, y, (size_t)n * sizeof *x) == 0;
+}
+
+/* The kernel on h equals the kernel on h's widening (m rows, both betas, 1 and 2 threads). */
+static void check_skinny(t2_skinny_kernel kernel, const half_matrix *h, int64_t m, t2_rng *rng) {
+    int64_t n = h->n, k = h->k, ldc = n + 1;
+    float *a = random_floats(m * k, rng), *start = random_floats(m * ldc, rng);
+    float *got = t2_alloc_array((size_t)(m * ldc), sizeof *got);
+    float *want = t2_alloc_array((size_t)(m * ldc), sizeof *want);
+    for (int beta = 0; beta <= 1; beta++) {
+        for (int threads = 1; threads <= 2; threads++) {
+            memcpy(got, start, (size_t)(m * ldc) * sizeof *got);
+            memcpy(want, start, (size_t)(m * ldc) * sizeof *want);
+            t2_skinny_forward_weight_with(kernel, threads, got, ldc, a, k, h->w, k, m, n, k,
+                                          (float)beta);
+            t2_skinny_forward_with(kernel, threads, want, ldc, a, k, h->wide, k, m, n, k,
+                                   (float)beta);
+            CHECK(same_bits(got, want, m * ldc), "%s kernel, %s m=%lld n=%lld k=%lld beta=%d "
+                  "threads=%d: differs from the float32 widening", t2_skinny_kernel_name(kernel),
+                  t2_weight_type_name(h->w.type), (long long)m, (long long)n, (long long)k, beta,
+                  threads);
+        }
+    }
+    t2_free(a);
+    t2_free(start);
+    t2_free(got);
+    t2_free(want);
+}
+
+/* t2_weight_gemm and t2_weight_gemm_input on h against t2_gemm on the widening. */
+static void check_gemms(const half_matrix *h, int64_t m, int exact_input, t2_rng *rng) {
+    int64_t n = h->n, k = h->k;
+    float *a = random_floats(m * k, rng), *a_input = random_floats(m * n, rng);
+    float *got = random_floats(m * (n > k ? n : k), rng);
+    float *want = t2_alloc_array((size_t)(m * (n > k ? n : k)), sizeof *want);
+    memcpy(want, got, (size_t)(m * (n > k ? n : k)) * sizeof *want);
+    const char *type = t2_weight_type_name(h->w.type);
+    t2_weight_gemm(got, n, a, k, h->w, m, n, k, 1.0f);
+    t2_gemm(want, n, a, k, 0, h->wide, k, 1, m, n, k, 1.0f, 1.0f);
+    CHECK(same_bits(got, want, m * n), "t2_weight_gemm %s m=%lld n=%lld k=%lld: differs from "
+          "t2_gemm on the widening", type, (long long)m, (long long)n, (long long)k);
+    t2_weight_gemm_input(got, k, a_input, n, h->w, m, n, k, 0.0f);
+    t2_gemm(want, k, a_input, n, 0, h->wide, k, 0, m, k, n, 1.0f, 0.0f);
+    char what[96];
+    snprintf(what, sizeof what, "t2_weight_gemm_input %s m=%lld n=%lld k=%lld", type,
+             (long long)m, (long long)n, (long long)k);
+    if (exact_input)
+        CHECK(same_bits(got, want, m * k), "%s: differs from t2_gemm on the widening", what);
+    float *ref = t2_alloc_array((size_t)(m * k), sizeof *ref);
+    t2_gemm_ref(ref, k, a_input, n, 0, h->wide, k, 0, m, k, n, 1.0f, 0.0f);
+    t2_check_close(what, got, ref, m * k, 1e-5 * sqrt((double)n) * 8, 1e-5);
+    t2_free(ref);
+    t2_free(a);
+    t2_free(a_input);
+    t2_free(got);
+    t2_free(want);
+}
+
+/* A float32 weight goes to t2_gemm unchanged. */
+static void check_f32_path(t2_rng *rng) {
+    int64_t m = 3, n = 40, k = 33;
+    float *w = random_floats(n * k, rng), *a = random_floats(m * k, rng);
+    float *got = t2_alloc_array((size_t)(m * n), sizeof *got);
+    float *want = t2_alloc_array((size_t)(m * n), sizeof *want);
+    t2_weight_gemm(got, n, a, k, t2_weight_of_f32(w), m, n, k, 0.0f);
+    t2_gemm(want, n, a, k, 0, w, k, 1, m, n, k, 1.0f, 0.0f);
+    CHECK(same_bits(got, want, m * n), "t2_weight_gemm F32 differs from t2_gemm");
+    t2_free(w);
+    t2_free(a);
+    t2_free(got);
+    t2_free(want);
+}
+
+int main(void) {
+    t2_blis_setup(2, 1);
+    t2_skinny_kernel active = t2_skinny_active_kernel();
+    fprintf(stderr, "active kernel: %s\n", t2_skinny_kernel_name(active));
+    t2_rng rng;
+    t2_rng_init(&rng, 21);
+    check_widen_specials();
+    check_f32_path(&rng);
+    const int64_t ns[] = {1, 9, 33}, ks[] = {1, 15, 16, 17, 47, 100}, ms[] = {1, 2, 3, 7, 13, 40};
+    for (int type = T2_WEIGHT_BF16; type <= T2_WEIGHT_F16; type++) {
+        for (size_t in = 0; in < sizeof ns / sizeof ns[0]; in++) {
+            for (size_t ik = 0; ik < sizeof ks / sizeof ks[0]; ik++) {
+                half_matrix h = half_matrix_init(ns[in], ks[ik], (t2_weight_type)type, &rng);
+                for (size_t im = 0; active != T2_SKINNY_KERNEL_BLIS && im < 6; im++)
+                    check_skinny(active, &h, ms[im], &rng);
+                half_matrix_free(&h);
+            }
+        }
+        /* products split over threads, and past the skinny limit into widened blocks */
+        half_matrix big = half_matrix_init(301, 1031, (t2_weight_type)type, &rng);
+        if (active != T2_SKINNY_KERNEL_BLIS) check_skinny(active, &big, 5, &rng);
+        int64_t limit = t2_skinny_max_rows(active);
+        check_gemms(&big, 1, 1, &rng);
+        check_gemms(&big, limit + 1, 1, &rng);
+        half_matrix_free(&big);
+        half_matrix huge = half_matrix_init(700, 4100, (t2_weight_type)type, &rng); /* 2 blocks */
+        check_gemms(&huge, limit + 3, 0, &rng);
+        half_matrix_free(&huge);
+    }
+    return t2_check_exit_code();
+}
