@@ -375,6 +375,11 @@ int64_t t2_skinny_max_rows(t2_skinny_kernel kernel) {
     return 0;
 }
 
+int64_t t2_skinny_max_rows_of(t2_skinny_kernel kernel, t2_weight_type type) {
+    if (type == T2_WEIGHT_F32) return t2_skinny_max_rows(kernel);
+    return kernel == T2_SKINNY_KERNEL_BLIS ? 0 : t2_skinny_max_rows(T2_SKINNY_KERNEL_AVX512);
+}
+
 t2_skinny_kernel t2_skinny_active_kernel(void) {
     pthread_once(&choose_once, choose_kernel);
     return active_kernel;

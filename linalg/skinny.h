@@ -75,6 +75,10 @@ void t2_skinny_forward_ref(float *c, int64_t ldc, const float *a, int64_t lda, c
  * plain (forced only) as AVX-512, so a forced plain run reproduces an AVX-512 run bit for
  * bit; BLIS 0. */
 int64_t t2_skinny_max_rows(t2_skinny_kernel kernel);
+/* The same for B of the given type: float32 as above; bfloat16 / float16 128 on every kernel
+ * but BLIS (0), since BLIS would first need all of B widened, which costs more than the
+ * AVX2 kernel loses to BLIS up to 128 rows. */
+int64_t t2_skinny_max_rows_of(t2_skinny_kernel kernel, t2_weight_type type);
 
 /* The kernel t2_skinny_forward runs (T2_KERNEL, else the CPU's best); decided at the first
  * call of any function here, then fixed for the process. */

@@ -101,7 +101,7 @@ void t2_weight_gemm(float *c, int64_t ldc, const float *a, int64_t lda, t2_weigh
         t2_gemm(c, ldc, a, lda, 0, w.f32, k, 1, m, n, k, 1.0f, beta);
         return;
     }
-    if (m <= t2_skinny_max_rows(t2_skinny_active_kernel())) {
+    if (m <= t2_skinny_max_rows_of(t2_skinny_active_kernel(), w.type)) {
         t2_skinny_forward_weight(c, ldc, a, lda, w, k, m, n, k, beta);
         return;
     }

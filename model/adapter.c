@@ -103,10 +103,8 @@ static int init_target(t2_adapter *a, t2_adapter_target *t, const t2_decompositi
     T2_ASSERT(t->rank == (t->rows < t->cols ? t->rows : t->cols));
     t->n_params = t->rank;
     t->accum_size = t->rank;
-    t->u = t2_alloc((size_t)(t->rows * t->rank) * sizeof(float));
-    t->s = t2_alloc((size_t)t->rank * sizeof(float));
-    t->v = t2_alloc((size_t)(t->cols * t->rank) * sizeof(float));
-    return t2_decomposition_store_read(store, i, t->u, t->s, t->v, err);
+    t2_decomposition_store_view(store, i, &t->u, &t->s, &t->v);
+    return 0;
 }
 
 int t2_adapter_init(t2_adapter *a, const t2_adapter_options *options,
@@ -168,9 +166,6 @@ fail:
 void t2_adapter_free(t2_adapter *a) {
     for (int i = 0; a->targets != NULL && i < a->n; i++) {
         t2_free(a->targets[i].name);
-        t2_free(a->targets[i].u);
-        t2_free(a->targets[i].s);
-        t2_free(a->targets[i].v);
     }
     t2_free(a->targets);
     if (a->work != NULL) {

@@ -65,9 +65,9 @@ typedef struct t2_adapter_target {
     int64_t n_params;       /* svf: r; lora: k (rows + cols) */
     int64_t accum_offset;   /* first accumulator value */
     int64_t accum_size;     /* svf: r; lora: n_params */
-    float *u;               /* svf: rows x r, row-major (owned) */
-    float *s;               /* svf: r, descending (owned) */
-    float *v;               /* svf: cols x r, row-major (owned) */
+    const float *u;         /* svf: rows x r, row-major (borrowed from the store's mapping) */
+    const float *s;         /* svf: r, descending (borrowed) */
+    const float *v;         /* svf: cols x r, row-major (borrowed) */
     t2_weight base;         /* lora: the base W, rows x cols (borrowed from base weights) */
 } t2_adapter_target;
 
@@ -83,7 +83,8 @@ typedef struct t2_adapter {
 
 /* Builds an adapter over the named targets (each a linear weight of a transformer block of
  * cfg, e.g. model.layers.3.mlp.down_proj.weight).
- *   svf:  reads U, s, V of each target from store (which must hold it);
+ *   svf:  views U, s, V of each target in store's mapping (the store must hold it and
+ *         outlive the adapter; every process mapping the store shares its pages);
  *   lora: borrows each base matrix from base (which must outlive the adapter).
  * Returns 0, or -1 with err ("<store>: no decomposition of <name>; expected one made with
  * targets covering it", "<name>: not a linear weight of a transformer block; expected

@@ -127,6 +127,10 @@ typedef struct t2_decomposition_store {
 int t2_decomposition_store_open(t2_decomposition_store *store, const char *path, t2_error *err);
 /* The index of target `name`, or -1. */
 int t2_decomposition_store_find(const t2_decomposition_store *store, const char *name);
+/* Target i's factors in place in the store's mapping (read-only, valid until the store is
+ * closed, shared by every process that maps the file): u (rows x r), s (r), v (cols x r). */
+void t2_decomposition_store_view(const t2_decomposition_store *store, int i, const float **u,
+                                 const float **s, const float **v);
 /* Copies target i's factors into u (rows x r), s (r), v (cols x r). */
 int t2_decomposition_store_read(const t2_decomposition_store *store, int i, float *u, float *s,
                                 float *v, t2_error *err);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "base/alloc.h"
+#include "base/assert.h"
 
 static const char *metadata(const t2_decomposition_store *store, const char *key) {
     return t2_safetensors_metadata(&store->st, key);
@@ -149,6 +150,21 @@ int t2_decomposition_store_find(const t2_decomposition_store *store, const char 
     for (int i = 0; i < store->n; i++)
         if (strcmp(store->names[i], name) == 0) return i;
     return -1;
+}
+
+/* The F32 data of a validated factor tensor: 4-byte aligned, as the layout puts every tensor
+ * (the header is padded to 8 bytes, and all tensors are F32 without gaps). */
+static const float *factor_data(const t2_tensor_info *t) {
+    T2_ASSERT(t->dtype == T2_DTYPE_F32 && (uintptr_t)t->data % sizeof(float) == 0);
+    return (const float *)(const void *)t->data;
+}
+
+void t2_decomposition_store_view(const t2_decomposition_store *store, int i, const float **u,
+                                 const float **s, const float **v) {
+    T2_ASSERT(i >= 0 && i < store->n);
+    *u = factor_data(store->u[i]);
+    *s = factor_data(store->s[i]);
+    *v = factor_data(store->v[i]);
 }
 
 int t2_decomposition_store_read(const t2_decomposition_store *store, int i, float *u, float *s,

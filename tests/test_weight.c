@@ -197,7 +197,7 @@ int main(void) {
         /* products split over threads, and past the skinny limit into widened blocks */
         half_matrix big = half_matrix_init(301, 1031, (t2_weight_type)type, &rng);
         if (active != T2_SKINNY_KERNEL_BLIS) check_skinny(active, &big, 5, &rng);
-        int64_t limit = t2_skinny_max_rows(active);
+        int64_t limit = t2_skinny_max_rows_of(active, (t2_weight_type)type);
         check_gemms(&big, 1, 1, &rng);
         check_gemms(&big, limit + 1, 1, &rng);
         half_matrix_free(&big);
