@@ -157,6 +157,7 @@ static int search(const t2_runtime *rt, t2_adapt_session *ss, const adapt_settin
         fprintf(stderr, "\n");
     }
     t2_task_free(task);
+    if (t2_runtime_agree(rt, status == 0)) t2_runtime_log_memory(rt, "after the few-shot search");
     return status;
 }
 

@@ -290,6 +290,7 @@ int t2_eval_run(const t2_runtime *rt, const t2_eval_settings *s, t2_eval_report 
                    (long long)row->correct, (long long)row->n, row->seconds);
         }
     }
+    if (t2_runtime_agree(rt, status == 0)) t2_runtime_log_memory(rt, "after evaluation");
     job_free(&job);
     if (status != 0) t2_eval_report_free(out);
     return status;

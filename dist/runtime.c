@@ -10,6 +10,7 @@
 #include "base/assert.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "base/memory.h"
 #include "linalg/blis_setup.h"
 
 static void abort_job(void) { MPI_Abort(MPI_COMM_WORLD, 1); }
@@ -32,6 +33,33 @@ void t2_runtime_init(t2_runtime *rt, int *argc, char ***argv) {
     t2_log_set_rank(rt->rank);
     t2_assert_set_abort_hook(abort_job);
     t2_blis_setup(0, rt->ranks_on_node);
+}
+
+void t2_runtime_log_memory(const t2_runtime *rt, const char *when) {
+    t2_memory mine;
+    t2_memory_read(&mine);
+    int64_t fields[5] = {mine.rss, mine.pss, mine.pss_file, mine.pss_anon, mine.shared_file};
+    int64_t *all = rt->rank == 0 ? t2_alloc_array((size_t)rt->size * 5, sizeof *all) : NULL;
+    MPI_Gather(fields, 5, MPI_INT64_T, all, 5, MPI_INT64_T, 0, MPI_COMM_WORLD);
+    if (rt->rank != 0) return;
+    int64_t total_pss = 0;
+    for (int r = 0; r < rt->size; r++) {
+        const int64_t *f = all + 5 * r;
+        char rss[16], pss[16], file[16], anon[16], shared[16];
+        t2_memory_format(rss, f[0]);
+        t2_memory_format(pss, f[1]);
+        t2_memory_format(file, f[2]);
+        t2_memory_format(anon, f[3]);
+        t2_memory_format(shared, f[4]);
+        t2_log(T2_LOG_INFO, "memory %s, rank %d: RSS %s, PSS %s (file-backed %s, anonymous "
+               "%s); file pages shared with other processes %s", when, r, rss, pss, file, anon,
+               shared);
+        total_pss += f[1];
+    }
+    char total[16];
+    t2_memory_format(total, total_pss);
+    t2_log(T2_LOG_INFO, "memory %s: the %d ranks' PSS adds up to %s", when, rt->size, total);
+    t2_free(all);
 }
 
 int t2_runtime_agree(const t2_runtime *rt, int local_ok) {

@@ -43,6 +43,11 @@ int t2_runtime_agree_status(const t2_runtime *rt, int status, t2_error *err);
  * rank with rank 0's message when rank 0 cannot read it. */
 int t2_runtime_broadcast_file(const t2_runtime *rt, const char *path, char **text, size_t *len,
                               t2_error *err);
+/* Collective. Rank 0 logs every rank's RSS, PSS, their file-backed and anonymous parts and
+ * the file pages shared with other processes (base/memory.h), and the ranks' total PSS:
+ * what the job takes of the machine when all ranks share one node. `when` names the moment,
+ * e.g. "after training". */
+void t2_runtime_log_memory(const t2_runtime *rt, const char *when);
 /* Collective. */
 void t2_runtime_finalize(t2_runtime *rt);
 

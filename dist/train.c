@@ -445,6 +445,8 @@ int t2_train_run(const t2_runtime *rt, const t2_train_settings *s, t2_error *err
         if (rt->rank == T2_PARAMETER_RANK && job.state.step > 0)
             t2_log(T2_LOG_INFO, "train: resuming after step %lld", (long long)job.state.step);
         status = train_loop(&job, err);
+        /* what the job holds at its end: everything it allocated is still live */
+        if (t2_runtime_agree(rt, status == 0)) t2_runtime_log_memory(rt, "after training");
     } else {
         status = -1;
     }

@@ -63,3 +63,6 @@ t2_add_cli_test(NAME generate_cli_empty_prompt EXIT 1 STDERR "no tokens to start
   FIXTURES forward_models COMMAND ${T2_GEN} --prompt= LABELS forward)
 # forward_dtype: BF16 / F16 files run in place with their float32 twin's logits.
 t2_add_test(NAME forward_dtype SOURCES test_forward_dtype.c model_fixture.c LABELS forward)
+# weights_shared: two ranks map one BF16 model; its pages count once for the node (PSS).
+t2_add_test(NAME weights_shared SOURCES test_weights_shared.c model_fixture.c RANKS 2
+  LABELS "forward;mpi")
