@@ -21,6 +21,7 @@ static void take_fields(const char *line, t2_memory *m, int64_t *shared_clean,
     take(line, "Pss:", &m->pss);
     take(line, "Pss_File:", &m->pss_file);
     take(line, "Pss_Anon:", &m->pss_anon);
+    take(line, "Pss_Shmem:", &m->pss_shmem);
     take(line, "Shared_Clean:", shared_clean);
     take(line, "Shared_Dirty:", shared_dirty);
 }
@@ -67,7 +68,7 @@ int t2_memory_read_file(t2_memory *m, const char *path) {
     }
     fclose(f);
     m->pss_file = m->pss;
-    m->pss_anon = 0;
+    m->pss_anon = m->pss_shmem = 0;
     m->shared_file = shared_clean + shared_dirty;
     return 0;
 }

@@ -14,6 +14,7 @@ typedef struct t2_memory {
     int64_t pss;         /* proportional share of rss */
     int64_t pss_file;    /* of pss: file-backed pages (mapped weights, stores, libraries) */
     int64_t pss_anon;    /* of pss: anonymous pages (the process's own allocations) */
+    int64_t pss_shmem;   /* of pss: shared memory (e.g. a node's MPI shared windows) */
     int64_t shared_file; /* of rss: file-backed pages some other process maps too */
 } t2_memory;
 
@@ -21,8 +22,8 @@ typedef struct t2_memory {
 int t2_memory_read(t2_memory *m);
 
 /* The mappings of one file (its path as the kernel shows it, e.g. after realpath): rss, pss
- * and shared_file summed over them, pss_file = pss, pss_anon 0 (copy-on-write pages of a
- * private mapping count as the file's). 0, or -1 when /proc/self/smaps is unreadable. */
+ * and shared_file summed over them, pss_file = pss, pss_anon = pss_shmem = 0
+ * (copy-on-write pages of a private mapping count as the file's). 0, or -1 when /proc/self/smaps is unreadable. */
 int t2_memory_read_file(t2_memory *m, const char *path);
 
 /* "1.23 GB" style text of bytes into out (at least 16 bytes). */

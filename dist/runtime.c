@@ -36,25 +36,22 @@ void t2_runtime_init(t2_runtime *rt, int *argc, char ***argv) {
 }
 
 void t2_runtime_log_memory(const t2_runtime *rt, const char *when) {
+    enum { FIELDS = 6 };
     t2_memory mine;
     t2_memory_read(&mine);
-    int64_t fields[5] = {mine.rss, mine.pss, mine.pss_file, mine.pss_anon, mine.shared_file};
-    int64_t *all = rt->rank == 0 ? t2_alloc_array((size_t)rt->size * 5, sizeof *all) : NULL;
-    MPI_Gather(fields, 5, MPI_INT64_T, all, 5, MPI_INT64_T, 0, MPI_COMM_WORLD);
+    int64_t fields[FIELDS] = {mine.rss,      mine.pss,       mine.pss_file,
+                              mine.pss_anon, mine.pss_shmem, mine.shared_file};
+    int64_t *all = rt->rank == 0 ? t2_alloc_array((size_t)rt->size * FIELDS, sizeof *all) : NULL;
+    MPI_Gather(fields, FIELDS, MPI_INT64_T, all, FIELDS, MPI_INT64_T, 0, MPI_COMM_WORLD);
     if (rt->rank != 0) return;
     int64_t total_pss = 0;
     for (int r = 0; r < rt->size; r++) {
-        const int64_t *f = all + 5 * r;
-        char rss[16], pss[16], file[16], anon[16], shared[16];
-        t2_memory_format(rss, f[0]);
-        t2_memory_format(pss, f[1]);
-        t2_memory_format(file, f[2]);
-        t2_memory_format(anon, f[3]);
-        t2_memory_format(shared, f[4]);
+        char text[FIELDS][16];
+        for (int f = 0; f < FIELDS; f++) t2_memory_format(text[f], all[FIELDS * r + f]);
         t2_log(T2_LOG_INFO, "memory %s, rank %d: RSS %s, PSS %s (file-backed %s, anonymous "
-               "%s); file pages shared with other processes %s", when, r, rss, pss, file, anon,
-               shared);
-        total_pss += f[1];
+               "%s, shared memory %s); file pages shared with other processes %s", when, r,
+               text[0], text[1], text[2], text[3], text[4], text[5]);
+        total_pss += all[FIELDS * r + 1];
     }
     char total[16];
     t2_memory_format(total, total_pss);

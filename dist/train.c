@@ -27,6 +27,7 @@ static void job_free(t2_train_job *job) {
     t2_adapter_free(&job->adapter);
     t2_decomposition_store_close(&job->store);
     t2_model_weights_free(&job->policy);
+    t2_node_shared_free(&job->policy_targets);
     t2_model_dir_free(&job->model);
     t2_train_state_free(&job->state);
     if (job->rollouts != NULL) t2_rollout_free(job->rollouts, job->s->batch);
@@ -215,11 +216,6 @@ static int job_setup(t2_train_job *job, t2_error *err) {
     longest = longest * 3 / 2 + 8;
     if (longest + s->max_new_tokens > job->model.cfg.max_position_embeddings)
         longest = job->model.cfg.max_position_embeddings - s->max_new_tokens;
-    /* the policy: the base weights, with its own float32 copies of the targets */
-    const char **target_names = t2_adapter_target_names(&job->adapter);
-    t2_model_weights_share(&job->policy, &job->model.weights, &job->model.cfg, target_names,
-                           job->adapter.n);
-    t2_free(target_names);
     if (t2_rollout_engine_init(&job->engine, &job->model.cfg, &job->policy, &job->model.weights,
                                &job->model.prompt, job->task, &job->rollout, s->chunk, longest,
                                err) != 0)
@@ -335,13 +331,30 @@ static int write_expert(t2_train_job *job, int64_t steps, double elapsed, t2_err
     return status;
 }
 
+/* Collective: the policy weights are the base weights but for the targets, which the ranks
+ * of a node hold once, in node-shared memory (composing them is the same work on every rank:
+ * each rank of a node composes a share of the targets). */
+static void policy_setup(t2_train_job *job) {
+    const char **names = t2_adapter_target_names(&job->adapter);
+    int64_t floats = t2_model_weights_private_floats(&job->model.cfg, names, job->adapter.n);
+    t2_node_shared_init(&job->policy_targets, (size_t)floats * sizeof(float));
+    t2_model_weights_share_into(&job->policy, &job->model.weights, &job->model.cfg, names,
+                                job->adapter.n, job->policy_targets.base);
+    t2_free(names);
+}
+
 /* Collective: shares the parameter rank's parameters and composes the policy weights W'
- * from them; adds the seconds of each part to *comm and *compose. */
+ * from them, each rank its share of the node's targets; adds the seconds of each part to
+ * *comm and *compose. */
 static int refresh_policy(t2_train_job *job, double *comm, double *compose, t2_error *err) {
     double t0 = t2_time_now();
     if (t2_train_share_params(job, err) != 0) return -1;
     double t1 = t2_time_now();
-    t2_adapter_compose(&job->adapter, job->params, &job->policy);
+    const t2_node_shared *node = &job->policy_targets;
+    t2_node_shared_barrier(node); /* no rank of the node still reads the last policy */
+    t2_adapter_compose_part(&job->adapter, job->params, &job->policy, node->node_rank,
+                            node->node_size);
+    t2_node_shared_barrier(node); /* every share composed */
     *comm += t1 - t0;
     *compose += t2_time_now() - t1;
     return 0;
@@ -430,6 +443,7 @@ int t2_train_run(const t2_runtime *rt, const t2_train_settings *s, t2_error *err
         job_free(&job);
         return -1;
     }
+    policy_setup(&job);
     MPI_Bcast(job.fingerprint, sizeof job.fingerprint, MPI_CHAR, T2_PARAMETER_RANK,
               MPI_COMM_WORLD);
     make_run_id(&job);

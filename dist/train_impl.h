@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "dist/node_shared.h"
 #include "dist/train.h"
 #include "model/adapter.h"
 #include "model/decomposition_store.h"
@@ -26,7 +27,9 @@ typedef struct t2_train_job {
     const t2_runtime *rt;         /* borrowed */
     const t2_train_settings *s;   /* borrowed */
     t2_model_dir model;           /* config, tokenizer and the base weights */
-    t2_model_weights policy;      /* the composed weights W' of the current parameters */
+    t2_model_weights policy;      /* the composed weights W' of the current parameters: the
+                                   * base's, but for the targets in policy_targets */
+    t2_node_shared policy_targets; /* the targets' W', one copy per node */
     t2_decomposition_store store; /* svf only */
     t2_adapter adapter;
     t2_task *task;

@@ -209,7 +209,13 @@ void t2_adapter_init_params(const t2_adapter *a, uint64_t seed, float *params) {
 }
 
 void t2_adapter_compose(const t2_adapter *a, const float *params, t2_model_weights *out) {
-    for (int i = 0; i < a->n; i++) {
+    t2_adapter_compose_part(a, params, out, 0, 1);
+}
+
+void t2_adapter_compose_part(const t2_adapter *a, const float *params, t2_model_weights *out,
+                             int part, int parts) {
+    T2_ASSERT(parts >= 1 && part >= 0 && part < parts);
+    for (int i = part; i < a->n; i += parts) {
         const t2_adapter_target *t = &a->targets[i];
         t2_weight view = t2_adapter_weight(out, t->layer, t->kind);
         T2_ASSERT(view.type == T2_WEIGHT_F32); /* out owns its targets (t2_model_weights_share) */

@@ -114,6 +114,11 @@ void t2_adapter_init_params(const t2_adapter *a, uint64_t seed, float *params);
  * base). Each W' is GEMMs: (U · diag(c s m)) Vᵀ, one
  * per block of U's rows (svf), or base + scale B A (lora). Uses the adapter's scratch. */
 void t2_adapter_compose(const t2_adapter *a, const float *params, t2_model_weights *out);
+/* One of `parts` shares of that work: the targets i with i mod parts == part. The processes
+ * of a node that hold one `out` in shared memory (t2_model_weights_share_into) each compose
+ * their part; together they compose every target once. */
+void t2_adapter_compose_part(const t2_adapter *a, const float *params, t2_model_weights *out,
+                             int part, int parts);
 
 /* Adds the contribution of one target layer's (X, Δ) to accum (accum_size floats):
  * x: rows x cols (ld cols), delta: rows x out (ld rows of the target); params are the ones the

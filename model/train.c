@@ -65,8 +65,10 @@ static void carve_views(t2_trainer *tr, carver *c) {
     tr->delta = carve(c, rows * (delta_width > tr->kv_dim ? delta_width : tr->kv_dim));
 }
 
-t2_trainer *t2_trainer_new(const t2_model_config *cfg, const t2_model_weights *weights,
-                           int64_t max_seqs, int64_t max_len) {
+/* A trainer with its sizes and views' table but no workspace and no threads yet. */
+static t2_trainer *trainer_sized(const t2_model_config *cfg,
+                                              const t2_model_weights *weights, int64_t max_seqs,
+                                              int64_t max_len) {
     T2_ASSERT(max_seqs > 0 && max_len > 0);
     T2_ASSERT(cfg->num_key_value_heads > 0 &&
               cfg->num_attention_heads % cfg->num_key_value_heads == 0);
@@ -88,8 +90,14 @@ t2_trainer *t2_trainer_new(const t2_model_config *cfg, const t2_model_weights *w
     tr->qkv_ld = tr->q_dim + 2 * tr->kv_dim;
     int64_t logit_rows = DLOGITS_FLOATS / tr->vocab;
     tr->logit_rows = logit_rows < 64 ? 64 : logit_rows > tr->max_rows ? tr->max_rows : logit_rows;
-    t2_rope_init(&tr->rope, cfg, max_len);
     tr->layers = t2_alloc_array((size_t)cfg->num_hidden_layers, sizeof *tr->layers);
+    return tr;
+}
+
+t2_trainer *t2_trainer_new(const t2_model_config *cfg, const t2_model_weights *weights,
+                           int64_t max_seqs, int64_t max_len) {
+    t2_trainer *tr = trainer_sized(cfg, weights, max_seqs, max_len);
+    t2_rope_init(&tr->rope, cfg, max_len);
     carver count = {NULL, 0};
     carve_views(tr, &count);
     tr->slab = t2_alloc((size_t)count.total * sizeof(float));
@@ -100,6 +108,20 @@ t2_trainer *t2_trainer_new(const t2_model_config *cfg, const t2_model_weights *w
     int threads = t2_blis_threads();
     t2_trainer_set_threads(tr, threads > 1 ? threads : 1);
     return tr;
+}
+
+int64_t t2_trainer_workspace_bytes(const t2_model_config *cfg, int64_t max_seqs,
+                                   int64_t max_len) {
+    t2_trainer *tr = trainer_sized(cfg, NULL, max_seqs, max_len);
+    carver count = {NULL, 0};
+    carve_views(tr, &count);
+    t2_free(tr->layers);
+    t2_free(tr);
+    return count.total * (int64_t)sizeof(float);
+}
+
+void t2_trainer_set_weights(t2_trainer *tr, const t2_model_weights *weights) {
+    tr->weights = weights;
 }
 
 void t2_trainer_set_threads(t2_trainer *tr, int n_threads) {

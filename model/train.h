@@ -57,6 +57,13 @@ typedef struct t2_trainer t2_trainer; /* workspace: every activation for max_seq
 t2_trainer *t2_trainer_new(const t2_model_config *cfg, const t2_model_weights *weights,
                            int64_t max_seqs, int64_t max_len);
 void t2_trainer_free(t2_trainer *tr); /* accepts NULL */
+/* The bytes t2_trainer_new(cfg, w, max_seqs, max_len) allocates for activations: to size
+ * batches to a memory budget. */
+int64_t t2_trainer_workspace_bytes(const t2_model_config *cfg, int64_t max_seqs,
+                                   int64_t max_len);
+/* The weights the next calls read (borrowed, as t2_trainer_new's): one workspace serves the
+ * policy and the base model in turn (KL against the base). */
+void t2_trainer_set_weights(t2_trainer *tr, const t2_model_weights *weights);
 
 /* Threads for the work between GEMMs (elementwise kernels over rows, attention over
  * (sequence, KV head) pairs); the GEMMs use BLIS's own threads. t2_trainer_new starts as many

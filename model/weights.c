@@ -279,38 +279,69 @@ t2_weight *t2_model_weights_matrix(t2_model_weights *w, const t2_model_config *c
     return found;
 }
 
-void t2_model_weights_share(t2_model_weights *dst, const t2_model_weights *src,
-                            const t2_model_config *cfg, const char *const *private_names,
-                            int n) {
+/* The size of each named matrix of cfg (asserting each is one) into sizes[n]; returns the
+ * floats they take laid out one after another in a slab. */
+static int64_t private_sizes(const t2_model_config *cfg, const char *const *names, int n,
+                             int64_t *sizes) {
+    spec_list list = list_tensors(cfg, NULL);
+    int64_t total = 0;
+    for (int k = 0; k < n; k++) {
+        sizes[k] = -1;
+        for (int i = 0; i < list.n; i++)
+            if (list.items[i].kind == KIND_MATRIX && strcmp(list.items[i].name, names[k]) == 0)
+                sizes[k] = list.items[i].n_elements;
+        T2_ASSERT(sizes[k] >= 0); /* a matrix of cfg */
+        total += slab_extent(sizes[k]);
+    }
+    t2_free(list.items);
+    return total;
+}
+
+int64_t t2_model_weights_private_floats(const t2_model_config *cfg,
+                                        const char *const *private_names, int n) {
+    int64_t *sizes = t2_alloc_array(n > 0 ? (size_t)n : 1, sizeof *sizes);
+    int64_t total = private_sizes(cfg, private_names, n, sizes);
+    t2_free(sizes);
+    return total;
+}
+
+void t2_model_weights_share_into(t2_model_weights *dst, const t2_model_weights *src,
+                                 const t2_model_config *cfg, const char *const *private_names,
+                                 int n, float *storage) {
     memset(dst, 0, sizeof *dst);
     dst->layers = t2_alloc_array((size_t)cfg->num_hidden_layers, sizeof *dst->layers);
     memcpy(dst->layers, src->layers, (size_t)cfg->num_hidden_layers * sizeof *dst->layers);
     dst->embed = src->embed;
     dst->final_norm = src->final_norm;
     dst->lm_head = src->lm_head;
+    dst->slab = t2_alloc_array(1, sizeof *dst->slab); /* owns nothing else */
     int64_t *sizes = t2_alloc_array(n > 0 ? (size_t)n : 1, sizeof *sizes);
-    spec_list list = list_tensors(cfg, NULL);
-    int64_t total = 0;
-    for (int k = 0; k < n; k++) {
-        sizes[k] = -1;
-        for (int i = 0; i < list.n; i++)
-            if (list.items[i].kind == KIND_MATRIX && strcmp(list.items[i].name, private_names[k]) == 0)
-                sizes[k] = list.items[i].n_elements;
-        T2_ASSERT(sizes[k] >= 0); /* a matrix of cfg */
-        total += slab_extent(sizes[k]);
-    }
-    t2_free(list.items);
-    dst->slab_floats = total;
-    dst->slab = t2_alloc_array(total ? (size_t)total : 1, sizeof *dst->slab);
+    private_sizes(cfg, private_names, n, sizes);
     int64_t offset = 0;
     for (int k = 0; k < n; k++) {
         t2_weight *view = t2_model_weights_matrix(dst, cfg, private_names[k]);
-        T2_ASSERT(view->type != T2_WEIGHT_F32 || view->f32 < dst->slab ||
-                  view->f32 >= dst->slab + total); /* each name once */
-        t2_weight_widen(dst->slab + offset, *view, 0, sizes[k]);
-        *view = t2_weight_of_f32(dst->slab + offset);
+        T2_ASSERT(view->type != T2_WEIGHT_F32 || view->f32 < storage ||
+                  view->f32 >= storage + offset); /* each name once */
+        *view = t2_weight_of_f32(storage + offset);
         offset += slab_extent(sizes[k]);
     }
+    t2_free(sizes);
+}
+
+void t2_model_weights_share(t2_model_weights *dst, const t2_model_weights *src,
+                            const t2_model_config *cfg, const char *const *private_names,
+                            int n) {
+    int64_t *sizes = t2_alloc_array(n > 0 ? (size_t)n : 1, sizeof *sizes);
+    int64_t total = private_sizes(cfg, private_names, n, sizes);
+    float *storage = t2_alloc_array(total ? (size_t)total : 1, sizeof *storage);
+    t2_model_weights_share_into(dst, src, cfg, private_names, n, storage);
+    t2_free(dst->slab);
+    dst->slab = storage;
+    dst->slab_floats = total;
+    for (int k = 0; k < n; k++) /* src's values, widened */
+        t2_weight_widen(t2_model_weights_matrix(dst, cfg, private_names[k])->f32,
+                        *t2_model_weights_matrix((t2_model_weights *)src, cfg, private_names[k]),
+                        0, sizes[k]);
     t2_free(sizes);
 }
 

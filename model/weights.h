@@ -73,6 +73,15 @@ int t2_model_weights_map(t2_model_weights *w, const t2_model_config *cfg, t2_saf
  * named (HF names of matrices cfg has), which dst owns as float32 copies of src's values. */
 void t2_model_weights_share(t2_model_weights *dst, const t2_model_weights *src,
                             const t2_model_config *cfg, const char *const *private_names, int n);
+/* The same, but the named matrices are float32 views of `storage` (borrowed: it must outlive
+ * dst; t2_model_weights_private_floats floats, the matrices one after another in the order
+ * named), whose contents are left as they are: several processes can hold one storage (a
+ * node's shared memory) and compose into it. */
+void t2_model_weights_share_into(t2_model_weights *dst, const t2_model_weights *src,
+                                 const t2_model_config *cfg, const char *const *private_names,
+                                 int n, float *storage);
+int64_t t2_model_weights_private_floats(const t2_model_config *cfg,
+                                        const char *const *private_names, int n);
 /* dst: src's float32 matrices rounded to `type` (BF16 or F16, to nearest even) in storage
  * dst owns, laid out as in src's slab; its vectors are src's (borrowed: src must outlive
  * dst). src must come from _init. For benchmarks and tests of the half-precision paths. */

@@ -36,8 +36,13 @@ int t2_rollout_engine_init(t2_rollout_engine *e, const t2_model_config *cfg,
                             (long long)cfg->max_position_embeddings);
     t2_forward_init(&e->forward, cfg, policy, ROLLOUT_PREFILL_ROWS, capacity);
     t2_kv_cache_init(&e->cache, cfg, max_prompts, capacity);
-    e->policy = t2_trainer_new(cfg, policy, max_prompts, capacity);
-    if (options->kl_beta > 0) e->reference = t2_trainer_new(cfg, base, max_prompts, capacity);
+    e->policy_weights = policy;
+    e->base_weights = base;
+    int64_t per_seq = t2_trainer_workspace_bytes(cfg, 1, capacity);
+    e->pass_seqs = T2_ROLLOUT_TRAINER_BYTES / per_seq;
+    if (e->pass_seqs > max_prompts) e->pass_seqs = max_prompts;
+    if (e->pass_seqs < 1) e->pass_seqs = 1;
+    e->trainer = t2_trainer_new(cfg, policy, e->pass_seqs, capacity);
     size_t cells = (size_t)(max_prompts * capacity);
     e->batch_tokens = t2_alloc_array(cells, sizeof *e->batch_tokens);
     e->batch_targets = t2_alloc_array(cells, sizeof *e->batch_targets);
@@ -50,8 +55,7 @@ int t2_rollout_engine_init(t2_rollout_engine *e, const t2_model_config *cfg,
 void t2_rollout_engine_free(t2_rollout_engine *e) {
     t2_forward_free(&e->forward);
     t2_kv_cache_free(&e->cache);
-    t2_trainer_free(e->policy);
-    t2_trainer_free(e->reference);
+    t2_trainer_free(e->trainer);
     t2_free(e->batch_tokens);
     t2_free(e->batch_targets);
     t2_free(e->batch_weights);
@@ -202,45 +206,61 @@ static int is_completion(const t2_rollout *r, int64_t t) {
     return t + 1 >= r->prompt_len && t + 1 < r->prompt_len + r->completion_len;
 }
 
+/* Log π and log π_base of every position of the batch, into logp_policy / logp_reference at
+ * the batch's cells (cell offset `first`). */
+static int kl_logprobs(t2_rollout_engine *e, const t2_train_batch *batch, int64_t first,
+                       t2_error *err) {
+    double ignored = 0.0;
+    int status = t2_trainer_loss(e->trainer, batch, e->logp_policy + first, &ignored, err);
+    t2_trainer_set_weights(e->trainer, e->base_weights);
+    if (status == 0)
+        status = t2_trainer_loss(e->trainer, batch, e->logp_reference + first, &ignored, err);
+    t2_trainer_set_weights(e->trainer, e->policy_weights);
+    return status;
+}
+
 int t2_rollout_backward(t2_rollout_engine *e, t2_rollout *rollouts, int64_t n,
                         t2_adapter_grad_ctx *ctx, double *loss, t2_error *err) {
     T2_ASSERT(n >= 1 && n <= e->max_prompts);
     int64_t len = fill_rows(e, rollouts, n);
     float *w = e->batch_weights;
-    memset(w, 0, (size_t)(n * len) * sizeof *w);
-    t2_train_batch batch = {.n_seqs = n, .seq_len = len, .tokens = e->batch_tokens,
-                            .targets = e->batch_targets, .weights = w};
     float beta = e->options.kl_beta;
-    if (beta > 0 && e->options.objective == T2_OBJECTIVE_REINFORCE) {
-        /* k_t needs log π and log π_base of every completion token before the backward */
-        for (int64_t i = 0; i < n * len; i++) w[i] = 1.0f;
-        double ignored = 0.0;
-        if (t2_trainer_loss(e->policy, &batch, e->logp_policy, &ignored, err) != 0 ||
-            t2_trainer_loss(e->reference, &batch, e->logp_reference, &ignored, err) != 0)
-            return -1;
-        memset(w, 0, (size_t)(n * len) * sizeof *w);
-    }
     double inv_batch = 1.0 / (double)e->options.batch_prompts;
-    for (int64_t p = 0; p < n; p++) {
-        t2_rollout *r = &rollouts[p];
-        r->kl = 0.0;
-        for (int64_t t = 0; t < len; t++) {
-            if (!is_completion(r, t)) continue;
-            int64_t cell = p * len + t;
-            if (e->options.objective == T2_OBJECTIVE_SFT) {
-                w[cell] = (float)(inv_batch / (double)r->completion_len);
-                continue;
-            }
-            double k = 0.0;
-            if (beta > 0) {
-                k = (double)e->logp_policy[cell] - (double)e->logp_reference[cell];
-                r->kl += k;
-            }
-            w[cell] = (float)(((double)r->advantage - beta * k) * inv_batch);
-        }
-    }
     t2_train_options opt = {.linear_fn = t2_adapter_linear_fn, .linear_ctx = ctx};
-    return t2_trainer_step(e->policy, &batch, &opt, loss, err);
+    *loss = 0.0;
+    for (int64_t p0 = 0; p0 < n; p0 += e->pass_seqs) {
+        int64_t pn = n - p0 < e->pass_seqs ? n - p0 : e->pass_seqs, first = p0 * len;
+        t2_train_batch batch = {.n_seqs = pn, .seq_len = len, .tokens = e->batch_tokens + first,
+                                .targets = e->batch_targets + first, .weights = w + first};
+        if (beta > 0 && e->options.objective == T2_OBJECTIVE_REINFORCE) {
+            /* k_t needs log π and log π_base of every completion token before the backward */
+            for (int64_t i = 0; i < pn * len; i++) w[first + i] = 1.0f;
+            if (kl_logprobs(e, &batch, first, err) != 0) return -1;
+        }
+        memset(w + first, 0, (size_t)(pn * len) * sizeof *w);
+        for (int64_t p = p0; p < p0 + pn; p++) {
+            t2_rollout *r = &rollouts[p];
+            r->kl = 0.0;
+            for (int64_t t = 0; t < len; t++) {
+                if (!is_completion(r, t)) continue;
+                int64_t cell = p * len + t;
+                if (e->options.objective == T2_OBJECTIVE_SFT) {
+                    w[cell] = (float)(inv_batch / (double)r->completion_len);
+                    continue;
+                }
+                double k = 0.0;
+                if (beta > 0) {
+                    k = (double)e->logp_policy[cell] - (double)e->logp_reference[cell];
+                    r->kl += k;
+                }
+                w[cell] = (float)(((double)r->advantage - beta * k) * inv_batch);
+            }
+        }
+        double pass_loss = 0.0;
+        if (t2_trainer_step(e->trainer, &batch, &opt, &pass_loss, err) != 0) return -1;
+        *loss += pass_loss;
+    }
+    return 0;
 }
 
 int t2_objective_from_name(const char *name, t2_objective *out) {

@@ -64,8 +64,12 @@ typedef struct t2_rollout {
     double kl;            /* Σ_t k_t over the completion (after t2_rollout_backward, β > 0) */
 } t2_rollout;
 
-/* The workspaces of one rank: a generator (forward + KV cache) and a trainer over the policy
- * weights, and a trainer over the base weights when β > 0. */
+/* The workspaces of one rank: a generator (forward + KV cache) and one trainer, which runs
+ * over the policy weights, and over the base weights for the KL's reference when β > 0. The
+ * trainer holds up to pass_seqs sequences: a chunk goes through it pass_seqs at a time, so
+ * that its activations stay within T2_ROLLOUT_TRAINER_BYTES (a whole chunk at once when it
+ * fits, as for small models; the gradient is the same sum either way, up to rounding). */
+enum { T2_ROLLOUT_TRAINER_BYTES = 1 << 30 };
 typedef struct t2_rollout_engine {
     const t2_model_config *cfg;   /* borrowed */
     const t2_prompt_encoder *prompt; /* borrowed: how prompts become ids */
@@ -75,8 +79,9 @@ typedef struct t2_rollout_engine {
     int64_t max_prompt_len;       /* prompts longer than this are an error */
     t2_forward forward;
     t2_kv_cache cache;
-    t2_trainer *policy;           /* over the policy weights */
-    t2_trainer *reference;        /* over the base weights; NULL when β = 0 */
+    const t2_model_weights *policy_weights, *base_weights; /* borrowed */
+    t2_trainer *trainer;          /* pass_seqs sequences of a chunk at a time */
+    int64_t pass_seqs;
     int32_t *batch_tokens, *batch_targets; /* max_prompts x row capacity */
     float *batch_weights, *logp_policy, *logp_reference;
 } t2_rollout_engine;
