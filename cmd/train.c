@@ -42,6 +42,7 @@ int t2_train_settings_table(t2_setting *table, t2_train_settings *s) {
         {"steps", T2_SETTING_INT, &s->steps, 1, 1e9, 0, "optimiser steps"},
         {"batch", T2_SETTING_INT, &s->batch, 1, 1e7, 0, "prompts per step, over all ranks"},
         {"chunk", T2_SETTING_INT, &s->chunk, 1, 1e5, 0, "prompts per hand-out unit (decoded together)"},
+        {"trainer_memory", T2_SETTING_INT, &s->trainer_memory, 1, 1 << 30, 0, "MB of activations a rank's training pass may hold: a chunk goes through in as many passes as that takes"},
         {"temperature", T2_SETTING_FLOAT, &s->temperature, 0, 100, 0, "rollout sampling temperature (0: greedy)"},
         {"top_k", T2_SETTING_INT, &s->top_k, 0, 1e9, 0, "rollout top-k (0: off)"},
         {"top_p", T2_SETTING_FLOAT, &s->top_p, 1e-6, 1, 0, "rollout nucleus mass (1: off)"},

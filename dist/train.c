@@ -79,6 +79,7 @@ static int parse_names(t2_train_job *job, t2_adapter_options *opt, t2_error *err
                     .top_p = (float)s->top_p},
         .kl_beta = (float)s->kl_beta,
         .batch_prompts = s->batch,
+        .trainer_bytes = s->trainer_memory << 20,
     };
     return 0;
 }
@@ -101,6 +102,7 @@ void t2_train_settings_init(t2_train_settings *s) {
     s->steps = 100;
     s->batch = 256;
     s->chunk = 16;
+    s->trainer_memory = 1024;
     s->temperature = 1.0;
     s->top_p = 1.0;
     s->max_new_tokens = 96;
@@ -220,6 +222,10 @@ static int job_setup(t2_train_job *job, t2_error *err) {
                                &job->model.prompt, job->task, &job->rollout, s->chunk, longest,
                                err) != 0)
         return -1;
+    if (job->rt->rank == T2_PARAMETER_RANK && job->engine.pass_seqs < s->chunk)
+        t2_log(T2_LOG_INFO, "train: training passes of %lld sequence%s (trainer_memory %lld MB)",
+               (long long)job->engine.pass_seqs, job->engine.pass_seqs == 1 ? "" : "s",
+               (long long)s->trainer_memory);
     int64_t n_params = job->adapter.n_params;
     job->n_chunks = (s->batch + s->chunk - 1) / s->chunk;
     job->params = t2_alloc_array((size_t)n_params, sizeof *job->params);

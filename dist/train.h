@@ -56,6 +56,7 @@ typedef struct t2_train_settings {
     int64_t steps;
     int64_t batch;          /* prompts per step */
     int64_t chunk;          /* prompts per hand-out unit */
+    int64_t trainer_memory; /* MB a rank's training pass may hold in activations */
     double temperature, top_p;
     int64_t top_k;
     int64_t max_new_tokens;

@@ -39,7 +39,8 @@ int t2_rollout_engine_init(t2_rollout_engine *e, const t2_model_config *cfg,
     e->policy_weights = policy;
     e->base_weights = base;
     int64_t per_seq = t2_trainer_workspace_bytes(cfg, 1, capacity);
-    e->pass_seqs = T2_ROLLOUT_TRAINER_BYTES / per_seq;
+    int64_t budget = options->trainer_bytes > 0 ? options->trainer_bytes : T2_ROLLOUT_TRAINER_BYTES;
+    e->pass_seqs = budget / per_seq;
     if (e->pass_seqs > max_prompts) e->pass_seqs = max_prompts;
     if (e->pass_seqs < 1) e->pass_seqs = 1;
     e->trainer = t2_trainer_new(cfg, policy, e->pass_seqs, capacity);

@@ -52,6 +52,8 @@ typedef struct t2_rollout_options {
     t2_sampler_params sampler;  /* rollout sampling (temperature 0: greedy) */
     float kl_beta;              /* β >= 0 */
     int64_t batch_prompts;      /* B: prompts per optimiser step (loss normalisation) */
+    int64_t trainer_bytes;      /* activations a training pass may hold (0: the default
+                                   T2_ROLLOUT_TRAINER_BYTES) */
 } t2_rollout_options;
 
 /* One prompt of a chunk and what became of it. */
@@ -67,7 +69,7 @@ typedef struct t2_rollout {
 /* The workspaces of one rank: a generator (forward + KV cache) and one trainer, which runs
  * over the policy weights, and over the base weights for the KL's reference when β > 0. The
  * trainer holds up to pass_seqs sequences: a chunk goes through it pass_seqs at a time, so
- * that its activations stay within T2_ROLLOUT_TRAINER_BYTES (a whole chunk at once when it
+ * that its activations stay within options.trainer_bytes (a whole chunk at once when it
  * fits, as for small models; the gradient is the same sum either way, up to rounding). */
 enum { T2_ROLLOUT_TRAINER_BYTES = 1 << 30 };
 typedef struct t2_rollout_engine {

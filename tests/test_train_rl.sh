@@ -11,7 +11,7 @@
 #   learn: the two learning runs (the slow part, its own ctest entry); learn2: the 2-rank one
 #   alone (the sanitizer build); rest: everything else
 set -eu
-t2=$1; mpiexec=$2; src=$3; part=$4
+t2=$1; mpiexec=$2; src=$3; part=$4; weights_close=$5
 dir=$(mktemp -d "${TMPDIR:-/tmp}/t2-train-XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -61,6 +61,12 @@ run 1 r1 --steps 4
 same a r1 "1 rank differs from 2 ranks"
 run 3 r3 --steps 4
 same a r3 "3 ranks differ from 2 ranks"
+# a training pass of one sequence at a time (1 MB of activations): the same gradient sums,
+# in another order
+run 2 passes --steps 4 --trainer-memory 1
+grep -q "training passes of 1 sequence" "$dir/passes.log" || fail "trainer_memory 1 did not split the chunks"
+"$weights_close" "$dir/a.safetensors" "$dir/passes.safetensors" 1e-5 1e-3 ||
+    fail "training in passes of one sequence differs from whole chunks"
 
 run 2 c --steps 4 --checkpoint-dir "$dir/ckpt-c" --checkpoint-every 2 --stop-after 2
 [ ! -e "$dir/c.expert" ] || fail "a stopped run wrote an expert"

@@ -13,7 +13,7 @@ foreach(part learn rest)
     set(arg ${T2_LEARN_PART})
   endif()
   add_test(NAME train_rl_${part} COMMAND sh ${PROJECT_SOURCE_DIR}/tests/test_train_rl.sh ${T2_EXE}
-    ${MPIEXEC_EXECUTABLE} ${PROJECT_SOURCE_DIR} ${arg})
+    ${MPIEXEC_EXECUTABLE} ${PROJECT_SOURCE_DIR} ${arg} $<TARGET_FILE:weights_close>)
   set_tests_properties(train_rl_${part} PROPERTIES ENVIRONMENT "${T2_TEST_ENV}" TIMEOUT 1200
     LABELS "train_rl;mpi")
 endforeach()
