@@ -13,6 +13,7 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "linalg/clones.h"
 #include "linalg/lanes.h"
 #include "linalg/ops.h"
 
@@ -26,6 +27,7 @@ int64_t t2_decode_attention_part_floats(int64_t n_group, int64_t head_dim) {
 }
 
 /* sum of x[0..n) in LANES partial sums. */
+T2_CLONES
 static float lane_sum(const float *x, int64_t n) {
     float acc[LANES] = {0};
     int64_t j = 0;
@@ -65,6 +67,7 @@ static inline void axpy4(float *restrict y, const float *restrict alpha, const f
         y[i] = fmaf(a3, x3[i], fmaf(a2, x2[i], fmaf(a1, x1[i], fmaf(a0, x0[i], y[i]))));
 }
 
+T2_CLONES
 void t2_decode_attention_block(float *part, const float *q, const float *k, const float *v,
                                int64_t n_group, int64_t head_dim, int64_t n_pos, float scale,
                                float *scores) {
@@ -103,6 +106,7 @@ void t2_decode_attention_block(float *part, const float *q, const float *k, cons
     }
 }
 
+T2_CLONES
 void t2_decode_attention_merge(float *out, const float *parts, int64_t n_blocks,
                                int64_t n_group, int64_t head_dim) {
     T2_ASSERT(n_blocks >= 1);

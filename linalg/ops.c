@@ -3,10 +3,13 @@
  * Vectorisation: the project compiles as ISO C17 without -ffast-math, so the compiler neither
  * reassociates float sums nor contracts a*b+c into FMAs by itself. Reductions therefore keep
  * LANES explicit partial sums (which the compiler maps onto one SIMD register), products use
- * fmaf, and exp is the branch-free polynomial below instead of libm's scalar expf.
+ * fmaf, and exp is the branch-free polynomial below instead of libm's scalar expf. The build
+ * targets baseline x86-64, so the kernels whose loops need FMA or wide vectors are T2_CLONES
+ * (linalg/clones.h): compiled for AVX-512, AVX2 + FMA and the baseline, picked at load time.
  * Reference: Cephes expf (S. Moshier) for the polynomial and the two-part ln 2. */
 #include "linalg/ops.h"
 
+#include "linalg/clones.h"
 #include "linalg/lanes.h"
 
 #include <math.h>
@@ -70,10 +73,12 @@ static inline float exp_poly(float x) {
     return bits_float((bits & nan) | (result & ~nan));
 }
 
+T2_CLONES
 void t2_exp_inplace(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] = exp_poly(x[i]);
 }
 
+T2_CLONES
 void t2_rmsnorm_forward(float *out, const float *x, const float *weight, int64_t rows,
                         int64_t dim, float eps) {
     T2_ASSERT(dim > 0);
@@ -98,6 +103,7 @@ void t2_rmsnorm_forward_ref(float *out, const float *x, const float *weight, int
 
 /* The largest of n >= 1 values (through order_key, so the loop vectorises; NaN counts as
  * largest). */
+T2_CLONES
 static float max_of(const float *x, int64_t n) {
     int32_t acc[LANES];
     for (int64_t l = 0; l < LANES; l++) acc[l] = order_key(float_bits(x[0]));
@@ -117,6 +123,7 @@ static float max_of(const float *x, int64_t n) {
     return bits_float(key_bits(max));
 }
 
+T2_CLONES
 static float sum_of(const float *x, int64_t n) {
     float acc[LANES] = {0};
     int64_t i = 0;
@@ -127,6 +134,7 @@ static float sum_of(const float *x, int64_t n) {
     return sum;
 }
 
+T2_CLONES
 void t2_softmax_row(float *x, int64_t n, int64_t valid) {
     T2_ASSERT(valid >= 1 && valid <= n);
     float max = max_of(x, valid);
@@ -145,6 +153,7 @@ void t2_softmax_row_ref(float *x, int64_t n, int64_t valid) {
     for (int64_t j = valid; j < n; j++) x[j] = 0.0f;
 }
 
+T2_CLONES
 void t2_swiglu_forward(float *out, int64_t ld_out, const float *gate, int64_t ld_gate,
                        const float *up, int64_t ld_up, int64_t rows, int64_t dim) {
     for (int64_t t = 0; t < rows; t++) {

@@ -17,6 +17,7 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "linalg/clones.h"
 #include "linalg/lanes.h"
 #include "linalg/ops.h"
 
@@ -64,6 +65,7 @@ static inline float key_float(int32_t key) {
 }
 
 /* The largest of n >= 1 values. */
+T2_CLONES
 static float max_of(const float *x, int64_t n) {
     int32_t acc[LANES];
     for (int64_t l = 0; l < LANES; l++) acc[l] = order_key(x[0]);
@@ -104,6 +106,7 @@ static void exp_shifted(float *x, int64_t n, float shift) {
     t2_exp_inplace(x, n);
 }
 
+T2_CLONES
 void t2_rmsnorm_backward(float *dx, float *dweight, const float *dy, const float *x,
                          const float *weight, int64_t rows, int64_t dim, float eps) {
     T2_ASSERT(dim > 0);
@@ -149,6 +152,7 @@ static void swiglu_backward_chunk(float *restrict dg, float *restrict du, float 
     }
 }
 
+T2_CLONES
 void t2_swiglu_backward(float *dgu, float *h, const float *dh, const float *gu, int64_t rows,
                         int64_t dim) {
     for (int64_t t = 0; t < rows; t++) {
@@ -247,6 +251,7 @@ static void scatter_heads(float *dst, int64_t ld, const float *stacked, int64_t 
                    (size_t)head_dim * sizeof(float));
 }
 
+T2_CLONES
 void t2_attention_lse_forward(float *out, int64_t ld_out, float *lse, int64_t ld_lse,
                               const float *q, int64_t ld_q, const float *k, const float *v,
                               int64_t ld_kv, int64_t n, int64_t n_group, int64_t head_dim,
@@ -288,6 +293,7 @@ void t2_attention_lse_forward(float *out, int64_t ld_out, float *lse, int64_t ld
     }
 }
 
+T2_CLONES
 void t2_attention_backward(float *dq, int64_t ld_dq, float *dk, float *dv, int64_t ld_dkv,
                            const float *dout, int64_t ld_dout, const float *out, int64_t ld_out,
                            const float *lse, int64_t ld_lse, const float *q, int64_t ld_q,
@@ -387,6 +393,7 @@ void t2_attention_backward_ref(float *dq, int64_t ld_dq, float *dk, float *dv, i
     t2_free(dk_acc);
 }
 
+T2_CLONES
 void t2_cross_entropy_forward(float *logprob, float *lse, const float *logits, int64_t ld,
                               const int32_t *targets, int64_t rows, int64_t vocab) {
     T2_ASSERT(vocab >= 1);
@@ -420,6 +427,7 @@ void t2_cross_entropy_forward_ref(float *logprob, float *lse, const float *logit
     }
 }
 
+T2_CLONES
 void t2_cross_entropy_backward(float *dlogits, int64_t ld_d, const float *logits, int64_t ld,
                                const float *lse, const int32_t *targets, const float *weights,
                                int64_t rows, int64_t vocab) {

@@ -6,10 +6,10 @@ set -eu
 packages="build-essential cmake pkg-config
 libopenmpi-dev openmpi-bin libscalapack-openmpi-dev libblis-dev liblapack-dev liblapacke-dev
 libconfig-dev libprotobuf-c-dev protobuf-c-compiler libjansson-dev libpcre2-dev libutf8proc-dev
-clang libclang-rt-14-dev python3 procps
+clang libclang-rt-14-dev python3 procps qemu-user
 slurm-wlm slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge libpmix-dev"
 # python3 (/usr/bin/python3) runs the tests of the mbpp task's reward (docs/tasks.md); procps gives
-# the tests ps and pgrep.
+# the tests ps and pgrep; qemu-user runs t2 on emulated older CPUs (tests/portable.cmake).
 # The last line is for slurm/ and its test (docs/slurm.md): the Slurm daemons and clients,
 # munge for their authentication, and libpmix-dev because srun --mpi=pmix dlopens the
 # unversioned libpmix.so that only the -dev package ships.
