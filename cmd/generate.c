@@ -14,6 +14,7 @@
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "linalg/blis_setup.h"
+#include "linalg/skinny.h"
 #include "model/config.h"
 #include "model/generate.h"
 #include "model/model_dir.h"
@@ -171,9 +172,16 @@ static int64_t encode_prompt(const t2_model_dir *m, const t2_prompt_encoder *enc
     return n + (bos >= 0);
 }
 
+/* When the first text came out (0: not yet): the end of the prompt's prefill, near enough
+ * for --verbose's split of the time (text may wait for a stop string's end). */
+typedef struct first_text {
+    double at;
+} first_text;
+
 static void write_text(void *ctx, int64_t seq, const char *text, size_t len) {
-    (void)ctx;
+    first_text *first = ctx;
     (void)seq;
+    if (first->at == 0.0) first->at = t2_time_now();
     fwrite(text, 1, len, stdout);
     fflush(stdout);
 }
@@ -231,14 +239,23 @@ static int run(const options *opt) {
     double loaded_at = t2_time_now();
     t2_generation out;
     const int32_t *prompts[1] = {prompt};
+    first_text first = {0.0};
     int rc = t2_generate_run(&f, &cache, m.tok, prompts, &n_prompt, 1, &params, &out,
-                             write_text, NULL, &err);
+                             write_text, &first, &err);
     double end = t2_time_now();
-    if (rc == 0 && opt->verbose)
+    if (rc == 0 && opt->verbose) {
+        int type = t2_model_weights_matrix_type(&m.weights, &m.cfg);
         fprintf(stderr, "t2 generate: %lld prompt tokens, %lld new tokens (stopped at %s); "
                 "load %.2f s, generation %.2f s, %.1f tokens/s\n", (long long)n_prompt,
                 (long long)out.n_tokens, finish_name(out.finish), loaded_at - start,
                 end - loaded_at, (double)out.n_tokens / (end - loaded_at));
+        if (first.at > 0.0 && out.n_tokens > 1)
+            fprintf(stderr, "t2 generate: prompt and first token %.2f s, then %.1f tokens/s; "
+                    "weights %s, skinny kernel %s, %d threads\n", first.at - loaded_at,
+                    (double)(out.n_tokens - 1) / (end - first.at),
+                    type >= 0 ? t2_weight_type_name((t2_weight_type)type) : "mixed",
+                    t2_skinny_kernel_name(t2_skinny_active_kernel()), t2_blis_threads());
+    }
     if (rc == 0) t2_generate_free(&out, 1);
     t2_kv_cache_free(&cache);
     t2_forward_free(&f);
