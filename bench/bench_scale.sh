@@ -8,7 +8,8 @@
 #   t2 adapt   --strategy fewshot over a bundle of that expert and a second one.
 # For each it prints the machine's memory in use (MemTotal - MemAvailable of /proc/meminfo,
 # sampled every 0.2 s) at its peak, above what was in use before it started, and t2's own
-# per-rank RSS / PSS / file-backed / shared lines (dist/runtime.h). The model's file pages
+# per-rank RSS / PSS / file-backed / shared lines (dist/runtime.h); for train also the
+# step's time by part (the metrics' "seconds"; "update" is the composition of W'). The model's file pages
 # are in the page cache before each run (counted in neither figure; they are in the PSS).
 #
 #   bench/bench_scale.sh BUILD_DIR [WORK_DIR]     (WORK_DIR default /tmp/t2-bench-scale)
@@ -61,10 +62,14 @@ store="$work/llama-1b-mlp.t2s"
 cat "$model/model.safetensors" "$store" >/dev/null # both in the page cache, as a rerun finds them
 
 common="--model $model --store $store --task math --max-new-tokens 128 --val-samples 2 --val-every 0"
-measure train $mpi "$t2" train $common --batch 16 --chunk 4 --steps "$steps" --out "$work/math.t2e"
-[ -f "$work/other.t2e" ] || measure train-2 $mpi "$t2" train $common --batch 4 --chunk 4 --steps 1 \
-    --seed 2 --name other --out "$work/other.t2e"
-"$t2" bundle create --out "$work/experts.t2b" "$work/math.t2e" "$work/other.t2e"
+measure train $mpi "$t2" train $common --batch 16 --chunk 4 --steps "$steps" --out "$work/math.t2e" \
+    --metrics "$work/train.jsonl"
+# the step's parts (seconds, summed over the ranks' shares): rollouts, training passes,
+# waiting, communication, and "update": composing W' (each rank its share of the targets)
+grep -o '"seconds": {[^}]*}' "$work/train.jsonl" | sed 's/^/    step /'
+[ -f "$work/reasoning.t2e" ] || measure train-2 $mpi "$t2" train $common --batch 4 --chunk 4 --steps 1 \
+    --seed 2 --name reasoning --out "$work/reasoning.t2e"
+"$t2" bundle create --out "$work/experts.t2b" "$work/math.t2e" "$work/reasoning.t2e"
 measure eval $mpi "$t2" eval --model "$model" --store "$store" --bundle "$work/experts.t2b" \
     --strategies expert:math --tasks math --n "$n" --batch 4 --max-new-tokens 128
 measure adapt $mpi "$t2" adapt --model "$model" --store "$store" --bundle "$work/experts.t2b" \
