@@ -93,27 +93,35 @@ void t2_weight_widen(float *out, t2_weight w, int64_t offset, int64_t count) {
 /* Rows of W per widened block: whole rows, at least one. */
 static int64_t block_rows(int64_t k) { return k > 0 && k < BLOCK_FLOATS ? BLOCK_FLOATS / k : 1; }
 
-void t2_weight_gemm(float *c, int64_t ldc, const float *a, int64_t lda, t2_weight w, int64_t m,
-                    int64_t n, int64_t k, float beta) {
-    T2_ASSERT(beta == 0.0f || beta == 1.0f);
-    if (m == 0 || n == 0) return;
-    if (w.type == T2_WEIGHT_F32) {
-        t2_gemm(c, ldc, a, lda, 0, w.f32, k, 1, m, n, k, 1.0f, beta);
-        return;
-    }
-    if (m <= t2_skinny_max_rows_of(t2_skinny_active_kernel(), w.type)) {
-        t2_skinny_forward_weight(c, ldc, a, lda, w, k, m, n, k, beta);
-        return;
-    }
+/* The products of a half-precision W on BLIS, a block of W's rows at a time widened into a
+ * scratch: C = A Wᵀ (+ C) block by block of C's columns, or with `input` C = A W (+ C) as a
+ * sum over blocks of A's columns (the first block applies beta, the others add). */
+static void blocked_gemm(float *c, int64_t ldc, const float *a, int64_t lda, t2_weight w,
+                         int64_t m, int64_t n, int64_t k, float beta, int input) {
     int64_t rows = block_rows(k);
     if (rows > n) rows = n;
     float *block = t2_alloc_array((size_t)(rows * k), sizeof *block);
     for (int64_t j0 = 0; j0 < n; j0 += rows) {
         int64_t jn = n - j0 < rows ? n - j0 : rows;
         t2_weight_widen(block, w, j0 * k, jn * k);
-        t2_gemm(c + j0, ldc, a, lda, 0, block, k, 1, m, jn, k, 1.0f, beta);
+        if (input)
+            t2_gemm(c, ldc, a + j0, lda, 0, block, k, 0, m, k, jn, 1.0f, j0 == 0 ? beta : 1.0f);
+        else
+            t2_gemm(c + j0, ldc, a, lda, 0, block, k, 1, m, jn, k, 1.0f, beta);
     }
     t2_free(block);
+}
+
+void t2_weight_gemm(float *c, int64_t ldc, const float *a, int64_t lda, t2_weight w, int64_t m,
+                    int64_t n, int64_t k, float beta) {
+    T2_ASSERT(beta == 0.0f || beta == 1.0f);
+    if (m == 0 || n == 0) return;
+    if (w.type == T2_WEIGHT_F32)
+        t2_gemm(c, ldc, a, lda, 0, w.f32, k, 1, m, n, k, 1.0f, beta);
+    else if (m <= t2_skinny_max_rows_of(t2_skinny_active_kernel(), w.type))
+        t2_skinny_forward_weight(c, ldc, a, lda, w, k, m, n, k, beta);
+    else
+        blocked_gemm(c, ldc, a, lda, w, m, n, k, beta, 0);
 }
 
 void t2_weight_gemm_input(float *c, int64_t ldc, const float *a, int64_t lda, t2_weight w,
@@ -122,19 +130,10 @@ void t2_weight_gemm_input(float *c, int64_t ldc, const float *a, int64_t lda, t2
     if (m == 0 || k == 0) return;
     if (w.type == T2_WEIGHT_F32) {
         t2_gemm(c, ldc, a, lda, 0, w.f32, k, 0, m, k, n, 1.0f, beta);
-        return;
+    } else if (n == 0) { /* an empty sum: C = beta C */
+        for (int64_t i = 0; beta == 0.0f && i < m; i++)
+            memset(c + i * ldc, 0, (size_t)k * sizeof *c);
+    } else {
+        blocked_gemm(c, ldc, a, lda, w, m, n, k, beta, 1);
     }
-    if (n == 0) { /* an empty sum: C = beta C */
-        for (int64_t i = 0; beta == 0.0f && i < m; i++) memset(c + i * ldc, 0, (size_t)k * sizeof *c);
-        return;
-    }
-    int64_t rows = block_rows(k);
-    if (rows > n) rows = n;
-    float *block = t2_alloc_array((size_t)(rows * k), sizeof *block);
-    for (int64_t j0 = 0; j0 < n; j0 += rows) {
-        int64_t jn = n - j0 < rows ? n - j0 : rows;
-        t2_weight_widen(block, w, j0 * k, jn * k);
-        t2_gemm(c, ldc, a + j0, lda, 0, block, k, 0, m, k, jn, 1.0f, j0 == 0 ? beta : 1.0f);
-    }
-    t2_free(block);
 }
