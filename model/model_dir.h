@@ -1,5 +1,5 @@
 /* A Hugging Face model folder in memory: config.json (+ generation_config.json), the weights
- * (model.safetensors or a sharded index, memory-mapped in their dtype), tokenizer.json and
+ * (model.safetensors or a sharded index: BF16 / F16 memory-mapped, F32 copied), tokenizer.json and
  * tokenizer_config.json (optional). The one loader every command that runs a whole model
  * uses. */
 #ifndef T2_MODEL_MODEL_DIR_H
@@ -22,7 +22,7 @@ typedef struct t2_model_dir {
                                        format after t2_model_dir_set_prompt */
 } t2_model_dir;
 
-/* Loads the folder, the weights mapped read-only in their file dtype
+/* Loads the folder, BF16 / F16 weights mapped read-only in their file dtype
  * (t2_model_weights_map: shared with every process mapping the same files). 0, or -1 with err naming the file and problem (also tokenizer_config.json
  * asking for a BOS / EOS the tokenizer lacks); m is then safe to free. */
 int t2_model_dir_load(t2_model_dir *m, const char *dir, t2_error *err);

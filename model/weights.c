@@ -222,10 +222,13 @@ int t2_model_weights_load(t2_model_weights *w, const t2_model_config *cfg,
     return status;
 }
 
-/* The storage type a matrix of this file dtype keeps when mapped, or -1 (widen it). */
+/* The storage type a matrix of this file dtype keeps when mapped, or -1: copy it into the
+ * slab as float32. F32 matrices are copied too: in the slab, laid out as _init lays them,
+ * q, k, v and gate, up lie back to back, so the forward and the training pass run them as
+ * one product each, and results stay bit for bit those of a model built in memory (the
+ * backward's input gradient through [Wq Wk Wv] is one sum, not three). */
 static int mapped_type(t2_dtype dtype) {
     switch (dtype) {
-    case T2_DTYPE_F32: return T2_WEIGHT_F32;
     case T2_DTYPE_BF16: return T2_WEIGHT_BF16;
     case T2_DTYPE_F16: return T2_WEIGHT_F16;
     default: return -1;

@@ -1,13 +1,14 @@
 /* The transformer's weights in memory, with a named view per tensor. Matrices are
  * t2_weight views (linalg/weight.h) in their storage type; norm weights and biases are always
- * float32. Three ways to hold them:
+ * float32. The ways to hold them:
  *   _init (+ _load or _init_random): every tensor float32 in one owned slab, converting
  *     F16/BF16/F64 files (pretraining writes these; tests build them);
- *   _map: matrices read in place from the memory-mapped safetensors files in their dtype
- *     (F32, BF16, F16; F64 is widened into the slab), shared through the page cache by every
- *     process that maps the same files; vectors widened into a small slab;
- *   _share: the views of another t2_model_weights, except the matrices named, which this one
- *     owns as float32 copies (an adapted model: only its target matrices change).
+ *   _map: BF16 / F16 matrices read in place from the memory-mapped safetensors files, shared
+ *     through the page cache by every process that maps the same files; F32 (and F64)
+ *     matrices and all vectors copied (widened) into an owned float32 slab;
+ *   _share / _share_into / _own: the views of other weights, except the matrices named,
+ *     which are float32 and changeable (an adapted model: only its target matrices change);
+ *   _narrow: another model's matrices rounded to BF16 / F16 (benchmarks, tests).
  *
  * Names (HF Llama/Mistral/Qwen2):
  *   model.embed_tokens.weight                      vocab x d
@@ -38,9 +39,9 @@ typedef struct t2_layer_weights {
     t2_weight wq, wk, wv;    /* (n_heads*hd) x d, (n_kv*hd) x d, (n_kv*hd) x d */
     float *bq, *bk, *bv;     /* biases or NULL */
     t2_weight wo;            /* d x (n_heads*hd) */
-    float *bo;           /* d, or NULL: only model_type llama with attention_bias (HF puts the
-                          * bias on o_proj too); qwen2 has q/k/v biases only */
-    float *post_norm;    /* d */
+    float *bo;               /* d, or NULL: only model_type llama with attention_bias (HF puts
+                              * the bias on o_proj too); qwen2 has q/k/v biases only */
+    float *post_norm;        /* d */
     t2_weight w_gate, w_up; /* ffn x d */
     t2_weight w_down;       /* d x ffn */
 } t2_layer_weights;
@@ -63,9 +64,9 @@ void t2_model_weights_init(t2_model_weights *w, const t2_model_config *cfg);
  * tensor) on a missing tensor, a shape that differs from cfg, or an unsupported dtype. */
 int t2_model_weights_load(t2_model_weights *w, const t2_model_config *cfg,
                           const t2_safetensors *st, t2_error *err);
-/* Views every matrix of cfg in st's mapping in its file dtype (F64 matrices, and all norm
- * weights and biases, are widened into an owned float32 slab); takes *st over (w closes it,
- * also when this fails; *st is zeroed). 0, or -1 with err as t2_model_weights_load; w is
+/* Views every BF16 / F16 matrix of cfg in st's mapping in its file dtype; F32 and F64
+ * matrices, and all norm weights and biases, go to an owned float32 slab; takes *st over
+ * (w closes it, also when this fails; *st is zeroed). 0, or -1 with err as t2_model_weights_load; w is
  * then safe to free. */
 int t2_model_weights_map(t2_model_weights *w, const t2_model_config *cfg, t2_safetensors *st,
                          t2_error *err);
