@@ -23,8 +23,8 @@
  *   bench_forward [--llama-1b] [--d N] [--heads N] [--kv-heads N] [--layers N] [--ffn N]
  *                 [--vocab N] [--prompts N] [--prompt-len N] [--context N] [--steps N]
  *                 [--repeats N] [--only-batch N]  (only the decode phase of batch N: profiling)
- *                 [--dtype F32|BF16|F16]  (the matrices' type; BF16/F16 also time the float32
- *                 twin's batch-1 decode and print the ratio)
+ *                 [--dtype F32|BF16|F16]  (the matrices' type; BF16/F16 also run batch-1 decode
+ *                 with every step followed by the float32 twin's, and print the ratio)
  * Threads: t2_blis_setup(0, 1), i.e. BLIS_NUM_THREADS or every CPU available. T2_KERNEL=blis
  * runs every GEMM through BLIS (the forward as it was before the skinny kernels). */
 #include <stdio.h>
@@ -245,13 +245,33 @@ static phase_result bench_prefill(const options *o, const t2_model_config *cfg,
     return res;
 }
 
+/* Decode steps of `twin` (float32 weights of the same model) interleaved with the measured
+ * ones: a forward and a KV cache of its own. */
+typedef struct twin_decoder {
+    t2_forward f;
+    t2_kv_cache cache;
+    double *times;
+} twin_decoder;
+
+/* Decode at `batch` sequences of a C-token context, one step at a time; with twin non-NULL
+ * every step is followed by the same step on the twin, whose median step gives
+ * *twin_tokens_per_s (so both see the same machine: the VM's bandwidth drifts). */
 static phase_result bench_decode(const options *o, const t2_model_config *cfg,
-                                 const t2_model_weights *w, int64_t batch) {
+                                 const t2_model_weights *w, int64_t batch,
+                                 const t2_model_weights *twin, double *twin_tokens_per_s) {
     int64_t ctx = o->context, steps = o->steps, capacity = ctx + steps * (o->repeats + 1);
     t2_forward f;
     t2_kv_cache cache;
-    t2_forward_init(&f, cfg, w, batch * ctx < 4096 ? batch * ctx : 4096, capacity);
+    int64_t max_rows = batch * ctx < 4096 ? batch * ctx : 4096;
+    t2_forward_init(&f, cfg, w, max_rows, capacity);
     t2_kv_cache_init(&cache, cfg, batch, capacity);
+    twin_decoder td;
+    memset(&td, 0, sizeof td);
+    if (twin != NULL) {
+        t2_forward_init(&td.f, cfg, twin, max_rows, capacity);
+        t2_kv_cache_init(&td.cache, cfg, batch, capacity);
+        td.times = t2_alloc_array((size_t)(steps * o->repeats), sizeof(double));
+    }
     int32_t *tokens = t2_alloc_array((size_t)(batch * ctx), sizeof(int32_t));
     t2_forward_seq *seqs = t2_alloc_array((size_t)batch, sizeof *seqs);
     float *logits = t2_alloc((size_t)(batch * cfg->vocab_size) * sizeof(float));
@@ -260,6 +280,7 @@ static phase_result bench_decode(const options *o, const t2_model_config *cfg,
     fill_tokens(tokens, batch * ctx, cfg->vocab_size, &rng);
     for (int64_t s = 0; s < batch; s++) seqs[s] = (t2_forward_seq){s, ctx, tokens + s * ctx};
     run_or_die(&f, &cache, seqs, batch, logits); /* the contexts, not timed */
+    if (twin != NULL) run_or_die(&td.f, &td.cache, seqs, batch, logits);
     for (int64_t s = 0; s < batch; s++) seqs[s].n_tokens = 1;
     gemm_plan plan = {cfg, batch, batch};
     gemm_scratch scratch = scratch_init(&plan);
@@ -281,7 +302,11 @@ static phase_result bench_decode(const options *o, const t2_model_config *cfg,
             double read = batch == 1 ? stream_read_seconds(w->slab, w->slab_floats,
                                                            t2_blis_threads(), &sink)
                                      : 0.0;
+            double twin_start = t2_time_now();
+            if (twin != NULL) run_or_die(&td.f, &td.cache, seqs, batch, logits);
+            double twin_step = t2_time_now() - twin_start;
             if (r == 0) continue;
+            if (twin != NULL) td.times[k] = twin_step;
             fwd_times[k] = elapsed;
             read_times[k] = read;
             gemm_times[k++] = gemm;
@@ -289,6 +314,12 @@ static phase_result bench_decode(const options *o, const t2_model_config *cfg,
     }
     double step = median(fwd_times, n_timed), gemm_step = median(gemm_times, n_timed);
     double read = median(read_times, n_timed);
+    if (twin != NULL) {
+        *twin_tokens_per_s = (double)batch / median(td.times, n_timed);
+        t2_free(td.times);
+        t2_kv_cache_free(&td.cache);
+        t2_forward_free(&td.f);
+    }
     double attention = (double)batch * attention_flops(cfg, first, n_timed) / (double)n_timed;
     scratch_free(&scratch);
     t2_free(fwd_times);
@@ -400,11 +431,13 @@ int main(int argc, char **argv) {
         snprintf(names[n_phases], sizeof names[0], "decode batch %lld (ctx %lld)",
                  (long long)batches[i], (long long)o.context);
         batch_of[n_phases] = batches[i];
-        results[n_phases++] = bench_decode(&o, &cfg, w, batches[i]);
+        results[n_phases++] = bench_decode(&o, &cfg, w, batches[i], NULL, NULL);
     }
-    /* half precision: the float32 twin's batch-1 decode in the same run, for the ratio */
-    phase_result twin = {0.0, 0.0, 0.0, 0.0};
-    if (o.dtype != T2_WEIGHT_F32) twin = bench_decode(&o, &cfg, &w32, 1);
+    /* half precision: batch-1 decode again, each step followed by the float32 twin's */
+    double twin_tokens_per_s = 0.0;
+    phase_result paired = {0.0, 0.0, 0.0, 0.0};
+    if (o.dtype != T2_WEIGHT_F32 && o.only_batch <= 1)
+        paired = bench_decode(&o, &cfg, w, 1, &w32, &twin_tokens_per_s);
     measure_references(&ref, &o, &cfg, w);
     printf("weights %.0f MB read per decode step; STREAM-like read %.1f GB/s; BLIS sgemm "
            "4096x4096x1024 %.0f GFLOP/s\n", ref.step_bytes * 1e-6, ref.read_gbs,
@@ -414,9 +447,9 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n_phases; i++)
         print_row(names[i], results[i], batch_of[i], &ref);
     if (o.dtype != T2_WEIGHT_F32 && o.only_batch <= 1)
-        printf("decode batch 1: %s %.1f tokens/s, its F32 twin %.1f: %.2fx\n",
-               t2_weight_type_name(o.dtype), results[o.only_batch == 0 ? 1 : 0].tokens_per_s,
-               twin.tokens_per_s, results[o.only_batch == 0 ? 1 : 0].tokens_per_s / twin.tokens_per_s);
+        printf("decode batch 1, steps alternating with the F32 twin's: %s %.1f tokens/s, F32 "
+               "%.1f: %.2fx\n", t2_weight_type_name(o.dtype), paired.tokens_per_s,
+               twin_tokens_per_s, paired.tokens_per_s / twin_tokens_per_s);
     if (o.dtype != T2_WEIGHT_F32) t2_model_weights_free(&narrow);
     t2_model_weights_free(&w32);
     return 0;
