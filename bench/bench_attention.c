@@ -58,11 +58,7 @@ static int parse_options(options *o, int argc, char **argv) {
         if (strcmp(argv[i], "--contexts") == 0 && i + 1 < argc) {
             known = parse_contexts(o, argv[++i]) == 0;
         } else {
-            for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-                if (strcmp(argv[i], names[k]) != 0 || i + 1 >= argc) continue;
-                *values[k] = strtoll(argv[++i], NULL, 10);
-                known = *values[k] > 0;
-            }
+            known = bench_int_flag(argc, argv, &i, names, values, sizeof names / sizeof names[0]);
         }
         if (!known) {
             fprintf(stderr, "bench_attention: bad argument '%s'; see the header of "
@@ -70,11 +66,7 @@ static int parse_options(options *o, int argc, char **argv) {
             return -1;
         }
     }
-    if (o->heads % o->kv_heads != 0 || o->d % o->heads != 0) {
-        fprintf(stderr, "bench_attention: heads must divide d and be a multiple of kv-heads\n");
-        return -1;
-    }
-    return 0;
+    return bench_check_heads("bench_attention", o->d, o->heads, o->kv_heads);
 }
 
 

@@ -83,22 +83,14 @@ static int parse_options(options *o, int argc, char **argv) {
                 }
             if (found) continue;
         }
-        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-            if (strcmp(argv[i], names[k]) != 0 || i + 1 >= argc) continue;
-            *values[k] = strtoll(argv[++i], NULL, 10);
-            known = *values[k] > 0;
-        }
+        known = bench_int_flag(argc, argv, &i, names, values, sizeof names / sizeof names[0]);
         if (!known) {
             fprintf(stderr, "bench_forward: bad argument '%s'; see the header of "
                     "bench/bench_forward.c\n", argv[i]);
             return -1;
         }
     }
-    if (o->heads % o->kv_heads != 0 || o->d % o->heads != 0) {
-        fprintf(stderr, "bench_forward: heads must divide d and be a multiple of kv-heads\n");
-        return -1;
-    }
-    return 0;
+    return bench_check_heads("bench_forward", o->d, o->heads, o->kv_heads);
 }
 
 

@@ -26,18 +26,6 @@ int64_t t2_decode_attention_part_floats(int64_t n_group, int64_t head_dim) {
     return n_group * (head_dim + 2);
 }
 
-/* sum of x[0..n) in LANES partial sums. */
-T2_CLONES
-static float lane_sum(const float *x, int64_t n) {
-    float acc[LANES] = {0};
-    int64_t j = 0;
-    for (; j + LANES <= n; j += LANES)
-        for (int64_t l = 0; l < LANES; l++) acc[l] += x[j + l];
-    float sum = reduce_lanes(acc);
-    for (; j < n; j++) sum += x[j];
-    return sum;
-}
-
 /* sum_i a[i] b[i] in LANES partial sums folded as a tree. Not lanes.h's dot: GCC 12 leaves
  * its fmaf lanes scalar once inlined here (16 scalar FMAs per chunk, 2.3x slower); products
  * and sums written apart vectorise (ISO C does not contract them into FMAs). */
@@ -89,7 +77,7 @@ void t2_decode_attention_block(float *part, const float *q, const float *k, cons
         for (int64_t j = 0; j < n_pos; j++) p[j] -= max;
         t2_exp_inplace(p, n_pos);
         part_g[head_dim] = max;
-        part_g[head_dim + 1] = lane_sum(p, n_pos);
+        part_g[head_dim + 1] = sum_lanes(p, n_pos);
         memset(part_g, 0, (size_t)head_dim * sizeof(float));
     }
     /* a_g = sum_j p[g][j] v_j: one pass over the V rows for all heads, four rows at a time */

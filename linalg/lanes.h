@@ -17,6 +17,17 @@ static inline float reduce_lanes(float *acc) {
     return acc[0];
 }
 
+/* sum of x[0..n) in LANES partial sums. */
+static inline float sum_lanes(const float *x, int64_t n) {
+    float acc[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int64_t l = 0; l < LANES; l++) acc[l] += x[i + l];
+    float sum = reduce_lanes(acc);
+    for (; i < n; i++) sum += x[i];
+    return sum;
+}
+
 /* sum_i a[i] * b[i] in LANES partial sums. */
 static inline float dot(const float *restrict a, const float *restrict b, int64_t n) {
     float acc[LANES] = {0};

@@ -124,22 +124,11 @@ static float max_of(const float *x, int64_t n) {
 }
 
 T2_CLONES
-static float sum_of(const float *x, int64_t n) {
-    float acc[LANES] = {0};
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int64_t l = 0; l < LANES; l++) acc[l] += x[i + l];
-    float sum = reduce_lanes(acc);
-    for (; i < n; i++) sum += x[i];
-    return sum;
-}
-
-T2_CLONES
 void t2_softmax_row(float *x, int64_t n, int64_t valid) {
     T2_ASSERT(valid >= 1 && valid <= n);
     float max = max_of(x, valid);
     for (int64_t j = 0; j < valid; j++) x[j] = exp_poly(x[j] - max);
-    float inv = 1.0f / sum_of(x, valid);
+    float inv = 1.0f / sum_lanes(x, valid);
     for (int64_t j = 0; j < valid; j++) x[j] *= inv;
     for (int64_t j = valid; j < n; j++) x[j] = 0.0f;
 }

@@ -39,16 +39,6 @@ static inline float dot3(const float *restrict a, const float *restrict b,
     return sum;
 }
 
-static inline float sum_of(const float *x, int64_t n) {
-    float acc[LANES] = {0};
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int64_t l = 0; l < LANES; l++) acc[l] += x[i + l];
-    float sum = reduce_lanes(acc);
-    for (; i < n; i++) sum += x[i];
-    return sum;
-}
-
 /* A signed integer that orders like the float (non-NaN values), and back: the maximum
  * runs on these so the loop vectorises (linalg/ops.c does the same). */
 static inline int32_t order_key(float x) {
@@ -272,7 +262,7 @@ void t2_attention_lse_forward(float *out, int64_t ld_out, float *lse, int64_t ld
                 int64_t valid = t0 + i + 1;
                 float max = max_of(s_row, valid);
                 exp_shifted(s_row, valid, max);
-                float sum = sum_of(s_row, valid);
+                float sum = sum_lanes(s_row, valid);
                 memset(s_row + valid, 0, (size_t)(n_keys - valid) * sizeof(float));
                 lse[(t0 + i) * ld_lse + g] = max + logf(sum);
                 sc.d[g * b + i] = 1.0f / sum;
@@ -405,7 +395,7 @@ void t2_cross_entropy_forward(float *logprob, float *lse, const float *logits, i
             int64_t m = vocab - j0 < EXP_CHUNK ? vocab - j0 : EXP_CHUNK;
             memcpy(tmp, row + j0, (size_t)m * sizeof(float));
             exp_shifted(tmp, m, max);
-            sum += sum_of(tmp, m);
+            sum += sum_lanes(tmp, m);
         }
         lse[t] = max + logf(sum);
         int32_t target = targets[t];

@@ -177,8 +177,7 @@ T2_AVX2 __attribute__((always_inline)) static inline void tile_avx2(const operan
 }
 
 /* One tile of any shape the driver uses, for B of one type: each shape inlined with
- * constant sizes. Not inlined itself, so that its registers are allocated for the tile
- * alone. */
+ * constant sizes. */
 T2_AVX2 __attribute__((always_inline)) static inline void tile_avx2_shape(
     const operands *op, int64_t i0, int rows, int64_t j0, int cols, t2_weight_type type) {
     switch (rows * 16 + cols) {
@@ -191,6 +190,8 @@ T2_AVX2 __attribute__((always_inline)) static inline void tile_avx2_shape(
     }
 }
 
+/* One tile for B's type. Not inlined itself, so that its registers are allocated for the
+ * tile alone. */
 T2_AVX2 __attribute__((noinline)) static void tile_avx2_any(const operands *op, int64_t i0,
                                                             int rows, int64_t j0, int cols) {
     switch (op->b_type) {
@@ -303,6 +304,7 @@ T2_AVX512 __attribute__((always_inline)) static inline void tile_avx512_shape(
     }
 }
 
+/* One tile for B's type (see tile_avx2_any). */
 T2_AVX512 __attribute__((noinline)) static void tile_avx512_any(const operands *op, int64_t i0,
                                                                 int rows, int64_t j0, int cols) {
     switch (op->b_type) {

@@ -172,10 +172,11 @@ int t2_decomposition_store_read(const t2_decomposition_store *store, int i, floa
     if (i < 0 || i >= store->n)
         return t2_error_set(err, "%s: no target %d; expected 0 .. %d", store->path, i,
                             store->n - 1);
-    if (t2_safetensors_read_f32(store->u[i], 0, store->u[i]->n_elements, u, err) != 0 ||
-        t2_safetensors_read_f32(store->s[i], 0, store->s[i]->n_elements, s, err) != 0 ||
-        t2_safetensors_read_f32(store->v[i], 0, store->v[i]->n_elements, v, err) != 0)
-        return t2_error_prefix(err, store->path);
+    const float *u_view, *s_view, *v_view;
+    t2_decomposition_store_view(store, i, &u_view, &s_view, &v_view);
+    memcpy(u, u_view, (size_t)store->u[i]->n_elements * sizeof *u);
+    memcpy(s, s_view, (size_t)store->s[i]->n_elements * sizeof *s);
+    memcpy(v, v_view, (size_t)store->v[i]->n_elements * sizeof *v);
     return 0;
 }
 
