@@ -42,7 +42,7 @@ job=$!
 while ! grep -q '"step": 4,' "$dir/k0.jsonl" 2>/dev/null && kill -0 $job 2>/dev/null; do sleep 0.1; done
 while [ ! -e "$dir/ckpt-k/checkpoint.safetensors" ] && kill -0 $job 2>/dev/null; do sleep 0.1; done
 # mpiexec and its ranks, by PID (Open MPI puts each rank in a process group of its own)
-ranks=$(pgrep -P $job 2>/dev/null)
+ranks=$(pgrep -P $job 2>/dev/null || true) # none when the run already ended
 kill -9 $job $ranks 2>/dev/null || true
 wait $job 2>/dev/null || true
 for r in $ranks; do

@@ -80,7 +80,7 @@ $mpiexec -n 2 --oversubscribe "$t2" train $args --steps 4 --checkpoint-dir "$dir
 job=$!
 while [ ! -e "$dir/ckpt-k/train-state.pb" ] && kill -0 $job 2>/dev/null; do sleep 0.2; done
 # mpiexec and its ranks, by PID (Open MPI puts each rank in a process group of its own)
-ranks=$(pgrep -P $job 2>/dev/null)
+ranks=$(pgrep -P $job 2>/dev/null || true) # none when the run already ended
 kill -9 $job $ranks 2>/dev/null || true
 wait $job 2>/dev/null || true
 for r in $ranks; do
