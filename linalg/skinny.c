@@ -24,6 +24,7 @@
 
 #include "base/assert.h"
 #include "linalg/blis_setup.h"
+#include "linalg/lanes_avx512.h"
 
 /* The operands of one product, shared by every thread. B's elements are of b_type (the
  * kernels are inlined per type, so the type is a constant inside each loop). */
@@ -214,13 +215,10 @@ T2_AVX2 static void columns_avx2(const operands *op, int64_t m, int64_t j0, int6
 
 /* ---- AVX-512F --------------------------------------------------------------------------- */
 
-/* Tiles: up to 6 rows x 4 columns (24 of the 32 registers accumulate; 5-10 % faster than
- * 4 x 4 at m = 32) when m > 2; m x 8 when m <= 2, which keeps 8 streams of B in flight for
- * the memory-bound m = 1. */
-enum { AVX512_ROWS = 6, AVX512_COLS = 8 };
-
-/* A macro, as T2_AVX2. */
-#define T2_AVX512 __attribute__((target("avx512f")))
+/* Tiles: up to 4 rows x 6 columns when m > 2 (24 of the 32 registers accumulate, 6 hold
+ * B's vectors; 4-6 % faster than 6 x 4 at m = 8..128, which loads A's rows more often from
+ * L2); m x 8 when m <= 2, which keeps 8 streams of B in flight for the memory-bound m = 1. */
+enum { AVX512_ROWS = 4, AVX512_COLS = 8, AVX512_WIDE_COLS = 6 };
 
 /* 16 elements of B at `at` as float32. */
 T2_AVX512 static inline __m512 load16_avx512(const unsigned char *at, t2_weight_type type) {
@@ -230,14 +228,11 @@ T2_AVX512 static inline __m512 load16_avx512(const unsigned char *at, t2_weight_
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
 }
 
-/* The tree of lanes.h on one 16-lane register. */
-T2_AVX512 static inline float reduce_avx512(__m512 v) {
-    __m256 lo = _mm512_castps512_ps256(v);
-    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
-    __m256 s8 = _mm256_add_ps(lo, hi);
-    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-    __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+/* C's elements (i, j .. j + 3) get the four sums. */
+T2_AVX512 static inline void store4_avx512(const operands *op, int64_t i, int64_t j, __m128 sums) {
+    float *c_ij = &op->c[i * op->ldc + j];
+    if (op->accumulate) sums = _mm_add_ps(_mm_loadu_ps(c_ij), sums);
+    _mm_storeu_ps(c_ij, sums);
 }
 
 /* The rows x cols tile of C at (i0, j0) (rows <= AVX512_ROWS, cols <= AVX512_COLS and B's
@@ -278,8 +273,13 @@ T2_AVX512 __attribute__((always_inline)) static inline void tile_avx512(const op
             for (int c = 0; c < cols; c++) acc[r][c] = _mm512_fmadd_ps(a_vec, b_vec[c], acc[r][c]);
         }
     }
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) store(op, i0 + r, j0 + c, reduce_avx512(acc[r][c]));
+    for (int r = 0; r < rows; r++) {
+        int c = 0;
+        for (; c + 4 <= cols; c += 4)
+            store4_avx512(op, i0 + r, j0 + c,
+                          reduce4_avx512(acc[r][c], acc[r][c + 1], acc[r][c + 2], acc[r][c + 3]));
+        for (; c < cols; c++) store(op, i0 + r, j0 + c, reduce_avx512(acc[r][c]));
+    }
 }
 
 /* One tile of any shape the driver uses, for B of one type (see tile_avx2_shape). */
@@ -288,14 +288,10 @@ T2_AVX512 __attribute__((always_inline)) static inline void tile_avx512_shape(
     switch (rows * 16 + cols) {
     case 1 * 16 + 8: tile_avx512(op, i0, 1, j0, 8, type); break;
     case 2 * 16 + 8: tile_avx512(op, i0, 2, j0, 8, type); break;
-    case 4 * 16 + 4: tile_avx512(op, i0, 4, j0, 4, type); break;
-    case 6 * 16 + 4: tile_avx512(op, i0, 6, j0, 4, type); break;
-    case 5 * 16 + 4: tile_avx512(op, i0, 5, j0, 4, type); break;
-    case 6 * 16 + 1: tile_avx512(op, i0, 6, j0, 1, type); break;
-    case 5 * 16 + 1: tile_avx512(op, i0, 5, j0, 1, type); break;
-    case 3 * 16 + 4: tile_avx512(op, i0, 3, j0, 4, type); break;
-    case 2 * 16 + 4: tile_avx512(op, i0, 2, j0, 4, type); break;
-    case 1 * 16 + 4: tile_avx512(op, i0, 1, j0, 4, type); break;
+    case 4 * 16 + 6: tile_avx512(op, i0, 4, j0, 6, type); break;
+    case 3 * 16 + 6: tile_avx512(op, i0, 3, j0, 6, type); break;
+    case 2 * 16 + 6: tile_avx512(op, i0, 2, j0, 6, type); break;
+    case 1 * 16 + 6: tile_avx512(op, i0, 1, j0, 6, type); break;
     case 4 * 16 + 1: tile_avx512(op, i0, 4, j0, 1, type); break;
     case 3 * 16 + 1: tile_avx512(op, i0, 3, j0, 1, type); break;
     case 2 * 16 + 1: tile_avx512(op, i0, 2, j0, 1, type); break;
@@ -314,10 +310,10 @@ T2_AVX512 __attribute__((noinline)) static void tile_avx512_any(const operands *
     }
 }
 
-/* Columns [j0, j1) of C: m <= 2 in m x 8 tiles, else 6 x 4 (the last 1 to 5 rows in one
+/* Columns [j0, j1) of C: m <= 2 in m x 8 tiles, else 4 x 6 (the last 1 to 3 rows in one
  * smaller tile; the last columns one at a time). */
 T2_AVX512 static void columns_avx512(const operands *op, int64_t m, int64_t j0, int64_t j1) {
-    int cols = m <= 2 ? AVX512_COLS : AVX512_COLS / 2;
+    int cols = m <= 2 ? AVX512_COLS : AVX512_WIDE_COLS;
     int rows = m <= 2 ? (int)m : AVX512_ROWS;
     for (int64_t j = j0; j < j1; j += cols) {
         if (j + cols > j1) cols = 1;
