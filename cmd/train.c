@@ -12,6 +12,7 @@
 #include "cmd/train_settings.h"
 #include "dist/runtime.h"
 #include "dist/train.h"
+#include "rl/rollout.h"
 
 int t2_train_settings_table(t2_setting *table, t2_train_settings *s) {
     t2_train_settings_init(s);
@@ -76,6 +77,12 @@ static int check_settings(const t2_train_settings *s, t2_error *err) {
     if (s->chunk > s->batch)
         return t2_error_set(err, "chunk = %lld is larger than batch = %lld; expected at most "
                             "the batch", (long long)s->chunk, (long long)s->batch);
+    /* REINFORCE is on-policy only (rl/rollout.h); an unknown objective is reported later */
+    t2_objective objective;
+    t2_sampler_params sampler = {(float)s->temperature, s->top_k, (float)s->top_p};
+    if (t2_objective_from_name(s->objective, &objective) == 0 &&
+        t2_rollout_check_sampling(objective, &sampler, err) != 0)
+        return -1;
     return 0;
 }
 

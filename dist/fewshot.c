@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/assert.h"
 #include "base/progress.h"
 
 t2_fewshot_options t2_fewshot_default_options(int64_t dim, int k) {
@@ -20,6 +21,12 @@ t2_fewshot_options t2_fewshot_default_options(int64_t dim, int k) {
 
 t2_fewshot_settings t2_fewshot_settings_default(void) {
     return (t2_fewshot_settings){.examples = 32, .iterations = 8, .population = 32};
+}
+
+/* The commands' objective: the answers of the bundle's mixture (rl/fewshot.h). */
+static int score_answers(void *ctx, const float *alpha, const int64_t *which, int64_t m,
+                         double *score, double *tiebreak, t2_error *err) {
+    return t2_fewshot_score(ctx, alpha, which, m, score, tiebreak, err);
 }
 
 int t2_fewshot_run(const t2_runtime *rt, t2_adapt *a, const t2_task *task, t2_task_split split,
@@ -42,7 +49,10 @@ int t2_fewshot_run(const t2_runtime *rt, t2_adapt *a, const t2_task *task, t2_ta
     o.batch = s->batch;
     o.cem.population = s->population;
     o.seed = seed;
-    status = t2_fewshot_search(rt, &f, &o, alpha, result, err);
+    t2_fewshot_objective obj = {.experts = a->bundle->n, .dim = t2_adapt_dim(a), .n = n,
+                                .names = (const char *const *)a->bundle->categories,
+                                .score = score_answers, .ctx = &f};
+    status = t2_fewshot_search(rt, &obj, &o, alpha, result, err);
     result->examples = n;
     t2_fewshot_scorer_free(&f);
     return status;
@@ -51,15 +61,15 @@ int t2_fewshot_run(const t2_runtime *rt, t2_adapt *a, const t2_task *task, t2_ta
 /* Scores the rows of alphas (count x dim) owned by this rank on examples which[0..m),
  * then sums scores and tiebreaks over ranks (unowned entries are 0 before the sum).
  * Collective; 0 or -1 with the agreed err. */
-static int score_members(const t2_runtime *rt, t2_fewshot_scorer *f, const float *alphas,
-                         int64_t count, int64_t dim, const int64_t *which, int64_t m,
+static int score_members(const t2_runtime *rt, const t2_fewshot_objective *obj,
+                         const float *alphas, int64_t count, const int64_t *which, int64_t m,
                          double *scores, double *tiebreaks, t2_error *err) {
     memset(scores, 0, (size_t)count * sizeof *scores);
     memset(tiebreaks, 0, (size_t)count * sizeof *tiebreaks);
     int status = 0;
     for (int64_t i = rt->rank; status == 0 && i < count; i += rt->size)
-        status = t2_fewshot_score(f, alphas + i * dim, which, m, &scores[i], &tiebreaks[i],
-                                  err);
+        status = obj->score(obj->ctx, alphas + i * obj->dim, which, m, &scores[i],
+                            &tiebreaks[i], err);
     if (t2_runtime_agree_status(rt, status, err) != 0) return -1;
     MPI_Allreduce(MPI_IN_PLACE, scores, (int)count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
     MPI_Allreduce(MPI_IN_PLACE, tiebreaks, (int)count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
@@ -90,12 +100,14 @@ static int better(double score, double tiebreak, double than_score, double than_
     return score > than_score || (score == than_score && tiebreak > than_tiebreak);
 }
 
-int t2_fewshot_search(const t2_runtime *rt, t2_fewshot_scorer *f, const t2_fewshot_options *o,
-                      float *alpha, t2_fewshot_result *result, t2_error *err) {
+int t2_fewshot_search(const t2_runtime *rt, const t2_fewshot_objective *obj,
+                      const t2_fewshot_options *o, float *alpha, t2_fewshot_result *result,
+                      t2_error *err) {
     memset(result, 0, sizeof *result);
     double start = t2_time_now();
-    int k = f->adapt->bundle->n;
-    int64_t dim = t2_adapt_dim(f->adapt), layers = dim / k, n = f->n;
+    int k = obj->experts;
+    int64_t dim = obj->dim, layers = dim / k, n = obj->n;
+    T2_ASSERT(k >= 1 && dim >= k && dim % k == 0 && n >= 1);
     if (o->iterations < 1)
         return t2_error_set(err, "fewshot_iterations: %lld; expected at least 1",
                             (long long)o->iterations);
@@ -113,7 +125,7 @@ int t2_fewshot_search(const t2_runtime *rt, t2_fewshot_scorer *f, const t2_fewsh
     double *single_scores = t2_alloc_array((size_t)k, sizeof *single_scores);
     double *single_tiebreaks = t2_alloc_array((size_t)k, sizeof *single_tiebreaks);
     for (int e = 0; e < k; e++) single_expert(population + e * dim, dim, layers, e);
-    int status = score_members(rt, f, population, k, dim, NULL, n, single_scores,
+    int status = score_members(rt, obj, population, k, NULL, n, single_scores,
                                single_tiebreaks, err);
     double single_tiebreak = -INFINITY;
     result->best_single = -1.0;
@@ -127,8 +139,12 @@ int t2_fewshot_search(const t2_runtime *rt, t2_fewshot_scorer *f, const t2_fewsh
     result->evaluations = k;
     char note[160];
     if (status == 0) {
-        snprintf(note, sizeof note, "best single expert %s: %.3f",
-                 f->adapt->bundle->categories[result->best_single_expert], result->best_single);
+        int e = result->best_single_expert;
+        if (obj->names != NULL)
+            snprintf(note, sizeof note, "best single expert %s: %.3f", obj->names[e],
+                     result->best_single);
+        else
+            snprintf(note, sizeof note, "best single expert %d: %.3f", e, result->best_single);
         t2_progress_update(&progress, 1, note);
     }
 
@@ -141,7 +157,7 @@ int t2_fewshot_search(const t2_runtime *rt, t2_fewshot_scorer *f, const t2_fewsh
         int64_t known = m == n ? singles : 0;
         memcpy(scores, single_scores, (size_t)known * sizeof *scores);
         memcpy(tiebreaks, single_tiebreaks, (size_t)known * sizeof *tiebreaks);
-        status = score_members(rt, f, population + known * dim, pop - known, dim, which, m,
+        status = score_members(rt, obj, population + known * dim, pop - known, which, m,
                                scores + known, tiebreaks + known, err);
         if (status != 0) break;
         t2_cem_tell(&cem, population, scores, tiebreaks);
@@ -153,13 +169,17 @@ int t2_fewshot_search(const t2_runtime *rt, t2_fewshot_scorer *f, const t2_fewsh
     }
     if (status == 0 && o->batch > 0 && o->batch < n) {
         int64_t kept = t2_cem_kept(&cem, population, NULL, NULL);
-        status = score_members(rt, f, population, kept, dim, NULL, n, scores, tiebreaks, err);
+        status = score_members(rt, obj, population, kept, NULL, n, scores, tiebreaks, err);
         if (status == 0) t2_cem_rescore(&cem, kept, scores, tiebreaks);
         result->evaluations += kept;
     }
     if (status == 0) {
-        t2_cem_best(&cem, alpha, &result->score, &result->tiebreak);
-        if (better(result->best_single, single_tiebreak, result->score, result->tiebreak)) {
+        t2_cem_best(&cem, alpha, &result->search_score, &result->search_tiebreak);
+        result->score = result->search_score;
+        result->tiebreak = result->search_tiebreak;
+        result->fallback = better(result->best_single, single_tiebreak, result->search_score,
+                                  result->search_tiebreak);
+        if (result->fallback) {
             single_expert(alpha, dim, layers, result->best_single_expert);
             result->score = result->best_single;
             result->tiebreak = single_tiebreak;

@@ -13,8 +13,11 @@
  * are replaced by the single experts (α = e_k on every layer), so the search starts from the
  * best single expert and can only keep it or find better. At the end the kept members
  * (rl/cem.h, options.cem.keep) are re-scored on all n examples — "best member re-evaluated";
- * skipped when every iteration saw all of them — and the best is the answer, ties broken by
- * the mean log-likelihood of the worked answers. */
+ * skipped when every iteration saw all of them — and the best is the search's answer, ties
+ * broken by the mean log-likelihood of the worked answers. Only when the best single expert
+ * scores better on all n examples (possible when iterations see a batch of them: the kept
+ * members won on their batches) is it the answer instead — the fallback, which the result
+ * reports, with the search's own score. */
 #ifndef T2_DIST_FEWSHOT_H
 #define T2_DIST_FEWSHOT_H
 
@@ -51,6 +54,11 @@ t2_fewshot_settings t2_fewshot_settings_default(void);
 typedef struct t2_fewshot_result {
     double score;           /* the answer's accuracy on all examples, in [0,1] */
     double tiebreak;        /* its mean log-likelihood per worked-answer token */
+    double search_score;    /* the search's own answer (its best member, before the
+                               fallback): its accuracy on all examples */
+    double search_tiebreak; /* and its mean log-likelihood */
+    int fallback;           /* 1: the best single expert scored better than the search's
+                               answer and is the answer (score, alpha); 0: the search's */
     double best_single;     /* the best single expert's accuracy on all examples */
     int best_single_expert; /* which one (bundle index) */
     int64_t examples;       /* solved examples searched on */
@@ -58,11 +66,28 @@ typedef struct t2_fewshot_result {
     double seconds;         /* wall time */
 } t2_fewshot_result;
 
-/* Collective (o, and the scorer's examples, the same on every rank; f local, one per rank).
- * Writes the best α (t2_adapt_dim(f->adapt) values) to alpha on every rank. 0 on every rank,
+/* What the search maximises: a score (and tiebreak) of a mixture α of K experts on a subset
+ * of n examples. The few-shot commands score a bundle's answers (t2_fewshot_score through
+ * t2_fewshot_run); tests pass synthetic objectives with a known optimum. */
+typedef struct t2_fewshot_objective {
+    int experts;     /* K >= 1 */
+    int64_t dim;     /* weights: K × layers (expert k, layer l at k·layers + l), >= K */
+    int64_t n;       /* examples, >= 1 */
+    const char *const *names; /* [K] expert names for the progress notes; NULL: numbers */
+    /* Scores alpha (dim values in [0,1]) on examples which[0..m) (positions 0..n-1,
+     * increasing; NULL with m = n: all of them); 0, or -1 with err. Local: called on the
+     * rank a member is dealt to, with the same result on any rank. */
+    int (*score)(void *ctx, const float *alpha, const int64_t *which, int64_t m,
+                 double *score, double *tiebreak, t2_error *err);
+    void *ctx;
+} t2_fewshot_objective;
+
+/* Collective (o and the objective's sizes and results the same on every rank; its ctx
+ * local). Writes the answer's α (obj->dim values) to alpha on every rank. 0 on every rank,
  * or -1 on every rank with the same err (an option out of range, a failed scoring). */
-int t2_fewshot_search(const t2_runtime *rt, t2_fewshot_scorer *f, const t2_fewshot_options *o,
-                      float *alpha, t2_fewshot_result *result, t2_error *err);
+int t2_fewshot_search(const t2_runtime *rt, const t2_fewshot_objective *obj,
+                      const t2_fewshot_options *o, float *alpha, t2_fewshot_result *result,
+                      t2_error *err);
 
 /* Collective: the whole search as the commands run it — a scorer on the first s->examples
  * samples of the task's split (decoded with dec), the options of s with the CEM stream

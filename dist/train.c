@@ -23,6 +23,7 @@ enum { VAL_BATCH = 64 };
 
 static void job_free(t2_train_job *job) {
     t2_rollout_engine_free(&job->engine);
+    t2_train_prompts_free(&job->prompts);
     t2_task_free(job->task);
     t2_adapter_free(&job->adapter);
     t2_decomposition_store_close(&job->store);
@@ -153,7 +154,7 @@ static int check_writable(const char *key, const char *path, t2_error *err) {
     return status;
 }
 
-/* Loads the model, the store, the task and the adapter; sizes the buffers. Local. */
+/* Loads the model, the store, the task and the adapter. Local. */
 static int job_setup(t2_train_job *job, t2_error *err) {
     const t2_train_settings *s = job->s;
     t2_adapter_options options;
@@ -208,19 +209,35 @@ static int job_setup(t2_train_job *job, t2_error *err) {
                             "positions, to leave room for the prompt",
                             (long long)s->max_new_tokens,
                             (long long)job->model.cfg.max_position_embeddings);
-    job->train_pool = train_size - s->val_samples;
-    job->val_first = job->train_pool;
-    job->val_n = s->val_samples;
-    /* the longest prompt over a sample of the pool sizes the engine; longer ones are errors */
-    int64_t probe = job->train_pool < 2000 ? job->train_pool : 2000;
-    int64_t longest = t2_rollout_longest_prompt(job->task, &job->model.prompt,
-                                                T2_TASK_SPLIT_TRAIN, 0, probe);
-    longest = longest * 3 / 2 + 8;
-    if (longest + s->max_new_tokens > job->model.cfg.max_position_embeddings)
-        longest = job->model.cfg.max_position_embeddings - s->max_new_tokens;
-    if (t2_rollout_engine_init(&job->engine, &job->model.cfg, &job->policy, &job->model.weights,
-                               &job->model.prompt, job->task, &job->rollout, s->chunk, longest,
-                               err) != 0)
+    return 0;
+}
+
+/* Collective, after job_setup succeeded on every rank: measures the prompts the run draws
+ * and validates on, sizes the rollout engine for the longest and the buffers for the batch. */
+static int job_size(t2_train_job *job, t2_error *err) {
+    const t2_train_settings *s = job->s;
+    const t2_model_config *cfg = &job->model.cfg;
+    int64_t train_size = t2_task_size(job->task, T2_TASK_SPLIT_TRAIN);
+    t2_train_prompts *p = &job->prompts;
+    int status = t2_train_prompts_measure(p, job->rt, job->task, &job->model.prompt, train_size,
+                                          train_size - s->val_samples,
+                                          cfg->max_position_embeddings - s->max_new_tokens,
+                                          (uint64_t)s->seed, s->batch, s->steps, err);
+    if (p->skipped > 0 && job->rt->rank == T2_PARAMETER_RANK)
+        t2_log(T2_LOG_INFO, "train: skipping %lld train item%s whose prompt cannot fit the "
+               "model's %lld positions with max_new_tokens %lld (the first: item %lld)",
+               (long long)p->skipped, p->skipped == 1 ? "" : "s",
+               (long long)cfg->max_position_embeddings, (long long)s->max_new_tokens,
+               (long long)p->first_skipped);
+    if (status != 0) return -1;
+    if (job->rt->rank == T2_PARAMETER_RANK)
+        t2_log(T2_LOG_INFO, "train: measured the prompts of the %lld items the %lld steps "
+               "draw and validate on; the longest drawn: %lld tokens (train item %lld)",
+               (long long)p->measured, (long long)s->steps, (long long)p->longest,
+               (long long)p->longest_item);
+    if (t2_rollout_engine_init(&job->engine, cfg, &job->policy, &job->model.weights,
+                               &job->model.prompt, job->task, &job->rollout, s->chunk,
+                               p->longest, err) != 0)
         return -1;
     if (job->rt->rank == T2_PARAMETER_RANK && job->engine.pass_seqs < s->chunk)
         t2_log(T2_LOG_INFO, "train: training passes of %lld sequence%s (trainer_memory %lld MB)",
@@ -263,24 +280,31 @@ static int job_start_state(t2_train_job *job, t2_error *err) {
     return 0;
 }
 
-/* Collective: greedy accuracy of the composed policy on the validation samples, each rank
- * evaluating a contiguous share. */
+/* Collective: greedy accuracy of the composed policy on the validation items, each rank
+ * evaluating a contiguous share of them, one call per run of consecutive items (a single
+ * call unless an item was skipped). */
 static int validate(t2_train_job *job, double *accuracy, t2_error *err) {
     const t2_runtime *rt = job->rt;
-    int64_t lo = job->val_n * rt->rank / rt->size, hi = job->val_n * (rt->rank + 1) / rt->size;
+    const int64_t *items = job->prompts.val, n = job->prompts.n_val;
+    int64_t lo = n * rt->rank / rt->size, hi = n * (rt->rank + 1) / rt->size;
     t2_model_dir view = job->model; /* the policy weights, borrowed */
     view.weights = job->policy;
-    t2_eval_options opt = {.first = job->val_first + lo, .n = hi - lo, .batch = VAL_BATCH,
-                           .max_new_tokens = job->s->max_new_tokens,
+    t2_eval_options opt = {.batch = VAL_BATCH, .max_new_tokens = job->s->max_new_tokens,
                            .sampler = {.temperature = 0.0f, .top_p = 1.0f}};
-    t2_eval_result result = {0};
-    int status = hi > lo ? t2_evaluate_task(&view, job->task, T2_TASK_SPLIT_TRAIN, &opt, 0,
-                                            &result, err) : 0;
-    long long correct = result.correct;
-    t2_eval_result_free(&result);
+    long long correct = 0;
+    int status = 0;
+    for (int64_t i = lo, end; status == 0 && i < hi; i = end) {
+        for (end = i + 1; end < hi && items[end] == items[end - 1] + 1; end++) {}
+        opt.first = items[i];
+        opt.n = end - i;
+        t2_eval_result result = {0};
+        status = t2_evaluate_task(&view, job->task, T2_TASK_SPLIT_TRAIN, &opt, 0, &result, err);
+        correct += result.correct;
+        t2_eval_result_free(&result);
+    }
     if (t2_runtime_agree_status(rt, status, err) != 0) return -1;
     MPI_Allreduce(MPI_IN_PLACE, &correct, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
-    *accuracy = job->val_n > 0 ? (double)correct / (double)job->val_n : 0.0;
+    *accuracy = n > 0 ? (double)correct / (double)n : 0.0;
     return 0;
 }
 
@@ -330,7 +354,7 @@ static int write_expert(t2_train_job *job, int64_t steps, double elapsed, t2_err
     e.summary = (t2_expert_summary){
         .steps = steps, .best_step = job->state.best_step,
         .best_val_accuracy = job->state.best_val_accuracy < 0 ? 0 : job->state.best_val_accuracy,
-        .val_samples = job->val_n, .wall_seconds = elapsed, .tokens = job->state.tokens,
+        .val_samples = job->prompts.n_val, .wall_seconds = elapsed, .tokens = job->state.tokens,
         .ranks = job->rt->size};
     int status = t2_expert_write(&e, s->out, err);
     t2_expert_free(&e);
@@ -444,8 +468,9 @@ int t2_train_run(const t2_runtime *rt, const t2_train_settings *s, t2_error *err
     memset(&job, 0, sizeof job);
     job.rt = rt;
     job.s = s;
-    int status = job_setup(&job, err);
-    if (t2_runtime_agree_status(rt, status, err) != 0) {
+    int status = t2_runtime_agree_status(rt, job_setup(&job, err), err);
+    if (status == 0) status = t2_runtime_agree_status(rt, job_size(&job, err), err);
+    if (status != 0) {
         job_free(&job);
         return -1;
     }

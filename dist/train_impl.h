@@ -23,6 +23,49 @@ typedef struct t2_train_step_stats {
     double seconds_rollout, seconds_backward, seconds_wait, seconds_comm, seconds_update;
 } t2_train_step_stats;
 
+/* The train items a run draws and validates on, and the lengths of their prompts
+ * (dist/train_prompts.c). Training draws from the pool, items [0, pool_end); validation uses
+ * the items [pool_end, n) that fit. An item fits when its prompt has at most max_len tokens
+ * (the model's positions less max_new_tokens); a drawn item that does not is replaced by
+ * another draw, so it is skipped. The same on every rank. */
+typedef struct t2_train_prompts {
+    int64_t n, pool_end;   /* train items; the pool is [0, pool_end) */
+    int64_t max_len;       /* the longest prompt that fits, in tokens */
+    uint64_t seed;         /* the run's seed: step s draws from (seed, s) */
+    int64_t batch;         /* items per step */
+    int32_t *length;       /* [n] tokens of each measured item's prompt; < 0: not measured
+                              (never drawn by steps 1..steps nor a validation item) */
+    int64_t measured;      /* items measured */
+    int64_t *val;          /* [n_val] validation items that fit, increasing */
+    int64_t n_val;
+    int64_t longest;       /* tokens of the longest prompt steps 1..steps draw */
+    int64_t longest_item;  /* its train item (the first of equals) */
+    int64_t skipped;       /* measured items that do not fit: drawn and replaced, or left out
+                              of validation */
+    int64_t first_skipped; /* the lowest of them; -1 when none */
+} t2_train_prompts;
+
+/* Collective (every argument but p and err the same on every rank): replays the draws of
+ * steps 1..steps of a run with seed and batch over train items [0, pool_end) of task and
+ * tokenizes, through `prompt`, every prompt they draw and every validation item [pool_end,
+ * n) — the ranks share the tokenizing — so p holds the engine's size (longest) and the
+ * validation items (1 <= pool_end <= n). 0, or -1 on every rank with err when no training
+ * item fits, or validation items exist and none fits. Free p with t2_train_prompts_free
+ * either way. */
+int t2_train_prompts_measure(t2_train_prompts *p, const t2_runtime *rt, const t2_task *task,
+                             const t2_prompt_encoder *prompt, int64_t n, int64_t pool_end,
+                             int64_t max_len, uint64_t seed, int64_t batch, int64_t steps,
+                             t2_error *err);
+/* Step's batch of train items into indices[p->batch] (1 <= step <= the steps measured): the
+ * same on every rank and on a resume; with no item skipped, a plain draw with replacement
+ * from the pool by (seed, step). */
+void t2_train_prompts_draw(const t2_train_prompts *p, int64_t step, int64_t *indices);
+void t2_train_prompts_free(t2_train_prompts *p); /* zeroed ok; twice ok */
+
+/* A seed from (seed, a, b): distinct for distinct inputs (the streams of a run's prompt
+ * draws, a = 1, and of its chunks' sampling, a = 2 + step). */
+uint64_t t2_train_seed(uint64_t seed, uint64_t a, uint64_t b);
+
 typedef struct t2_train_job {
     const t2_runtime *rt;         /* borrowed */
     const t2_train_settings *s;   /* borrowed */
@@ -38,8 +81,9 @@ typedef struct t2_train_job {
     t2_reward_norm reward_norm;
     char fingerprint[T2_FINGERPRINT_CHARS]; /* of the base model */
     char run_id[T2_FINGERPRINT_CHARS];      /* hash of every setting that changes the result */
-    int64_t train_pool;           /* training prompts are drawn from train items [0, pool) */
-    int64_t val_first, val_n;     /* validation: train items [val_first, val_first + val_n) */
+    t2_train_prompts prompts;     /* the pool training draws from (train items before the
+                                     last val_samples) and the validation items (the last
+                                     val_samples), both without the items that cannot fit */
     int64_t n_chunks;             /* ceil(batch / chunk) */
     float *params;                /* [n_params] every rank: the parameters being trained */
     t2_train_state state;         /* parameter rank: parameters, moments, best, step */

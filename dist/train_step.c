@@ -14,21 +14,13 @@
 #include "dist/train_impl.h"
 #include "rl/optim.h"
 
-/* A seed from (seed, a, b) through splitmix-seeded streams: distinct for distinct inputs. */
-static uint64_t derive_seed(uint64_t seed, uint64_t a, uint64_t b) {
+/* Through splitmix-seeded streams. */
+uint64_t t2_train_seed(uint64_t seed, uint64_t a, uint64_t b) {
     t2_rng rng;
     t2_rng_init(&rng, seed ^ (a * 0x9E3779B97F4A7C15ull));
     uint64_t x = t2_rng_next(&rng) ^ (b * 0xD1B54A32D192ED03ull);
     t2_rng_init(&rng, x);
     return t2_rng_next(&rng);
-}
-
-/* The step's prompts: batch train indices drawn from [0, pool) by (seed, step). */
-static void choose_prompts(const t2_train_job *job, int64_t step, int64_t *indices) {
-    t2_rng rng;
-    t2_rng_init(&rng, derive_seed((uint64_t)job->s->seed, 1, (uint64_t)step));
-    for (int64_t i = 0; i < job->s->batch; i++)
-        indices[i] = (int64_t)(t2_rng_next(&rng) % (uint64_t)job->train_pool);
 }
 
 static int64_t chunk_first(const t2_train_job *job, int64_t c) { return c * job->s->chunk; }
@@ -75,7 +67,8 @@ static int run_rollouts(t2_train_job *job, int64_t step, const int64_t *indices,
     for (int64_t c; (c = t2_handout_next(&handout)) >= 0;) {
         if (status != 0) continue; /* keep asking until the hand-out ends, then agree */
         int64_t first = chunk_first(job, c), n = chunk_size(job, c);
-        uint64_t seed = derive_seed((uint64_t)job->s->seed, 2 + (uint64_t)step, (uint64_t)c);
+        uint64_t seed =
+            t2_train_seed((uint64_t)job->s->seed, 2 + (uint64_t)step, (uint64_t)c);
         status = t2_rollout_generate(&job->engine, indices + first, n, seed,
                                      job->rollouts + first, err);
         if (status == 0) job->own_chunk[c] = 1;
@@ -205,7 +198,7 @@ int t2_train_step(t2_train_job *job, int64_t step, t2_train_step_stats *stats, t
     int64_t batch = job->s->batch;
     memset(stats, 0, sizeof *stats);
     int64_t *indices = t2_alloc_array((size_t)batch, sizeof *indices);
-    choose_prompts(job, step, indices);
+    t2_train_prompts_draw(&job->prompts, step, indices);
     double t0 = t2_time_now();
     int status = run_rollouts(job, step, indices, err);
     t2_free(indices);

@@ -124,6 +124,11 @@ void t2_trainer_set_weights(t2_trainer *tr, const t2_model_weights *weights) {
     tr->weights = weights;
 }
 
+void t2_trainer_set_logit_term(t2_trainer *tr, t2_logit_grad_fn fn, void *ctx) {
+    tr->logit_fn = fn;
+    tr->logit_ctx = ctx;
+}
+
 void t2_trainer_set_threads(t2_trainer *tr, int n_threads) {
     T2_ASSERT(n_threads >= 1);
     if (tr->pool != NULL && t2_train_pool_threads(tr->pool) == n_threads) return;

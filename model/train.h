@@ -65,6 +65,18 @@ int64_t t2_trainer_workspace_bytes(const t2_model_config *cfg, int64_t max_seqs,
  * policy and the base model in turn (KL against the base). */
 void t2_trainer_set_weights(t2_trainer *tr, const t2_model_weights *weights);
 
+/* An extra term of the loss on the logits (the exact KL of rl/rollout.h), for the next
+ * steps' backward until set again (fn NULL: none, the default). fn is called during the
+ * backward for the batch rows [begin, end) (row r: sequence r / seq_len, position
+ * r % seq_len) with their logits ((end - begin) x vocab, borrowed) and dlogits (the same
+ * shape), which hold the weighted cross-entropy's dL/dlogits of those rows: fn ADDS its
+ * term's gradient, which then flows through the whole backward like the cross-entropy's.
+ * The trainer's pool calls fn concurrently on disjoint row ranges. The term's value is not
+ * part of the loss the trainer reports. */
+typedef void (*t2_logit_grad_fn)(void *ctx, int64_t begin, int64_t end, const float *logits,
+                                 float *dlogits, int64_t vocab);
+void t2_trainer_set_logit_term(t2_trainer *tr, t2_logit_grad_fn fn, void *ctx);
+
 /* Threads for the work between GEMMs (elementwise kernels over rows, attention over
  * (sequence, KV head) pairs); the GEMMs use BLIS's own threads. t2_trainer_new starts as many
  * as BLIS uses (linalg/blis_setup.h), so one rank per core with one BLIS thread runs

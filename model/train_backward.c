@@ -82,7 +82,8 @@ static void run_with_sums(backward_ctx *c, int64_t rows, t2_train_pool_fn fn, fl
         for (int64_t i = 0; i < n; i++) grad[i] += tr->partials[w * tr->partial_width + i];
 }
 
-/* Rows [begin, end) of the current chunk: dlogits from the cross-entropy. */
+/* Rows [begin, end) of the current chunk: dlogits from the cross-entropy, plus the caller's
+ * own term (t2_trainer_set_logit_term) when set. */
 static void rows_cross_entropy(void *arg, int64_t begin, int64_t end, int worker) {
     backward_ctx *c = arg;
     t2_trainer *tr = c->tr;
@@ -90,6 +91,9 @@ static void rows_cross_entropy(void *arg, int64_t begin, int64_t end, int worker
     t2_cross_entropy_backward(tr->dlogits + begin * tr->vocab, tr->vocab,
                               tr->logits + r * tr->vocab, tr->vocab, tr->lse + r,
                               c->b->targets + r, c->b->weights + r, end - begin, tr->vocab);
+    if (tr->logit_fn != NULL)
+        tr->logit_fn(tr->logit_ctx, r, r + end - begin, tr->logits + r * tr->vocab,
+                     tr->dlogits + begin * tr->vocab, tr->vocab);
 }
 
 /* Rows [begin, end): dx += RMSNorm backward of dxn (x, weight from c), dweight into sums. */

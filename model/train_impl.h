@@ -45,6 +45,8 @@ typedef struct t2_train_layer_acts {
 struct t2_trainer {
     const t2_model_config *cfg;      /* borrowed */
     const t2_model_weights *weights; /* borrowed */
+    t2_logit_grad_fn logit_fn;       /* t2_trainer_set_logit_term (NULL: none) */
+    void *logit_ctx;
     int64_t max_seqs, max_len, max_rows;
     int64_t d, ffn, vocab, n_heads, n_kv, head_dim, group; /* group = n_heads / n_kv */
     int64_t q_dim, kv_dim, qkv_ld;  /* n_heads hd, n_kv hd, q_dim + 2 kv_dim */

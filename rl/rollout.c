@@ -15,6 +15,27 @@ static int64_t row_capacity(const t2_rollout_engine *e) {
     return e->max_prompt_len + e->options.max_new_tokens;
 }
 
+/* 1 when the training pass carries the KL term. */
+static int uses_kl(const t2_rollout_options *o) {
+    return o->objective == T2_OBJECTIVE_REINFORCE && o->kl_beta > 0;
+}
+
+int t2_rollout_check_sampling(t2_objective objective, const t2_sampler_params *sampler,
+                              t2_error *err) {
+    if (objective != T2_OBJECTIVE_REINFORCE) return 0;
+    const char *why = "with objective reinforce samples off-policy; expected";
+    const char *because = "(REINFORCE scores completions under the policy itself: temperature "
+                          "1, the whole vocabulary)";
+    if (sampler->temperature != 1.0f)
+        return t2_error_set(err, "temperature: %g %s 1 %s", (double)sampler->temperature, why,
+                            because);
+    if (sampler->top_k != 0)
+        return t2_error_set(err, "top_k: %lld %s 0 %s", (long long)sampler->top_k, why, because);
+    if (sampler->top_p != 1.0f)
+        return t2_error_set(err, "top_p: %g %s 1 %s", (double)sampler->top_p, why, because);
+    return 0;
+}
+
 int t2_rollout_engine_init(t2_rollout_engine *e, const t2_model_config *cfg,
                            const t2_model_weights *policy, const t2_model_weights *base,
                            const t2_prompt_encoder *prompt, const t2_task *task,
@@ -22,6 +43,7 @@ int t2_rollout_engine_init(t2_rollout_engine *e, const t2_model_config *cfg,
                            int64_t max_prompt_len, t2_error *err) {
     T2_ASSERT(max_prompts >= 1 && max_prompt_len >= 1 && options->batch_prompts >= 1);
     memset(e, 0, sizeof *e);
+    if (t2_rollout_check_sampling(options->objective, &options->sampler, err) != 0) return -1;
     e->cfg = cfg;
     e->prompt = prompt;
     e->task = task;
@@ -39,6 +61,8 @@ int t2_rollout_engine_init(t2_rollout_engine *e, const t2_model_config *cfg,
     e->policy_weights = policy;
     e->base_weights = base;
     int64_t per_seq = t2_trainer_workspace_bytes(cfg, 1, capacity);
+    int64_t kl_rows = options->max_new_tokens; /* base logits kept per sequence */
+    if (uses_kl(options)) per_seq += kl_rows * cfg->vocab_size * (int64_t)sizeof(float);
     int64_t budget = options->trainer_bytes > 0 ? options->trainer_bytes : T2_ROLLOUT_TRAINER_BYTES;
     e->pass_seqs = budget / per_seq;
     if (e->pass_seqs > max_prompts) e->pass_seqs = max_prompts;
@@ -48,8 +72,13 @@ int t2_rollout_engine_init(t2_rollout_engine *e, const t2_model_config *cfg,
     e->batch_tokens = t2_alloc_array(cells, sizeof *e->batch_tokens);
     e->batch_targets = t2_alloc_array(cells, sizeof *e->batch_targets);
     e->batch_weights = t2_alloc_array(cells, sizeof *e->batch_weights);
-    e->logp_policy = t2_alloc_array(cells, sizeof *e->logp_policy);
-    e->logp_reference = t2_alloc_array(cells, sizeof *e->logp_reference);
+    if (uses_kl(options)) {
+        size_t pass_cells = (size_t)(e->pass_seqs * capacity);
+        e->base_logits = t2_alloc_array((size_t)(e->pass_seqs * kl_rows * cfg->vocab_size),
+                                        sizeof *e->base_logits);
+        e->kl_row = t2_alloc_array(pass_cells, sizeof *e->kl_row);
+        e->kl = t2_alloc_array(pass_cells, sizeof *e->kl);
+    }
     return 0;
 }
 
@@ -60,8 +89,9 @@ void t2_rollout_engine_free(t2_rollout_engine *e) {
     t2_free(e->batch_tokens);
     t2_free(e->batch_targets);
     t2_free(e->batch_weights);
-    t2_free(e->logp_policy);
-    t2_free(e->logp_reference);
+    t2_free(e->base_logits);
+    t2_free(e->kl_row);
+    t2_free(e->kl);
     memset(e, 0, sizeof *e);
 }
 
@@ -207,59 +237,91 @@ static int is_completion(const t2_rollout *r, int64_t t) {
     return t + 1 >= r->prompt_len && t + 1 < r->prompt_len + r->completion_len;
 }
 
-/* Log π and log π_base of every position of the batch, into logp_policy / logp_reference at
- * the batch's cells (cell offset `first`). */
-static int kl_logprobs(t2_rollout_engine *e, const t2_train_batch *batch, int64_t first,
-                       t2_error *err) {
+/* The KL of one pass (rollouts r[0..pn), rows of len tokens; the batch's weights are 0):
+ * numbers the completion positions (kl_row), keeps the base model's logits there
+ * (base_logits), then sets KL_t at each from the policy's logits (kl). Two forwards. */
+static int kl_pass(t2_rollout_engine *e, const t2_rollout *r, int64_t pn, int64_t len,
+                   const t2_train_batch *batch, t2_error *err) {
+    int64_t vocab = e->cfg->vocab_size, cells = pn * len, rows = 0;
+    for (int64_t i = 0; i < cells; i++) {
+        e->kl_row[i] = is_completion(&r[i / len], i % len) ? rows++ : -1;
+        e->kl[i] = 0.0;
+    }
+    T2_ASSERT(rows <= e->pass_seqs * e->options.max_new_tokens);
     double ignored = 0.0;
-    int status = t2_trainer_loss(e->trainer, batch, e->logp_policy + first, &ignored, err);
     t2_trainer_set_weights(e->trainer, e->base_weights);
-    if (status == 0)
-        status = t2_trainer_loss(e->trainer, batch, e->logp_reference + first, &ignored, err);
+    int status = t2_trainer_loss(e->trainer, batch, NULL, &ignored, err);
     t2_trainer_set_weights(e->trainer, e->policy_weights);
-    return status;
+    if (status != 0) return -1;
+    const float *logits = t2_trainer_logits(e->trainer);
+    for (int64_t i = 0; i < cells; i++)
+        if (e->kl_row[i] >= 0)
+            memcpy(e->base_logits + e->kl_row[i] * vocab, logits + i * vocab,
+                   (size_t)vocab * sizeof *logits);
+    if (t2_trainer_loss(e->trainer, batch, NULL, &ignored, err) != 0) return -1;
+    logits = t2_trainer_logits(e->trainer);
+    for (int64_t i = 0; i < cells; i++)
+        if (e->kl_row[i] >= 0)
+            e->kl[i] = t2_rollout_loss_kl(logits + i * vocab,
+                                          e->base_logits + e->kl_row[i] * vocab, vocab);
+    return 0;
+}
+
+/* The KL term of the training step on the logits (model/train.h t2_logit_grad_fn): adds
+ * scale · ∂KL_t/∂z at every completion position of the pass. Rows are the pass's cells. */
+typedef struct kl_term {
+    const t2_rollout_engine *e;
+    double scale; /* β / B */
+} kl_term;
+
+static void kl_logit_grad(void *ctx, int64_t begin, int64_t end, const float *logits,
+                          float *dlogits, int64_t vocab) {
+    const kl_term *k = ctx;
+    for (int64_t i = begin; i < end; i++) {
+        int64_t row = k->e->kl_row[i];
+        if (row < 0) continue;
+        const float *z = logits + (i - begin) * vocab, *base = k->e->base_logits + row * vocab;
+        double kl = t2_rollout_loss_kl(z, base, vocab);
+        t2_rollout_loss_kl_backward(dlogits + (i - begin) * vocab, z, base, vocab, kl, k->scale);
+    }
 }
 
 int t2_rollout_backward(t2_rollout_engine *e, t2_rollout *rollouts, int64_t n,
                         t2_adapter_grad_ctx *ctx, double *loss, t2_error *err) {
     T2_ASSERT(n >= 1 && n <= e->max_prompts);
-    int64_t len = fill_rows(e, rollouts, n);
+    int64_t len = fill_rows(e, rollouts, n), batch_prompts = e->options.batch_prompts;
     float *w = e->batch_weights;
-    float beta = e->options.kl_beta;
-    double inv_batch = 1.0 / (double)e->options.batch_prompts;
+    int with_kl = uses_kl(&e->options);
+    double beta = e->options.kl_beta;
+    kl_term term = {e, beta / (double)batch_prompts};
     t2_train_options opt = {.linear_fn = t2_adapter_linear_fn, .linear_ctx = ctx};
     *loss = 0.0;
     for (int64_t p0 = 0; p0 < n; p0 += e->pass_seqs) {
         int64_t pn = n - p0 < e->pass_seqs ? n - p0 : e->pass_seqs, first = p0 * len;
         t2_train_batch batch = {.n_seqs = pn, .seq_len = len, .tokens = e->batch_tokens + first,
                                 .targets = e->batch_targets + first, .weights = w + first};
-        if (beta > 0 && e->options.objective == T2_OBJECTIVE_REINFORCE) {
-            /* k_t needs log π and log π_base of every completion token before the backward */
-            for (int64_t i = 0; i < pn * len; i++) w[first + i] = 1.0f;
-            if (kl_logprobs(e, &batch, first, err) != 0) return -1;
-        }
         memset(w + first, 0, (size_t)(pn * len) * sizeof *w);
+        if (with_kl && kl_pass(e, rollouts + p0, pn, len, &batch, err) != 0) return -1;
+        double kl_sum = 0.0;
         for (int64_t p = p0; p < p0 + pn; p++) {
             t2_rollout *r = &rollouts[p];
             r->kl = 0.0;
-            for (int64_t t = 0; t < len; t++) {
-                if (!is_completion(r, t)) continue;
-                int64_t cell = p * len + t;
-                if (e->options.objective == T2_OBJECTIVE_SFT) {
-                    w[cell] = (float)(inv_batch / (double)r->completion_len);
-                    continue;
-                }
-                double k = 0.0;
-                if (beta > 0) {
-                    k = (double)e->logp_policy[cell] - (double)e->logp_reference[cell];
-                    r->kl += k;
-                }
-                w[cell] = (float)(((double)r->advantage - beta * k) * inv_batch);
-            }
+            if (r->completion_len == 0) continue;
+            int64_t at = (p - p0) * len + r->prompt_len - 1; /* the pass's cell of a_1 */
+            if (e->options.objective == T2_OBJECTIVE_SFT)
+                t2_rollout_loss_sft_weights(w + first + at, r->completion_len, batch_prompts);
+            else
+                r->kl = t2_rollout_loss_reinforce_weights(w + first + at, r->advantage, beta,
+                                                          with_kl ? e->kl + at : NULL,
+                                                          r->completion_len, batch_prompts);
+            kl_sum += r->kl;
         }
         double pass_loss = 0.0;
-        if (t2_trainer_step(e->trainer, &batch, &opt, &pass_loss, err) != 0) return -1;
-        *loss += pass_loss;
+        t2_trainer_set_logit_term(e->trainer, with_kl ? kl_logit_grad : NULL, &term);
+        int status = t2_trainer_step(e->trainer, &batch, &opt, &pass_loss, err);
+        t2_trainer_set_logit_term(e->trainer, NULL, NULL);
+        if (status != 0) return -1;
+        *loss += pass_loss + term.scale * kl_sum;
     }
     return 0;
 }

@@ -12,13 +12,30 @@
  *   2. the caller turns the rewards of the whole batch into advantages (t2_rollout_advantages:
  *      none / centred / standardised, then clipped).
  *   3. t2_rollout_backward: one training pass over the chunk's rows (prompt + completion)
- *      with loss weights on the completion tokens only:
- *        reinforce:  w_t = (A_p - β k_t) / B,  k_t = log π(a_t) - log π_base(a_t)
- *                    (the per-token KL estimate, a constant in the gradient; β = 0 skips it)
+ *      with loss weights on the completion tokens only (rl/rollout_loss.h):
+ *        reinforce:  w_t = (A_p - β R_t) / B,  R_t = Σ_{t' > t} KL_t'
  *        sft:        w_t = 1 / (B · |completion_p|)
- *      so the summed loss is -Σ_p A_p Σ_t log π(a_t) / B (+ β KL) — DESIGN.md's REINFORCE
- *      loss averaged over the batch of B prompts — and the adapter's gradient accumulator
+ *      and, for reinforce with β > 0, the KL term (β / B) Σ_p Σ_t KL_t added on the logits,
+ *      so the loss is -Σ_p A_p Σ_t log π(a_t) / B + β KL — DESIGN.md's REINFORCE loss
+ *      averaged over the batch of B prompts — and the adapter's gradient accumulator
  *      (model/adapter.h) receives every target layer's (X, Δ).
+ *
+ * The KL penalty. KL_t = Σ_v π(v|c_t) (log π(v|c_t) − log π_base(v|c_t)) is the
+ * full-vocabulary analytic KL at each visited context c_t (prompt and a_<t), computed exactly
+ * from the logits of both models, never estimated from the sampled token alone. Σ_t KL_t over
+ * a completion sampled from π is an unbiased estimate of the sequence-level
+ * KL(π ‖ π_base) of completions (the chain rule of KL), and its gradient has two parts:
+ *   - pathwise: Σ_t ∇KL_t at the fixed contexts, exact — ∂KL_t/∂z_v = π_v ((log π_v −
+ *     log π_base_v) − KL_t) on the policy logits z, through the whole backward;
+ *   - the contexts' own dependence on the policy (score function): Σ_t R_t ∇ log π(a_t) with
+ *     the reward-to-go R_t = Σ_{t' > t} KL_t' (the later positions' KL; earlier ones do not
+ *     depend on a_t), held constant, in the weights above.
+ * Their sum is an unbiased estimate of ∇ KL(π ‖ π_base) over whole completions
+ * (tests/test_rollout_kl.c checks both parts by finite differences, and their expectation
+ * against the exact sequence KL of all two-token completions). It costs two forwards per
+ * pass besides the training step's (base, then policy, for the KL_t behind R_t).
+ * Sampling must then be from π itself: REINFORCE refuses other sampling settings
+ * (t2_rollout_check_sampling).
  * Does not: choose prompts, reduce across ranks, or update parameters. */
 #ifndef T2_RL_ROLLOUT_H
 #define T2_RL_ROLLOUT_H
@@ -33,6 +50,7 @@
 #include "model/prompt_encoder.h"
 #include "model/tokenizer.h"
 #include "model/train.h"
+#include "rl/rollout_loss.h"
 #include "rl/task.h"
 
 typedef enum t2_objective {
@@ -63,14 +81,16 @@ typedef struct t2_rollout {
     int64_t prompt_len, completion_len;
     float reward;         /* +1 / -1 (sft: +1) */
     float advantage;      /* set by the caller before t2_rollout_backward */
-    double kl;            /* Σ_t k_t over the completion (after t2_rollout_backward, β > 0) */
+    double kl;            /* Σ_t KL_t over the completion, the exact KL at each visited
+                             context (after t2_rollout_backward; 0 unless reinforce, β > 0) */
 } t2_rollout;
 
 /* The workspaces of one rank: a generator (forward + KV cache) and one trainer, which runs
  * over the policy weights, and over the base weights for the KL's reference when β > 0. The
  * trainer holds up to pass_seqs sequences: a chunk goes through it pass_seqs at a time, so
- * that its activations stay within options.trainer_bytes (a whole chunk at once when it
- * fits, as for small models; the gradient is the same sum either way, up to rounding). */
+ * that its activations (and, for the KL, the base model's logits at the completion
+ * positions) stay within options.trainer_bytes (a whole chunk at once when it fits, as for
+ * small models; the gradient is the same sum either way, up to rounding). */
 enum { T2_ROLLOUT_TRAINER_BYTES = 1 << 30 };
 typedef struct t2_rollout_engine {
     const t2_model_config *cfg;   /* borrowed */
@@ -85,13 +105,27 @@ typedef struct t2_rollout_engine {
     t2_trainer *trainer;          /* pass_seqs sequences of a chunk at a time */
     int64_t pass_seqs;
     int32_t *batch_tokens, *batch_targets; /* max_prompts x row capacity */
-    float *batch_weights, *logp_policy, *logp_reference;
+    float *batch_weights;                  /* max_prompts x row capacity */
+    /* the KL (reinforce with β > 0; else NULL), for one pass of pass_seqs rows: */
+    float *base_logits;   /* (pass_seqs · max_new_tokens) x vocab: the base model's logits at
+                             the pass's completion positions, in row order */
+    int64_t *kl_row;      /* pass_seqs x row capacity: a position's row of base_logits, or -1
+                             where nothing is sampled */
+    double *kl;           /* pass_seqs x row capacity: KL_t at each completion position */
 } t2_rollout_engine;
+
+/* REINFORCE's loss scores completions under π itself (temperature 1, the whole vocabulary),
+ * so its rollouts must be sampled from π: 0 when objective is not reinforce or sampler is
+ * temperature 1, top_k 0, top_p 1; else -1 with err naming the first setting that is not
+ * ("temperature: 0.7 with objective reinforce samples off-policy; expected 1 ..."). */
+int t2_rollout_check_sampling(t2_objective objective, const t2_sampler_params *sampler,
+                              t2_error *err);
 
 /* Sets up for chunks of up to max_prompts prompts of up to max_prompt_len tokens. policy and
  * base are borrowed weights (base only read when kl_beta > 0); policy is read at every call,
  * so composing new parameters into it between steps is all an update needs. 0, or -1 with
- * err when prompt plus completion cannot fit the model's positions. */
+ * err (nothing allocated) when prompt plus completion cannot fit the model's positions or
+ * the sampling is off-policy for reinforce (t2_rollout_check_sampling). */
 int t2_rollout_engine_init(t2_rollout_engine *e, const t2_model_config *cfg,
                            const t2_model_weights *policy, const t2_model_weights *base,
                            const t2_prompt_encoder *prompt, const t2_task *task,
@@ -115,7 +149,8 @@ void t2_rollout_advantages(const float *rewards, int64_t n, t2_reward_norm norm,
 
 /* Step 3: the training pass over a chunk of n rollouts (advantages set); adds into the
  * gradient accumulator through ctx (model/adapter.h), sets each rollout's kl, and returns
- * the chunk's loss in *loss. 0, or -1 with err. */
+ * the chunk's loss in *loss: Σ_t w_t (−log π(a_t)) + (β / B) Σ_p Σ_t KL_t (the KL term only
+ * for reinforce with β > 0). 0, or -1 with err (the accumulator may hold part of the chunk). */
 int t2_rollout_backward(t2_rollout_engine *e, t2_rollout *rollouts, int64_t n,
                         t2_adapter_grad_ctx *ctx, double *loss, t2_error *err);
 

@@ -29,3 +29,7 @@ t2_add_cli_test(NAME adapt_help LABELS eval STDOUT "^usage: .*t2 adapt"
   COMMAND ${T2_EXE} adapt --help)
 t2_add_cli_test(NAME adapt_main_help LABELS eval STDOUT "^  adapt +answer queries with an expert bundle"
   COMMAND ${T2_EXE} --help)
+# The few-shot search itself (dist/fewshot.h), before its fallback to the best single expert,
+# on synthetic objectives: an interior optimum only a mixture reaches, and a fallback.
+t2_add_test(NAME fewshot_search SOURCES test_fewshot_search.c RANKS 2 LABELS eval adapt
+  TIMEOUT 60)

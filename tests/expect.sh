@@ -6,13 +6,18 @@
 # Always fails on a sanitizer report, a signal, or an assertion failure.
 want_exit=$1; want_err=$2; want_out=$3; stdin_file=${4:-/dev/null}
 shift 4
+# The command as a shell would take it back: each word in single quotes (' as '\'').
+command=
+for word in "$@"; do
+    command="$command${command:+ }'$(printf '%s' "$word" | sed "s/'/'\\\\''/g")'"
+done
 out=$(mktemp); err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
 "$@" <"$stdin_file" >"$out" 2>"$err"
 status=$?
 fail() {
     echo "FAIL: $*"
-    echo "command: $*"; echo "exit status: $status"
+    echo "command: $command"; echo "exit status: $status"
     echo "--- stdout (first 40 lines)"; head -n 40 "$out"
     echo "--- stderr (first 40 lines)"; head -n 40 "$err"
     exit 1

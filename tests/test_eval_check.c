@@ -9,8 +9,13 @@
  *                        row routed all its samples to one expert its answers are that
  *                        expert's own row's (same correct count, same answer tokens).
  *   fewshot R.json       every fewshot row's α lies in [0,1] with a weight per expert (or per
- *                        expert and layer), and scored no worse on the solved examples than
- *                        the best single expert.
+ *                        expert and layer); a row whose α is one expert alone scored that
+ *                        expert's best-single accuracy on the solved examples (the answer and
+ *                        its score come from the same member), and no row scored below the
+ *                        best single expert (the report carries the answer after the
+ *                        search's fallback to that expert, so this checks the report's
+ *                        fields, not the search: tests/test_fewshot_search.c tests the search
+ *                        itself, before the fallback, on objectives with known optima).
  * Prints the routing of every two-pass row. Exit 0 when every check passed. */
 #include <jansson.h>
 #include <stdio.h>
@@ -153,8 +158,25 @@ static double real(json_t *o, const char *key) {
     return json_number_value(v);
 }
 
-/* Every fewshot row: α has one weight in [0,1] per expert (or per expert and layer), and the
- * mixture scored no worse than the best single expert on the solved examples. */
+/* The expert whose weights alone are 1 on every layer (the others 0), or -1 when α mixes. */
+static int single_expert_of(json_t *alpha, size_t experts) {
+    size_t layers = json_array_size(alpha) / experts;
+    int found = -1;
+    for (size_t k = 0; k < experts; k++) {
+        int ones = 0, zeros = 0;
+        for (size_t l = 0; l < layers; l++) {
+            double a = json_number_value(json_array_get(alpha, k * layers + l));
+            ones += a == 1.0;
+            zeros += a == 0.0;
+        }
+        if (ones == (int)layers && found < 0) found = (int)k;
+        else if (zeros != (int)layers) return -1;
+    }
+    return found;
+}
+
+/* Every fewshot row: α has one weight in [0,1] per expert (or per expert and layer); an α of
+ * one expert alone scored the best single expert's accuracy; no row below that accuracy. */
 static void check_fewshot(const char *path) {
     json_t *root = load(path);
     if (root == NULL) return;
@@ -173,8 +195,11 @@ static void check_fewshot(const char *path) {
             CHECK(a >= 0.0 && a <= 1.0, "result %zu: alpha[%zu] = %g outside [0,1]", i, k, a);
         }
         double mixed = real(f, "example_accuracy"), single = real(f, "best_single_accuracy");
-        CHECK(mixed >= single, "result %zu: the mixture scored %g on the examples, below the "
+        CHECK(mixed >= single, "result %zu: the answer scored %g on the examples, below the "
               "best single expert's %g", i, mixed, single);
+        int alone = experts > 0 ? single_expert_of(alpha, experts) : -1;
+        CHECK(alone < 0 || mixed == single, "result %zu: α is expert %d alone, scoring %g; "
+              "expected the best single expert's %g", i, alone, mixed, single);
         printf("result %zu: fewshot α found scores %.3f on %lld examples (best single %.3f)\n",
                i, mixed, (long long)integer(f, "examples"), single);
     }

@@ -10,7 +10,8 @@
 set -eu
 t2=$1; mpiexec=$2; weights_close=$3
 dir=$(mktemp -d "${TMPDIR:-/tmp}/t2-pretrain-XXXXXX")
-trap 'rm -rf "$dir"' EXIT
+. "$(dirname "$0")/session.sh"
+trap 'session_kill "$dir/k.sid"; rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 "$t2" new-model --out "$dir/init" --hidden 32 --layers 2 --heads 4 --kv-heads 2 --ffn 64 --seed 3 2>/dev/null
@@ -35,19 +36,14 @@ run 2 c --checkpoint-dir "$dir/ckpt" --checkpoint-every 2 --resume
 grep -q "resuming after step 4" "$dir/c.log" || fail "the second run did not resume"
 cmp -s "$dir/a/model.safetensors" "$dir/c/model.safetensors" || fail "resumed run differs from the uninterrupted one"
 
-# a real crash: SIGKILL once the step-4 checkpoint exists, then resume
-$mpiexec -n 2 --oversubscribe "$t2" pretrain $common --out "$dir/k" --checkpoint-dir "$dir/ckpt-k" \
-    --checkpoint-every 4 --metrics "$dir/k0.jsonl" 2>"$dir/k0.log" &
-job=$!
-while ! grep -q '"step": 4,' "$dir/k0.jsonl" 2>/dev/null && kill -0 $job 2>/dev/null; do sleep 0.1; done
-while [ ! -e "$dir/ckpt-k/checkpoint.safetensors" ] && kill -0 $job 2>/dev/null; do sleep 0.1; done
-# mpiexec and its ranks, by PID (Open MPI puts each rank in a process group of its own)
-ranks=$(pgrep -P $job 2>/dev/null || true) # none when the run already ended
-kill -9 $job $ranks 2>/dev/null || true
-wait $job 2>/dev/null || true
-for r in $ranks; do
-    while [ -n "$(ps -o stat= -p $r 2>/dev/null | grep -v Z)" ]; do sleep 0.1; done
-done
+# a real crash: SIGKILL once the step-4 checkpoint exists, then resume; mpiexec and its ranks
+# are the processes of a session of their own (tests/session.sh), and only they are killed
+session_start "$dir/k.sid" $mpiexec -n 2 --oversubscribe "$t2" pretrain $common --out "$dir/k" \
+    --checkpoint-dir "$dir/ckpt-k" --checkpoint-every 4 --metrics "$dir/k0.jsonl" 2>"$dir/k0.log"
+while ! grep -q '"step": 4,' "$dir/k0.jsonl" 2>/dev/null && kill -0 $session_job 2>/dev/null; do sleep 0.1; done
+while [ ! -e "$dir/ckpt-k/checkpoint.safetensors" ] && kill -0 $session_job 2>/dev/null; do sleep 0.1; done
+session_kill "$dir/k.sid"
+wait $session_job 2>/dev/null || true
 run 2 k --checkpoint-dir "$dir/ckpt-k" --checkpoint-every 4 --resume
 grep -q "resuming after step" "$dir/k.log" || fail "the run after the kill did not resume"
 cmp -s "$dir/a/model.safetensors" "$dir/k/model.safetensors" ||

@@ -13,7 +13,8 @@
 set -eu
 t2=$1; mpiexec=$2; src=$3; part=$4; weights_close=$5
 dir=$(mktemp -d "${TMPDIR:-/tmp}/t2-train-XXXXXX")
-trap 'rm -rf "$dir"' EXIT
+. "$src/tests/session.sh"
+trap 'session_kill "$dir/k.sid"; rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 model=$src/assets/default-model
 
@@ -74,18 +75,14 @@ run 2 c --steps 4 --checkpoint-dir "$dir/ckpt-c" --checkpoint-every 2
 grep -q "resuming after step 2" "$dir/c.log" || fail "the second run did not resume"
 same a c "resumed run differs from the uninterrupted one"
 
-# a real crash: SIGKILL once the first checkpoint exists, then resume
-$mpiexec -n 2 --oversubscribe "$t2" train $args --steps 4 --checkpoint-dir "$dir/ckpt-k" \
-    --checkpoint-every 1 --out "$dir/k.expert" --metrics "$dir/k.jsonl" 2>"$dir/k0.log" &
-job=$!
-while [ ! -e "$dir/ckpt-k/train-state.pb" ] && kill -0 $job 2>/dev/null; do sleep 0.2; done
-# mpiexec and its ranks, by PID (Open MPI puts each rank in a process group of its own)
-ranks=$(pgrep -P $job 2>/dev/null || true) # none when the run already ended
-kill -9 $job $ranks 2>/dev/null || true
-wait $job 2>/dev/null || true
-for r in $ranks; do
-    while [ -n "$(ps -o stat= -p $r 2>/dev/null | grep -v Z)" ]; do sleep 0.1; done
-done
+# a real crash: SIGKILL once the first checkpoint exists, then resume; mpiexec and its ranks
+# are the processes of a session of their own (tests/session.sh), and only they are killed
+session_start "$dir/k.sid" $mpiexec -n 2 --oversubscribe "$t2" train $args --steps 4 \
+    --checkpoint-dir "$dir/ckpt-k" --checkpoint-every 1 --out "$dir/k.expert" \
+    --metrics "$dir/k.jsonl" 2>"$dir/k0.log"
+while [ ! -e "$dir/ckpt-k/train-state.pb" ] && kill -0 $session_job 2>/dev/null; do sleep 0.2; done
+session_kill "$dir/k.sid"
+wait $session_job 2>/dev/null || true
 run 2 k --steps 4 --checkpoint-dir "$dir/ckpt-k" --checkpoint-every 1
 same a k "a run killed and resumed differs from the uninterrupted one"
 

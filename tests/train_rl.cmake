@@ -21,6 +21,17 @@ add_test(NAME train_rl_bad_input COMMAND sh ${PROJECT_SOURCE_DIR}/tests/test_tra
   ${MPIEXEC_EXECUTABLE} ${PROJECT_SOURCE_DIR})
 set_tests_properties(train_rl_bad_input PROPERTIES ENVIRONMENT "${T2_TEST_ENV}" TIMEOUT 900
   LABELS "train_rl;mpi")
+# Prompts of uneven length: the engine is sized from every train prompt (the longest last),
+# prompts that cannot fit the context are skipped with one line (tests/test_train_prompts.sh).
+# The sanitizer build leaves out the 1-rank and resume comparisons (`rest` runs those paths).
+set(T2_PROMPTS_PART all)
+if(T2_SANITIZE)
+  set(T2_PROMPTS_PART short)
+endif()
+add_test(NAME train_rl_prompts COMMAND sh ${PROJECT_SOURCE_DIR}/tests/test_train_prompts.sh
+  ${T2_EXE} ${MPIEXEC_EXECUTABLE} ${PROJECT_SOURCE_DIR} ${T2_PROMPTS_PART})
+set_tests_properties(train_rl_prompts PROPERTIES ENVIRONMENT "${T2_TEST_ENV}" TIMEOUT 300
+  LABELS "train_rl;mpi")
 t2_add_cli_test(NAME train_help STDOUT "usage: .*t2 train" LABELS train_rl
   COMMAND ${T2_EXE} train --help)
 
