@@ -149,10 +149,12 @@ static int search(const t2_runtime *rt, t2_adapt_session *ss, const adapt_settin
                                 s->examples != NULL ? s->examples : s->examples_task,
                                 &s->fewshot, (uint64_t)s->seed, dec, alpha, &res, err);
     if (status == 0 && rt->rank == 0) {
-        fprintf(stderr, "t2 adapt: few-shot mixture scores %.3f on %lld examples (best single "
-                "expert %s: %.3f), %lld evaluations in %.1f s; α =", res.score,
-                (long long)res.examples, ss->bundle.categories[res.best_single_expert],
-                res.best_single, (long long)res.evaluations, res.seconds);
+        fprintf(stderr, "t2 adapt: few-shot mixture scores %.3f on %lld examples (the search's "
+                "own %.3f%s; best single expert %s: %.3f), %lld evaluations in %.1f s; α =",
+                res.score, (long long)res.examples, res.search_score,
+                res.fallback ? ", so the best single expert answers" : "",
+                ss->bundle.categories[res.best_single_expert], res.best_single,
+                (long long)res.evaluations, res.seconds);
         for (int64_t i = 0; i < t2_adapt_dim(&ss->adapt); i++) fprintf(stderr, " %.3f", alpha[i]);
         fprintf(stderr, "\n");
     }

@@ -44,9 +44,11 @@ static json_t *fewshot_json(const t2_eval_report *r, const t2_eval_row *row) {
     json_t *alpha = json_array();
     for (int64_t i = 0; i < row->alpha_dim; i++)
         json_array_append_new(alpha, json_real(row->alpha[i]));
-    return json_pack("{s:o, s:I, s:f, s:f, s:s, s:I, s:f}", "alpha", alpha,
+    return json_pack("{s:o, s:I, s:f, s:f, s:b, s:f, s:s, s:I, s:f}", "alpha", alpha,
                      "examples", (json_int_t)row->examples,
                      "example_accuracy", row->example_score,
+                     "search_accuracy", row->search_score,
+                     "fallback", row->fallback,
                      "best_single_accuracy", row->best_single,
                      "best_single_expert", r->categories[row->best_single_expert],
                      "evaluations", (json_int_t)row->evaluations,

@@ -182,6 +182,8 @@ static int search_mixture(eval_job *job, int t, const t2_eval_decoding *dec,
     row->example_score = res.score;
     row->best_single = res.best_single;
     row->best_single_expert = res.best_single_expert;
+    row->search_score = res.search_score;
+    row->fallback = res.fallback;
     row->evaluations = res.evaluations;
     row->search_seconds = res.seconds;
     *mixture = (t2_adapt_strategy){.kind = T2_ADAPT_MIXTURE, .alpha = row->alpha};

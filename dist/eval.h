@@ -72,6 +72,9 @@ typedef struct t2_eval_row {
     double example_score;   /* the mixture's accuracy on them */
     double best_single;     /* the best single expert's accuracy on them */
     int best_single_expert; /* which (bundle index) */
+    double search_score;    /* the search's own answer's accuracy on them, before the
+                               fallback to the best single expert */
+    int fallback;           /* 1: the best single expert answered instead (dist/fewshot.h) */
     int64_t evaluations;    /* member scorings of the search */
     double search_seconds;  /* the search's wall time (not in seconds) */
 } t2_eval_row;

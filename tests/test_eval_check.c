@@ -200,8 +200,16 @@ static void check_fewshot(const char *path) {
         int alone = experts > 0 ? single_expert_of(alpha, experts) : -1;
         CHECK(alone < 0 || mixed == single, "result %zu: α is expert %d alone, scoring %g; "
               "expected the best single expert's %g", i, alone, mixed, single);
-        printf("result %zu: fewshot α found scores %.3f on %lld examples (best single %.3f)\n",
-               i, mixed, (long long)integer(f, "examples"), single);
+        /* the search's own answer, before the fallback: the report must say which answered */
+        double searched = real(f, "search_accuracy");
+        int fallback = json_is_true(json_object_get(f, "fallback"));
+        CHECK(json_is_boolean(json_object_get(f, "fallback")), "result %zu: no fallback flag", i);
+        CHECK(fallback ? searched < single && mixed == single : mixed == searched,
+              "result %zu: search %g, answer %g, best single %g, fallback %d disagree", i,
+              searched, mixed, single, fallback);
+        printf("result %zu: fewshot α found scores %.3f on %lld examples (the search's own "
+               "%.3f%s, best single %.3f)\n", i, mixed, (long long)integer(f, "examples"),
+               searched, fallback ? ", fallback" : "", single);
     }
     CHECK(rows > 0, "%s: no fewshot rows", path);
     json_decref(root);
