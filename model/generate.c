@@ -13,8 +13,7 @@ typedef struct seq_state {
     int64_t slot;       /* cache slot while active, -1 otherwise */
     int prefilled;      /* the prompt is in the cache */
     t2_rng rng;
-    size_t text_cap;    /* bytes allocated for the text (NUL included) */
-    size_t emitted;     /* bytes of text already handed to on_text */
+    t2_generate_stream stream;
 } seq_state;
 
 uint64_t t2_generate_seed(uint64_t seed, int64_t i) {
@@ -39,7 +38,7 @@ static int is_eos(const t2_generate_params *params, int32_t token) {
     return 0;
 }
 
-static void append_text(t2_generation *g, seq_state *st, const char *bytes, size_t len) {
+static void append_text(t2_generation *g, t2_generate_stream *st, const char *bytes, size_t len) {
     if (g->text_len + len + 1 > st->text_cap) {
         size_t cap = st->text_cap * 2;
         while (cap < g->text_len + len + 1) cap *= 2;
@@ -86,17 +85,25 @@ static size_t stop_prefix_len(const t2_generation *g, const t2_generate_params *
     return held;
 }
 
-static void emit(t2_generation *g, seq_state *st, int64_t seq, size_t upto,
+static void emit(t2_generation *g, t2_generate_stream *st, int64_t seq, size_t upto,
                  t2_generate_text_fn on_text, void *ctx) {
     if (upto <= st->emitted) return;
     if (on_text != NULL) on_text(ctx, seq, g->text + st->emitted, upto - st->emitted);
     st->emitted = upto;
 }
 
-/* Records a sampled token; returns 1 when the sequence is finished. */
-static int accept_token(t2_generation *g, seq_state *st, int64_t seq, int32_t token,
-                        const t2_tokenizer *tok, const t2_generate_params *params,
-                        t2_generate_text_fn on_text, void *ctx) {
+void t2_generate_start(t2_generation *g, t2_generate_stream *st, int64_t max_new_tokens) {
+    T2_ASSERT(max_new_tokens >= 1);
+    memset(g, 0, sizeof *g);
+    g->tokens = t2_alloc_array((size_t)max_new_tokens, sizeof(int32_t));
+    st->text_cap = 64;
+    st->emitted = 0;
+    g->text = t2_alloc_zero(st->text_cap);
+}
+
+int t2_generate_accept(t2_generation *g, t2_generate_stream *st, int64_t seq, int32_t token,
+                       const t2_tokenizer *tok, const t2_generate_params *params,
+                       t2_generate_text_fn on_text, void *ctx) {
     g->tokens[g->n_tokens++] = token;
     if (is_eos(params, token)) {
         g->finish = T2_FINISH_EOS;
@@ -182,9 +189,7 @@ int t2_generate_run(t2_forward *f, t2_kv_cache *cache, const t2_tokenizer *tok,
     for (int64_t i = 0; i < n_prompts; i++) {
         state[i].slot = -1;
         t2_rng_init(&state[i].rng, t2_generate_seed(params->seed, i));
-        out[i].tokens = t2_alloc_array((size_t)params->max_new_tokens, sizeof(int32_t));
-        state[i].text_cap = 64;
-        out[i].text = t2_alloc_zero(state[i].text_cap);
+        t2_generate_start(&out[i], &state[i].stream, params->max_new_tokens);
     }
     for (int64_t s = 0; s < n_slots; s++) slot_seq[s] = -1;
     t2_kv_cache_reset_all(cache);
@@ -222,7 +227,8 @@ int t2_generate_run(t2_forward *f, t2_kv_cache *cache, const t2_tokenizer *tok,
             int64_t i = batch_seq[b];
             int32_t token = t2_sampler_sample(&sampler, logits + b * vocab, &state[i].rng);
             last_token[i] = token;
-            if (accept_token(&out[i], &state[i], i, token, tok, params, on_text, ctx)) {
+            if (t2_generate_accept(&out[i], &state[i].stream, i, token, tok, params, on_text,
+                                   ctx)) {
                 slot_seq[state[i].slot] = -1;
                 state[i].slot = -1;
                 n_active--;

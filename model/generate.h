@@ -72,6 +72,26 @@ int t2_generate_run(t2_forward *f, t2_kv_cache *cache, const t2_tokenizer *tok,
 /* Frees n results (accepts zeroed ones). */
 void t2_generate_free(t2_generation *out, int64_t n);
 
+/* One sequence's text bookkeeping, for callers that run their own decoding loop with the
+ * stopping rules above (rl/serve_engine.c; t2_generate_run keeps one per prompt):
+ * t2_generate_start, then t2_generate_accept for each sampled token until it returns 1. */
+typedef struct t2_generate_stream {
+    size_t text_cap; /* bytes allocated for the generation's text (NUL included) */
+    size_t emitted;  /* bytes of text already handed to on_text */
+} t2_generate_stream;
+
+/* Makes g an empty generation with room for max_new_tokens >= 1 tokens (free it with
+ * t2_generate_free) and st its fresh bookkeeping. */
+void t2_generate_start(t2_generation *g, t2_generate_stream *st, int64_t max_new_tokens);
+
+/* Records token, sampled for sequence seq, in g: appends it (and its text, with a tokenizer),
+ * streams the text that became final through on_text (may be NULL) and returns 1 when the
+ * sequence is finished (g->finish says why: an EOS id, a stop string, max_new_tokens of
+ * params), else 0. Call at most params->max_new_tokens times. */
+int t2_generate_accept(t2_generation *g, t2_generate_stream *st, int64_t seq, int32_t token,
+                       const t2_tokenizer *tok, const t2_generate_params *params,
+                       t2_generate_text_fn on_text, void *ctx);
+
 /* The seed of sequence i's random stream. */
 uint64_t t2_generate_seed(uint64_t seed, int64_t i);
 

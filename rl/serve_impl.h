@@ -1,0 +1,133 @@
+/* The serve engine's insides, shared by its files (not a public header):
+ *   serve_engine.c   opening, the queue, the engine thread, the public calls;
+ *   serve_request.c  a request checked and turned into a job (prompt ids, limits);
+ *   serve_batch.c    one step over the slots: grouping by weights, forward, sampling, the
+ *                    auto route between its two passes.
+ * Ownership (no data races by construction):
+ *   - a job is built by the submitting thread and immutable afterwards, except `cancel`,
+ *     which is read and written under the engine's lock only;
+ *   - the queue, slots[s].job, the counters and the flags below the lock are read and
+ *     written under the lock;
+ *   - everything else of a slot (its pass, tokens, sampler, text) and the forward, cache
+ *     and logits belong to the engine thread alone.
+ * Callbacks run on the engine thread with the lock released. */
+#ifndef T2_RL_SERVE_IMPL_H
+#define T2_RL_SERVE_IMPL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "model/decomposition_store.h"
+#include "model/model_dir.h"
+#include "rl/bundle.h"
+#include "rl/mixture.h"
+#include "rl/serve_engine.h"
+
+/* An accepted request. */
+typedef struct t2_serve_job {
+    int64_t id;
+    t2_serve_callbacks cb;
+    int group;                /* weights the answer decodes with (t2_serve_engine.weights
+                                 index); auto: decided by the route pass */
+    int is_auto;
+    int32_t *prompt;          /* [n_prompt] the answering pass's ids (heap) */
+    int64_t n_prompt;
+    int32_t *route_prompt;    /* auto: [n_route_prompt] the routing pass's ids (heap) */
+    int64_t n_route_prompt;
+    int64_t max_tokens;       /* >= 1, fits the context with the prompt */
+    int64_t route_max_tokens; /* auto: >= 1, fits the context with the routing prompt */
+    t2_sampler_params sampler;
+    uint64_t seed;
+    char **stops;             /* [n_stops] the request's stop strings (heap copies) */
+    int n_stops;
+    double submitted;         /* t2_serve_now() at submit */
+    t2_serve_result result;   /* filled by the engine thread when the job leaves */
+    char *adaptation;         /* result.adaptation (heap) */
+    int cancel;               /* under the lock */
+    struct t2_serve_job *next; /* queue link, under the lock */
+} t2_serve_job;
+
+/* One KV cache slot. */
+typedef struct t2_serve_slot {
+    t2_serve_job *job;        /* NULL: free (written under the lock) */
+    /* the engine thread's own: */
+    double admitted;          /* t2_serve_now() when it got the slot */
+    int routing;              /* 1 during an auto request's routing pass */
+    int group;                /* the weights it decodes with now */
+    int route;                /* auto: the expert the routing pass named, -1 for base */
+    int64_t route_tokens;     /* auto: prompt + new tokens of the routing pass */
+    const int32_t *pending;   /* tokens not yet in the cache (job's prompt or &last) */
+    int64_t n_pending;
+    int32_t last;             /* the last sampled token */
+    int done;                 /* finished this step (gen.finish says why) */
+    t2_rng rng;
+    t2_sampler sampler;
+    t2_generation gen;
+    t2_generate_stream stream;
+    t2_generate_params params;
+    const char *stops[T2_SERVE_MAX_STOPS + T2_PROMPT_ENCODER_MAX_STOPS + 1];
+} t2_serve_slot;
+
+struct t2_serve_engine {
+    /* read-only after open */
+    t2_model_dir model;           /* its prompt encoder: the chat format ("auto") */
+    t2_prompt_encoder plain;      /* completion prompts: plain, BOS / EOS as the files say */
+    t2_bundle bundle;             /* zeroed without one */
+    t2_decomposition_store store;
+    t2_mixture mixture;           /* the experts, then the classifier */
+    int n_experts;                /* bundle experts (0 without a bundle) */
+    int n_groups;                 /* weights: base, each expert, the classifier when routing
+                                     asks it */
+    int classifier;               /* the classifier's weights index, or -1 */
+    t2_model_weights *composed;   /* [n_groups] W' copies; [0] unused (base) */
+    const t2_model_weights **weights; /* [n_groups] what each group decodes with */
+    t2_serve_routing routing;
+    const char **names;           /* "base", experts, "auto" (with a bundle), NULL */
+    int n_names;                  /* base + experts: the routes counted in the stats */
+    int64_t context, n_slots, queue_limit;
+    const char *route_stops[T2_PROMPT_ENCODER_MAX_STOPS + 1];
+    int n_route_stops;
+    const char *chat_stops[T2_PROMPT_ENCODER_MAX_STOPS + 1]; /* the chat format's markers */
+    int n_chat_stops;
+    /* the engine thread's own */
+    t2_forward forward;
+    t2_kv_cache cache;
+    float *logits;                /* [n_slots x vocab] */
+    t2_forward_seq *batch;        /* [n_slots] */
+    int64_t *batch_slot;          /* [n_slots] */
+    t2_serve_slot *slots;         /* [n_slots] */
+    /* under the lock */
+    pthread_mutex_t lock;
+    pthread_cond_t work;          /* the engine thread waits for work */
+    pthread_cond_t idle;          /* drain waits for every on_done */
+    pthread_t thread;
+    int started;
+    t2_serve_job *head, *tail;    /* the queue */
+    int64_t n_queued, n_active;   /* jobs in the queue / in slots */
+    int64_t pending;              /* accepted jobs whose on_done has not returned */
+    int64_t next_id;
+    int draining, stopping;
+    double deadline;              /* draining: when the rest is cancelled */
+    int64_t requests, refused, cancelled, prompt_tokens, completion_tokens, steps;
+    int64_t *routed;              /* [n_names] */
+};
+
+/* Monotonic seconds. */
+double t2_serve_now(void);
+
+/* Checks request r against e and builds its job (heap; t2_serve_job_free): 0, or -1 with
+ * *refusal and err (one line) and *out NULL. Any thread: reads only what open set. */
+int t2_serve_job_make(const t2_serve_engine *e, const t2_serve_request *r,
+                      const t2_serve_callbacks *cb, t2_serve_job **out,
+                      t2_serve_refusal *refusal, t2_error *err);
+void t2_serve_job_free(t2_serve_job *job); /* NULL ok */
+
+/* Engine thread: prepares slot s for its (just admitted) job. */
+void t2_serve_slot_begin(t2_serve_engine *e, int64_t s);
+/* Engine thread: frees what slot s holds for its job (not the job). */
+void t2_serve_slot_end(t2_serve_engine *e, int64_t s);
+/* Engine thread: one step over the slots that hold a job; a slot whose job finished gets
+ * done = 1. Returns the completion tokens sampled. */
+int64_t t2_serve_batch_step(t2_serve_engine *e);
+
+#endif

@@ -1,0 +1,6 @@
+# serve: the engine behind `t2 serve` (rl/serve_engine.h) on the shipped default model with a
+# store and a bundle of random experts made by the test: concurrent requests on base, experts
+# and auto each as they are alone, streaming, stop strings, max_tokens, usage, cancel, the
+# queue bound, every refusal, drain (tests/test_serve_engine.c).
+t2_add_test(NAME serve_engine SOURCES test_serve_engine.c bundle_fixture.c LABELS serve
+  TIMEOUT 120)
