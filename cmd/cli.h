@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 
+/* A fourth status, T2_STOP_SIGNAL_EXIT (dist/stop_signal.h), is not an error. */
 enum { T2_EXIT_OK = 0, T2_EXIT_FAILURE = 1, T2_EXIT_USAGE = 2 };
 
 /* Prints "t2 <command>: error: <message>" to stderr; returns T2_EXIT_FAILURE. */

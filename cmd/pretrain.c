@@ -11,6 +11,7 @@
 #include "cmd/settings.h"
 #include "dist/pretrain.h"
 #include "dist/runtime.h"
+#include "dist/stop_signal.h"
 
 static int make_table(t2_setting *table, t2_pretrain_settings *s) {
     memset(s, 0, sizeof *s);
@@ -71,7 +72,9 @@ static int run(const t2_runtime *rt, void *settings, const char *config_text, t2
         return T2_EXIT_USAGE;
     }
     if (t2_run_config_check_control(&s->control, err) != 0) return T2_EXIT_USAGE;
-    return t2_pretrain_run(rt, s, err) == 0 ? T2_EXIT_OK : T2_EXIT_FAILURE;
+    int status = t2_pretrain_run(rt, s, err);
+    return status == 0 ? T2_EXIT_OK : status == T2_STOP_SIGNAL_STOPPED ? T2_STOP_SIGNAL_EXIT
+                                                                       : T2_EXIT_FAILURE;
 }
 
 int t2_cmd_pretrain(int argc, char **argv) {

@@ -5,6 +5,7 @@
 
 #include "base/alloc.h"
 #include "cmd/cli.h"
+#include "dist/stop_signal.h"
 
 int t2_run_config_load(const t2_runtime *rt, const t2_setting *table, int n, int argc,
                        char **argv, char **config_text, t2_error *err) {
@@ -50,7 +51,7 @@ int t2_run_config_main(const t2_run_config_command *c, int argc, char **argv) {
     char *config_text = NULL;
     int exit_code = t2_run_config_load(&rt, c->table, c->n, argc, argv, &config_text, &err);
     if (exit_code == T2_EXIT_OK) exit_code = c->run(&rt, c->settings, config_text, &err);
-    if (exit_code != T2_EXIT_OK && rt.rank == 0) {
+    if (exit_code != T2_EXIT_OK && exit_code != T2_STOP_SIGNAL_EXIT && rt.rank == 0) {
         if (exit_code == T2_EXIT_USAGE) t2_cli_usage(c->command, "%s", err.msg);
         else t2_cli_fail_error(c->command, &err);
     }

@@ -11,6 +11,7 @@
 #include "cmd/settings.h"
 #include "cmd/train_settings.h"
 #include "dist/runtime.h"
+#include "dist/stop_signal.h"
 #include "dist/train.h"
 #include "rl/rollout.h"
 
@@ -91,7 +92,9 @@ static int run(const t2_runtime *rt, void *settings, const char *config_text, t2
     if (check_settings(s, err) != 0) return T2_EXIT_USAGE;
     if (s->name == NULL) s->name = t2_strdup(s->task);
     s->config_text = config_text;
-    return t2_train_run(rt, s, err) == 0 ? T2_EXIT_OK : T2_EXIT_FAILURE;
+    int status = t2_train_run(rt, s, err);
+    return status == 0 ? T2_EXIT_OK : status == T2_STOP_SIGNAL_STOPPED ? T2_STOP_SIGNAL_EXIT
+                                                                       : T2_EXIT_FAILURE;
 }
 
 int t2_cmd_train(int argc, char **argv) {

@@ -15,6 +15,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "base/progress.h"
+#include "dist/stop_signal.h"
 #include "model/config.h"
 #include "model/model_dir.h"
 #include "model/safetensors.h"
@@ -205,14 +206,16 @@ static int write_result(pretrain_state *ps, const t2_pretrain_settings *s, t2_er
     return status;
 }
 
-static void write_metrics(FILE *metrics, int64_t step, double loss, double val_loss, float lr,
-                          double norm, int64_t tokens, double seconds) {
-    if (metrics == NULL) return;
-    fprintf(metrics, "{\"step\": %lld, \"loss\": %.6f, ", (long long)step, loss);
-    if (!isnan(val_loss)) fprintf(metrics, "\"val_loss\": %.6f, ", val_loss);
-    fprintf(metrics, "\"lr\": %.6g, \"grad_norm\": %.6g, \"tokens\": %lld, \"seconds\": %.3f}\n",
-            lr, norm, (long long)tokens, seconds);
-    fflush(metrics);
+/* Appends the step's line (rank 0); a failed append is the run's error (base/file.h). */
+static int write_metrics(t2_append_file *metrics, int64_t step, double loss, double val_loss,
+                         float lr, double norm, int64_t tokens, double seconds, t2_error *err) {
+    if (metrics->path == NULL) return 0;
+    char line[512], val[64] = "";
+    if (!isnan(val_loss)) snprintf(val, sizeof val, "\"val_loss\": %.6f, ", val_loss);
+    int len = snprintf(line, sizeof line, "{\"step\": %lld, \"loss\": %.6f, %s\"lr\": %.6g, "
+                       "\"grad_norm\": %.6g, \"tokens\": %lld, \"seconds\": %.3f}\n",
+                       (long long)step, loss, val, lr, norm, (long long)tokens, seconds);
+    return t2_append_file_line(metrics, line, (size_t)len, err);
 }
 
 /* Resumes from the checkpoint when asked and present (all ranks read it). */
@@ -243,8 +246,27 @@ static int save_checkpoint(pretrain_state *ps, const t2_pretrain_settings *s,
     return t2_runtime_agree_status(rt, status, err);
 }
 
+/* After a stop signal at the end of `step` (agreed by every rank): the checkpoint of that step
+ * unless it was just written, one line from rank 0, T2_STOP_SIGNAL_STOPPED. */
+static int stop_run(pretrain_state *ps, const t2_pretrain_settings *s, const t2_runtime *rt,
+                    int64_t step, int saved, int signal_number, t2_error *err) {
+    const char *dir = s->control.checkpoint_dir;
+    if (dir != NULL && !saved && save_checkpoint(ps, s, rt, step, err) != 0) return -1;
+    if (rt->rank == 0 && dir != NULL)
+        t2_log(T2_LOG_INFO, "pretrain: stopped by %s after step %lld; checkpoint in %s; exit %d "
+               "(the same command with resume on continues from it)",
+               t2_stop_signal_name(signal_number), (long long)step, dir, T2_STOP_SIGNAL_EXIT);
+    else if (rt->rank == 0)
+        t2_log(T2_LOG_INFO, "pretrain: stopped by %s after step %lld; no checkpoint_dir, so "
+               "nothing to resume from; exit %d", t2_stop_signal_name(signal_number),
+               (long long)step, T2_STOP_SIGNAL_EXIT);
+    return T2_STOP_SIGNAL_STOPPED;
+}
+
+/* Collective. 0 at the end, T2_STOP_SIGNAL_STOPPED after a stop signal (checkpointed), -1 on
+ * an error. */
 static int train_loop(pretrain_state *ps, const t2_pretrain_settings *s, const t2_runtime *rt,
-                      int64_t start, FILE *metrics, t2_error *err) {
+                      int64_t start, t2_append_file *metrics, t2_error *err) {
     t2_progress progress;
     t2_progress_init(&progress, "pretrain", s->steps);
     double t0 = t2_time_now();
@@ -266,8 +288,10 @@ static int train_loop(pretrain_state *ps, const t2_pretrain_settings *s, const t
             if (validation_loss(ps, s, rt, &val_loss, err) != 0) return -1;
         float lr = t2_lr_schedule((float)s->lr, (float)s->min_lr, s->warmup, s->steps, step);
         int64_t tokens = step * s->batch_seqs * s->seq_len;
+        status = rt->rank == 0 ? write_metrics(metrics, step, loss, val_loss, lr, norm, tokens,
+                                               t2_time_now() - t0, err) : 0;
+        if (t2_runtime_agree_status(rt, status, err) != 0) return -1;
         if (rt->rank == 0) {
-            write_metrics(metrics, step, loss, val_loss, lr, norm, tokens, t2_time_now() - t0);
             char note[160];
             if (isnan(val_loss))
                 snprintf(note, sizeof note, "loss %.4f  lr %.2e", loss, lr);
@@ -275,8 +299,14 @@ static int train_loop(pretrain_state *ps, const t2_pretrain_settings *s, const t
                 snprintf(note, sizeof note, "loss %.4f  val %.4f  lr %.2e", loss, val_loss, lr);
             t2_progress_update(&progress, step, note);
         }
-        if (s->control.checkpoint_dir != NULL && (step % s->control.checkpoint_every == 0 || step == end))
-            if (save_checkpoint(ps, s, rt, step, err) != 0) return -1;
+        int saved = s->control.checkpoint_dir != NULL &&
+                    (step % s->control.checkpoint_every == 0 || step == end);
+        if (saved && save_checkpoint(ps, s, rt, step, err) != 0) return -1;
+        int stop = t2_stop_signal_agree(rt);
+        if (stop != 0) {
+            t2_progress_finish(&progress);
+            return stop_run(ps, s, rt, step, saved, stop, err);
+        }
     }
     t2_progress_finish(&progress);
     return 0;
@@ -298,16 +328,18 @@ int t2_pretrain_run(const t2_runtime *rt, const t2_pretrain_settings *s, t2_erro
         return -1;
     }
     if (start > 0) t2_log(T2_LOG_INFO, "pretrain: resuming after step %lld", (long long)start);
-    FILE *metrics = NULL;
+    t2_append_file metrics = {.fd = -1};
     status = 0;
-    if (rt->rank == 0 && s->control.metrics != NULL) {
-        metrics = fopen(s->control.metrics, start > 0 ? "a" : "w");
-        if (metrics == NULL)
-            status = t2_error_set(err, "%s: cannot write the metrics file", s->control.metrics);
+    if (rt->rank == 0 && s->control.metrics != NULL)
+        status = t2_append_file_open(&metrics, s->control.metrics, start == 0, err);
+    if (t2_runtime_agree_status(rt, status, err) == 0) {
+        t2_stop_signal_install();
+        status = train_loop(&ps, s, rt, start, &metrics, err);
+        t2_stop_signal_remove();
+    } else {
+        status = -1;
     }
-    if (t2_runtime_agree_status(rt, status, err) == 0) status = train_loop(&ps, s, rt, start, metrics, err);
-    else status = -1;
-    if (metrics != NULL) fclose(metrics);
+    t2_append_file_close(&metrics);
     if (status == 0) {
         int local = rt->rank == 0 ? write_result(&ps, s, err) : 0;
         status = t2_runtime_agree_status(rt, local, err);

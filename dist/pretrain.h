@@ -35,7 +35,9 @@ typedef struct t2_pretrain_settings {
 
 /* Collective. Runs the training; 0 on every rank on success, or -1 on every rank with err
  * set (on rank 0 at least) when any rank failed: bad model folder, corpus mix, checkpoint
- * that belongs to another run, unwritable output. Nothing half-written is left behind. */
+ * that belongs to another run, unwritable output. Nothing half-written is left behind.
+ * T2_STOP_SIGNAL_STOPPED (dist/stop_signal.h) on every rank when SIGTERM or SIGUSR1 stopped
+ * the run at a step boundary, after the checkpoint of that step (no model written). */
 int t2_pretrain_run(const t2_runtime *rt, const t2_pretrain_settings *s, t2_error *err);
 
 #endif

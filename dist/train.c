@@ -13,6 +13,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "base/progress.h"
+#include "dist/stop_signal.h"
 #include "dist/train_impl.h"
 #include "model/fingerprint.h"
 #include "model/safetensors.h"
@@ -40,7 +41,7 @@ static void job_free(t2_train_job *job) {
     t2_free(job->rewards);
     t2_free(job->advantages);
     t2_free(job->per_prompt);
-    if (job->metrics != NULL) fclose(job->metrics);
+    t2_append_file_close(&job->metrics);
     memset(job, 0, sizeof *job);
 }
 
@@ -328,19 +329,40 @@ static int save_state(t2_train_job *job, double elapsed, t2_error *err) {
     return t2_runtime_agree_status(job->rt, status, err);
 }
 
-static void write_metrics(FILE *f, int64_t step, const t2_train_step_stats *st, double val,
-                          double elapsed) {
-    if (f == NULL) return;
-    fprintf(f, "{\"step\": %lld, \"reward_mean\": %.6f, \"reward_std\": %.6f, "
-            "\"accuracy\": %.6f, \"kl\": %.6g, \"loss\": %.6g, \"grad_norm\": %.6g, "
-            "\"tokens\": %lld, ", (long long)step, st->reward_mean, st->reward_std,
-            st->accuracy, st->kl, st->loss, st->grad_norm, (long long)st->tokens);
-    if (!isnan(val)) fprintf(f, "\"val_accuracy\": %.6f, ", val);
-    fprintf(f, "\"seconds\": {\"rollout\": %.4f, \"backward\": %.4f, \"wait\": %.4f, "
-            "\"communication\": %.4f, \"update\": %.4f}, \"elapsed\": %.3f}\n",
-            st->seconds_rollout, st->seconds_backward, st->seconds_wait, st->seconds_comm,
-            st->seconds_update, elapsed);
-    fflush(f);
+/* Parameter rank: appends the step's line; a failed append is the run's error
+ * (base/file.h: the file keeps its earlier lines whole). */
+static int write_metrics(t2_append_file *f, int64_t step, const t2_train_step_stats *st,
+                         double val, double elapsed, t2_error *err) {
+    if (f->path == NULL) return 0;
+    char line[1024], val_text[64] = "";
+    if (!isnan(val)) snprintf(val_text, sizeof val_text, "\"val_accuracy\": %.6f, ", val);
+    int len = snprintf(line, sizeof line, "{\"step\": %lld, \"reward_mean\": %.6f, "
+                       "\"reward_std\": %.6f, \"accuracy\": %.6f, \"kl\": %.6g, \"loss\": %.6g, "
+                       "\"grad_norm\": %.6g, \"tokens\": %lld, %s\"seconds\": {\"rollout\": %.4f, "
+                       "\"backward\": %.4f, \"wait\": %.4f, \"communication\": %.4f, "
+                       "\"update\": %.4f}, \"elapsed\": %.3f}\n", (long long)step, st->reward_mean,
+                       st->reward_std, st->accuracy, st->kl, st->loss, st->grad_norm,
+                       (long long)st->tokens, val_text, st->seconds_rollout,
+                       st->seconds_backward, st->seconds_wait, st->seconds_comm,
+                       st->seconds_update, elapsed);
+    return t2_append_file_line(f, line, (size_t)len, err);
+}
+
+/* After a stop signal at the end of `step` (agreed by every rank): the checkpoint of that step
+ * unless it was just written, one line from the parameter rank, T2_STOP_SIGNAL_STOPPED. */
+static int stop_run(t2_train_job *job, int64_t step, int saved, int signal_number,
+                    double elapsed, t2_error *err) {
+    const char *dir = job->s->control.checkpoint_dir;
+    if (dir != NULL && !saved && save_state(job, elapsed, err) != 0) return -1;
+    if (job->rt->rank == T2_PARAMETER_RANK && dir != NULL)
+        t2_log(T2_LOG_INFO, "train: stopped by %s after step %lld; checkpoint in %s; exit %d "
+               "(the same command with resume on continues from it)",
+               t2_stop_signal_name(signal_number), (long long)step, dir, T2_STOP_SIGNAL_EXIT);
+    else if (job->rt->rank == T2_PARAMETER_RANK)
+        t2_log(T2_LOG_INFO, "train: stopped by %s after step %lld; no checkpoint_dir, so "
+               "nothing to resume from; exit %d", t2_stop_signal_name(signal_number),
+               (long long)step, T2_STOP_SIGNAL_EXIT);
+    return T2_STOP_SIGNAL_STOPPED;
 }
 
 /* Parameter rank: the expert file from the best parameters. */
@@ -424,17 +446,27 @@ static int train_loop(t2_train_job *job, t2_error *err) {
             if (is_root) keep_if_best(job, val, step);
         }
         double elapsed = base_elapsed + t2_time_now() - t0;
+        int status = 0;
         if (is_root) {
             job->state.tokens += stats.tokens;
-            write_metrics(job->metrics, step, &stats, val, elapsed);
+            status = write_metrics(&job->metrics, step, &stats, val, elapsed, err);
+        }
+        if (t2_runtime_agree_status(job->rt, status, err) != 0) return -1;
+        if (is_root) {
             char note[160];
             int len = snprintf(note, sizeof note, "reward %+.3f  acc %.3f", stats.reward_mean,
                                stats.accuracy);
             if (!isnan(val)) snprintf(note + len, sizeof note - (size_t)len, "  val %.3f", val);
             t2_progress_update(&progress, step, note);
         }
-        if (s->control.checkpoint_dir != NULL && (step % s->control.checkpoint_every == 0 || step == end))
-            if (save_state(job, elapsed, err) != 0) return -1;
+        int saved = s->control.checkpoint_dir != NULL &&
+                    (step % s->control.checkpoint_every == 0 || step == end);
+        if (saved && save_state(job, elapsed, err) != 0) return -1;
+        int stop = t2_stop_signal_agree(job->rt);
+        if (stop != 0) {
+            t2_progress_finish(&progress);
+            return stop_run(job, step, saved, stop, elapsed, err);
+        }
     }
     t2_progress_finish(&progress);
     if (end < s->steps) return 0;
@@ -481,15 +513,16 @@ int t2_train_run(const t2_runtime *rt, const t2_train_settings *s, t2_error *err
     status = rt->rank == T2_PARAMETER_RANK ? job_start_state(&job, err) : 0;
     if (status == 0 && rt->rank == T2_PARAMETER_RANK && s->control.metrics != NULL) {
         if (job.state.step > 0) status = trim_metrics(s->control.metrics, job.state.step, err);
-        job.metrics = fopen(s->control.metrics, job.state.step > 0 ? "a" : "w");
-        if (job.metrics == NULL)
-            status = t2_error_set(err, "%s: cannot write the metrics file; expected a writable "
-                                  "path", s->control.metrics);
+        if (status == 0)
+            status = t2_append_file_open(&job.metrics, s->control.metrics, job.state.step == 0,
+                                         err);
     }
     if (t2_runtime_agree_status(rt, status, err) == 0) {
         if (rt->rank == T2_PARAMETER_RANK && job.state.step > 0)
             t2_log(T2_LOG_INFO, "train: resuming after step %lld", (long long)job.state.step);
+        t2_stop_signal_install();
         status = train_loop(&job, err);
+        t2_stop_signal_remove();
         /* what the job holds at its end: everything it allocated is still live */
         if (t2_runtime_agree(rt, status == 0)) t2_runtime_log_memory(rt, "after training");
     } else {

@@ -77,7 +77,9 @@ void t2_train_settings_init(t2_train_settings *s);
 
 /* Collective. Runs the training; 0 on every rank, or -1 on every rank with err set (on
  * rank 0 at least): a bad model, store, task or setting, a store made from other weights, a
- * checkpoint of another run, an unwritable output. Nothing half-written is left behind. */
+ * checkpoint of another run, an unwritable output. Nothing half-written is left behind.
+ * T2_STOP_SIGNAL_STOPPED (dist/stop_signal.h) on every rank when SIGTERM or SIGUSR1 stopped
+ * the run at a step boundary, after the checkpoint of that step (no expert written). */
 int t2_train_run(const t2_runtime *rt, const t2_train_settings *s, t2_error *err);
 
 #endif

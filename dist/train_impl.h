@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "base/file.h"
 #include "dist/node_shared.h"
 #include "dist/train.h"
 #include "model/adapter.h"
@@ -95,7 +96,7 @@ typedef struct t2_train_job {
     float *rewards, *advantages;  /* [batch] */
     double *per_prompt;           /* [batch x 2]: kl, tokens (prompts trained here; then
                                      summed) */
-    FILE *metrics;                /* parameter rank; NULL: none */
+    t2_append_file metrics;       /* parameter rank; path NULL: none */
 } t2_train_job;
 
 /* One optimiser step (collective): steps 1-4 of dist/train.h for step `step` (1-based) with

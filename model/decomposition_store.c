@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "base/file.h"
 
 /* ---- XXH64 ---- */
 
@@ -92,6 +94,35 @@ void t2_fingerprint_format(uint64_t fingerprint, char out[T2_FINGERPRINT_CHARS])
     snprintf(out, T2_FINGERPRINT_CHARS, "%016llx", (unsigned long long)fingerprint);
 }
 
+/* ---- the checksum ---- */
+
+/* The value the layout writes for "data_xxh64", replaced by the checksum at the commit; the
+ * header text around it, as jansson's compact output writes it. */
+#define CHECKSUM_PLACEHOLDER "0000000000000000"
+#define CHECKSUM_PATTERN "\"data_xxh64\":\"" CHECKSUM_PLACEHOLDER "\""
+
+size_t t2_decomposition_checksum_find(const unsigned char *header, size_t header_bytes) {
+    size_t n = strlen(CHECKSUM_PATTERN), value = n - (T2_FINGERPRINT_CHARS - 1) - 1;
+    for (size_t at = 0; at + n <= header_bytes; at++) {
+        if (memcmp(header + at, CHECKSUM_PATTERN, value) == 0 &&
+            header[at + n - 1] == '"')
+            return at + value;
+    }
+    return 0;
+}
+
+uint64_t t2_decomposition_store_checksum(const unsigned char *file, size_t header_bytes,
+                                         size_t file_bytes, size_t checksum_at) {
+    T2_ASSERT(checksum_at + T2_FINGERPRINT_CHARS - 1 <= header_bytes &&
+              header_bytes <= file_bytes);
+    unsigned char *header = t2_alloc(header_bytes);
+    memcpy(header, file, header_bytes);
+    memset(header + checksum_at, '0', T2_FINGERPRINT_CHARS - 1);
+    uint64_t seed = t2_decomposition_xxh64(header, header_bytes, 0);
+    t2_free(header);
+    return t2_decomposition_xxh64(file + header_bytes, file_bytes - header_bytes, seed);
+}
+
 /* ---- layout ---- */
 
 static json_t *tensor_entry(int64_t d0, int64_t d1, int n_dims, int64_t begin) {
@@ -127,6 +158,7 @@ void t2_decomposition_layout_init(t2_decomposition_layout *layout, const t2_targ
     t2_fingerprint_format(t2_decomposition_fingerprint(source_fingerprint, options), fp);
     json_object_set_new(meta, "fingerprint", json_string(fp));
     json_object_set_new(meta, "model", json_string(model_path));
+    json_object_set_new(meta, "data_xxh64", json_string(CHECKSUM_PLACEHOLDER));
 
     int64_t offset = 0; /* in the data buffer */
     for (int i = 0; i < targets->n; i++) {
@@ -164,6 +196,8 @@ void t2_decomposition_layout_init(t2_decomposition_layout *layout, const t2_targ
     memcpy(layout->header + 8, text, json_len);
     memset(layout->header + 8 + json_len, ' ', padded - json_len);
     free(text);
+    layout->checksum_at = t2_decomposition_checksum_find(layout->header, layout->header_bytes);
+    T2_ASSERT(layout->checksum_at > 0);
     for (int i = 0; i < layout->n; i++) {
         layout->slots[i].s_offset += (int64_t)layout->header_bytes;
         layout->slots[i].u_offset += (int64_t)layout->header_bytes;
@@ -187,8 +221,13 @@ char *t2_decomposition_temp_path(const char *path, long id) {
     return temp;
 }
 
-static int write_all(int fd, const void *data, size_t len, off_t offset) {
+/* pwrites len bytes at offset, through the write-failure hook (base/file.h) of path.
+ * 0, or -1 with errno set. */
+static int write_all(int fd, const char *path, const void *data, size_t len, off_t offset) {
     const char *p = data;
+    size_t allowed = t2_file_fault_allow(path, len);
+    int injected = allowed < len;
+    len = allowed;
     while (len > 0) {
         ssize_t done = pwrite(fd, p, len, offset);
         if (done < 0 && errno == EINTR) continue;
@@ -196,6 +235,10 @@ static int write_all(int fd, const void *data, size_t len, off_t offset) {
         p += done;
         len -= (size_t)done;
         offset += done;
+    }
+    if (injected) {
+        errno = ENOSPC;
+        return -1;
     }
     return 0;
 }
@@ -211,6 +254,7 @@ int t2_decomposition_writer_create(t2_decomposition_writer *w, const char *path,
                                    const char *temp_path, const t2_decomposition_layout *layout,
                                    t2_error *err) {
     set_names(w, path, temp_path);
+    t2_file_remove_stale_temps(path);
     w->fd = open(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (w->fd < 0) {
         int e = errno;
@@ -218,7 +262,10 @@ int t2_decomposition_writer_create(t2_decomposition_writer *w, const char *path,
         return t2_error_set(err, "%s: cannot write: %s; expected a writable location for the "
                             "store", path, strerror(e));
     }
-    if (write_all(w->fd, layout->header, layout->header_bytes, 0) != 0 ||
+    w->header_bytes = layout->header_bytes;
+    w->checksum_at = layout->checksum_at;
+    w->file_bytes = layout->file_bytes;
+    if (write_all(w->fd, path, layout->header, layout->header_bytes, 0) != 0 ||
         ftruncate(w->fd, (off_t)layout->file_bytes) != 0) {
         int e = errno;
         t2_decomposition_writer_discard(w);
@@ -246,7 +293,7 @@ int t2_decomposition_writer_put(t2_decomposition_writer *w, int64_t offset, cons
                                 int64_t count, t2_error *err) {
     T2_ASSERT(w->fd >= 0 && offset >= 0 && count >= 0);
     size_t bytes = (size_t)count * sizeof *data;
-    if (write_all(w->fd, data, bytes, (off_t)offset) != 0)
+    if (write_all(w->fd, w->path, data, bytes, (off_t)offset) != 0)
         return t2_error_set(err, "%s: write failed: %s", w->path, strerror(errno));
     t2_background_flush_mark(&w->flush); /* to the disk while the next matrix is decomposed */
     return 0;
@@ -263,11 +310,26 @@ int t2_decomposition_writer_close(t2_decomposition_writer *w, t2_error *err) {
     return 0;
 }
 
-/* Flushes the whole temporary file (every writer's data) to the disk: one fsync by the
- * committer once every writer has closed, rather than one per writer. */
-static int sync_temp(const t2_decomposition_writer *w, t2_error *err) {
-    int fd = open(w->temp_path, O_RDONLY | O_CLOEXEC);
-    int ok = fd >= 0 && fsync(fd) == 0;
+/* The committer, once every writer has closed: computes the checksum of the whole temporary
+ * file (every writer's data, read back through a mapping), writes it into the header, and
+ * flushes the file to the disk: one fsync rather than one per writer. */
+static int seal_temp(const t2_decomposition_writer *w, t2_error *err) {
+    int fd = open(w->temp_path, O_RDWR | O_CLOEXEC);
+    int ok = fd >= 0;
+    if (ok && w->checksum_at > 0) {
+        void *map = mmap(NULL, (size_t)w->file_bytes, PROT_READ, MAP_SHARED, fd, 0);
+        ok = map != MAP_FAILED;
+        if (ok) {
+            uint64_t sum = t2_decomposition_store_checksum(map, w->header_bytes,
+                                                           (size_t)w->file_bytes, w->checksum_at);
+            munmap(map, (size_t)w->file_bytes);
+            char hex[T2_FINGERPRINT_CHARS];
+            t2_fingerprint_format(sum, hex);
+            ok = write_all(fd, w->path, hex, T2_FINGERPRINT_CHARS - 1,
+                           (off_t)w->checksum_at) == 0;
+        }
+    }
+    ok = ok && fsync(fd) == 0;
     int e = errno;
     if (fd >= 0) ok = close(fd) == 0 && ok;
     if (!ok) return t2_error_set(err, "%s: write failed: %s", w->path, strerror(e));
@@ -290,7 +352,7 @@ static void sync_folder(const char *path) {
 }
 
 int t2_decomposition_writer_commit(t2_decomposition_writer *w, t2_error *err) {
-    if (t2_decomposition_writer_close(w, err) != 0 || sync_temp(w, err) != 0) {
+    if (t2_decomposition_writer_close(w, err) != 0 || seal_temp(w, err) != 0) {
         t2_decomposition_writer_discard(w);
         return -1;
     }

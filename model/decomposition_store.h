@@ -17,12 +17,17 @@
  *   "options"            the options that change the result, e.g. "precision=double"
  *   "fingerprint"        16 hex digits: source_fingerprint and options together
  *   "model"              the model path it was made from (informational)
+ *   "data_xxh64"         16 hex digits: the checksum of the file (t2_decomposition_store_checksum:
+ *                        XXH64 of the data buffer seeded with the XXH64 of the whole header,
+ *                        read with these 16 digits as '0's). Stores written before it existed
+ *                        lack the key; they load unchecked (docs/formats.md).
  *
  * Writing streams: the header depends only on the target shapes, so it is written first and
  * each factor is then written at its offset as soon as it is known, by whichever process
  * computed it (pwrite into a temporary file next to the store, fsync, rename at the end:
- * a store is either absent, the old one, or complete). Readers validate every shape against
- * the target list and refuse anything else. Nothing here uses MPI; dist/decompose.c
+ * a store is either absent, the old one, or complete; the committer checksums the file just
+ * before its fsync). Readers validate every shape against the target list, then the
+ * checksum, and refuse anything else. Nothing here uses MPI; dist/decompose.c
  * coordinates the processes. */
 #ifndef T2_MODEL_DECOMPOSITION_STORE_H
 #define T2_MODEL_DECOMPOSITION_STORE_H
@@ -50,6 +55,15 @@ uint64_t t2_decomposition_source_fingerprint(const t2_target_list *targets,
 uint64_t t2_decomposition_fingerprint(uint64_t source_fingerprint, const char *options);
 /* 16 lower-case hex digits. */
 void t2_fingerprint_format(uint64_t fingerprint, char out[T2_FINGERPRINT_CHARS]);
+/* Where the 16 digits of "data_xxh64" start in a header as t2 writes it (the compact JSON
+ * text "data_xxh64":"<16 characters>"), or 0 when they are not there. */
+size_t t2_decomposition_checksum_find(const unsigned char *header, size_t header_bytes);
+/* The store checksum of a whole file in memory (file_bytes bytes, its first header_bytes the
+ * 8-byte length and the JSON header) whose 16 checksum digits start at checksum_at: XXH64 of
+ * file[header_bytes, file_bytes) seeded with XXH64 (seed 0) of the header with those digits
+ * read as '0'. */
+uint64_t t2_decomposition_store_checksum(const unsigned char *file, size_t header_bytes,
+                                         size_t file_bytes, size_t checksum_at);
 
 /* ---- writing ---- */
 
@@ -64,6 +78,7 @@ typedef struct t2_decomposition_layout {
     t2_decomposition_slot *slots; /* [n], in target order */
     unsigned char *header;        /* the file's first header_bytes bytes */
     size_t header_bytes;
+    size_t checksum_at;           /* where the checksum's 16 digits go in the header */
     int64_t file_bytes;
 } t2_decomposition_layout;
 
@@ -81,11 +96,15 @@ typedef struct t2_decomposition_writer {
     char *path;      /* the final store path (owned) */
     char *temp_path; /* "<path>.tmp.<id>" (owned) */
     t2_background_flush flush;
+    /* the creator's (0 on attached writers): where the commit writes the checksum */
+    size_t header_bytes, checksum_at;
+    int64_t file_bytes;
 } t2_decomposition_writer;
 
 /* The temporary file name for path with a job-unique id (e.g. rank 0's pid): heap string. */
 char *t2_decomposition_temp_path(const char *path, long id);
-/* Creates the temporary file (failing if it exists), writes the header and sizes the file.
+/* Removes stale temporary files of path (base/file.h: those of writers that are gone),
+ * creates the temporary file (failing if it exists), writes the header and sizes the file.
  * On failure (-1, err "<path>: cannot write: ...") nothing is left behind. */
 int t2_decomposition_writer_create(t2_decomposition_writer *w, const char *path,
                                    const char *temp_path, const t2_decomposition_layout *layout,
@@ -99,8 +118,10 @@ int t2_decomposition_writer_put(t2_decomposition_writer *w, int64_t offset, cons
 /* Closes this process's handle (every writer, before the commit; a write error the system
  * reports late surfaces here). Safe on a closed or zeroed writer. */
 int t2_decomposition_writer_close(t2_decomposition_writer *w, t2_error *err);
-/* One process, after every writer closed: fsyncs the temporary file once (all writers' data),
- * renames it over the store and syncs the folder. On failure the temporary file is removed. */
+/* The creator, after every writer closed: checksums the temporary file (reading it back),
+ * writes the checksum into the header, fsyncs the file once (all writers' data), renames it
+ * over the store and syncs the folder. On failure the temporary file is removed and the
+ * store at path (if any) is untouched. */
 int t2_decomposition_writer_commit(t2_decomposition_writer *w, t2_error *err);
 /* Closes (without error) and removes the temporary file; frees the names. Safe on a zeroed
  * writer; call on the creator only (others call t2_decomposition_writer_free). */
@@ -122,8 +143,10 @@ typedef struct t2_decomposition_store {
 } t2_decomposition_store;
 
 /* Opens and validates a store: a readable safetensors file, format and version, the target
- * list, for each target the three F32 tensors with consistent shapes, and nothing else.
- * 0, or -1 with err "<path>: <problem>; expected ..." and store safe to close. */
+ * list, for each target the three F32 tensors with consistent shapes, and nothing else; then
+ * the checksum over the whole file when it has one (reads every byte: about a second per
+ * few GB from the page cache). 0, or -1 with err "<path>: <problem>; expected ..." and store
+ * safe to close. */
 int t2_decomposition_store_open(t2_decomposition_store *store, const char *path, t2_error *err);
 /* The index of target `name`, or -1. */
 int t2_decomposition_store_find(const t2_decomposition_store *store, const char *name);

@@ -1,7 +1,7 @@
 /* Decomposition store reading and validation (see decomposition_store.h): the store's own
  * consistency on open, and its match with a model's weights for a loader. The file is
  * memory-mapped through model/safetensors.h, whose checks (truncation, offsets, overlaps)
- * run first. */
+ * run first; the checksum over every byte runs last. */
 #include "model/decomposition_store.h"
 
 #include <errno.h>
@@ -116,6 +116,33 @@ static int check_factors(t2_decomposition_store *store, t2_error *err) {
     return 0;
 }
 
+/* The "data_xxh64" checksum against the file's bytes; a store without one (written before
+ * t2 wrote it) passes unchecked. */
+static int check_checksum(const t2_decomposition_store *store, t2_error *err) {
+    const char *recorded = metadata(store, "data_xxh64");
+    if (recorded == NULL) return 0;
+    uint64_t want = 0;
+    const unsigned char *file = store->st.maps[0];
+    size_t file_bytes = store->st.map_sizes[0];
+    uint64_t json_bytes;
+    memcpy(&json_bytes, file, 8); /* little-endian host; safetensors.c checked it fits */
+    size_t header_bytes = 8 + (size_t)json_bytes;
+    size_t at = t2_decomposition_checksum_find(file, header_bytes);
+    if (parse_fingerprint(recorded, &want) != 0 || at == 0 ||
+        memcmp(file + at, recorded, T2_FINGERPRINT_CHARS - 1) != 0)
+        return t2_error_set(err, "%s: metadata 'data_xxh64' is malformed; expected 16 hex "
+                            "digits as t2 decompose writes them", store->path);
+    uint64_t got = t2_decomposition_store_checksum(file, header_bytes, file_bytes, at);
+    if (got != want) {
+        char have[T2_FINGERPRINT_CHARS];
+        t2_fingerprint_format(got, have);
+        return t2_error_set(err, "%s: checksum %s of the file differs from the recorded %s: the "
+                            "store is corrupt; expected the bytes t2 decompose wrote",
+                            store->path, have, recorded);
+    }
+    return 0;
+}
+
 int t2_decomposition_store_open(t2_decomposition_store *store, const char *path, t2_error *err) {
     memset(store, 0, sizeof *store);
     store->path = t2_strdup(path);
@@ -143,7 +170,8 @@ int t2_decomposition_store_open(t2_decomposition_store *store, const char *path,
         return t2_error_set(err, "%s: fingerprint does not match its source fingerprint and "
                             "options; expected an unmodified store", path);
     if (parse_targets(store, metadata(store, "targets"), err) != 0) return -1;
-    return check_factors(store, err);
+    if (check_factors(store, err) != 0) return -1;
+    return check_checksum(store, err);
 }
 
 int t2_decomposition_store_find(const t2_decomposition_store *store, const char *name) {

@@ -47,7 +47,9 @@ t2_job_begin() {
     fi
     mkdir -p "$T2_WORK"
     T2_STAMP=$(mktemp "$T2_WORK/.job-$SLURM_JOB_ID.XXXXXX")
-    trap 'rm -f "$T2_STAMP" "$T2_STAMP.err"' EXIT
+    trap 'rm -f "$T2_STAMP" "$T2_STAMP.err" "$T2_STAMP.fifo"' EXIT
+    trap 't2_on_signal USR1' USR1
+    trap 't2_on_signal TERM' TERM
     local array=""
     [ -z "${SLURM_ARRAY_TASK_ID:-}" ] ||
         array=" (array $SLURM_ARRAY_JOB_ID task $SLURM_ARRAY_TASK_ID)"
@@ -108,19 +110,70 @@ t2_died_by_signal() {
         ! grep -q -E '^t2( [a-z]+)*: error:' "$1"
 }
 
+# t2_on_signal NAME: the batch shell's trap of SIGUSR1 (what the training scripts ask Slurm
+# for ahead of the time limit: #SBATCH --signal=B:USR1@120) and SIGTERM (scancel, a
+# preemption). A running t2 gets SIGUSR1, whichever came: t2 train and t2 pretrain then
+# checkpoint at the end of the step under way and exit 75 (docs/slurm.md), and mpirun passes
+# SIGUSR1 on to every rank as it is, whereas on SIGTERM it kills them a second later. With no
+# t2 running, SIGTERM ends the job and SIGUSR1 is noted.
+t2_on_signal() {
+    if [ -n "${T2_CHILD:-}" ] && kill -0 "$T2_CHILD" 2>/dev/null; then
+        t2_note "SIG$1: asking t2 to write its checkpoint and stop (SIGUSR1 to ${T2_LAUNCH[0]})"
+        kill -USR1 "$T2_CHILD" 2>/dev/null || true
+    elif [ "$1" = TERM ]; then
+        t2_note "SIGTERM with no t2 running: stopping"
+        exit 143
+    else
+        t2_note "SIG$1 with no t2 running: ignored"
+    fi
+}
+
+# t2_launch ARGS...: `t2 ARGS` through the launcher, in the background with its standard error
+# teed into $err (bash runs a trap only between commands, so a foreground launch would hold
+# the signal until its end); waits for it, passing signals on (t2_on_signal). Its status.
+t2_launch() {
+    local fifo=$T2_STAMP.fifo tee_pid rc=0
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    tee "$err" <"$fifo" >&2 &
+    tee_pid=$!
+    "${T2_LAUNCH[@]}" "$T2" "$@" 2>"$fifo" &
+    T2_CHILD=$!
+    # wait ends early (status > 128) when a trapped signal arrives; wait again until the
+    # launcher is gone, then once more for its own status
+    while kill -0 "$T2_CHILD" 2>/dev/null; do wait "$T2_CHILD" || true; done
+    wait "$T2_CHILD" || rc=$?
+    T2_CHILD=
+    wait "$tee_pid" || true
+    rm -f "$fifo"
+    return "$rc"
+}
+
+# t2_requeue_if_stopped RC COMMAND: when t2 exited 75 (stopped by a signal after writing its
+# checkpoint), asks Slurm to requeue this job, whose next run resumes from the checkpoint, and
+# ends the script; nothing otherwise.
+t2_requeue_if_stopped() {
+    [ "$1" -eq 75 ] || return 0
+    t2_note "t2 $2: stopped by a signal after writing its checkpoint (exit 75); requeueing job $SLURM_JOB_ID"
+    scontrol requeue "$SLURM_JOB_ID" ||
+        t2_fail "scontrol requeue $SLURM_JOB_ID: failed; expected the job requeued (submit it again: it resumes from the checkpoint)"
+    exit 0
+}
+
 # t2_run ARGS...: runs `t2 ARGS` on every task of the job; its standard output is the
 # caller's. Fails when the launch or t2 fails, also where srun says a task did not start but
 # exits 0. A launch in which a task crashed by a signal without an error of t2 is tried
 # again, up to T2_LAUNCH_RETRIES times (docs/slurm.md: a segfault seen once at start-up under
 # srun --mpi=pmix). Every stage may run twice: its outputs are written atomically and
-# training resumes from its checkpoint.
+# training resumes from its checkpoint. A t2 stopped by a signal (exit 75) requeues the job.
 t2_run() {
     [ -n "${T2_LAUNCH+set}" ] || t2_launch_init
     local err=$T2_STAMP.err rc attempt=0 retries=${T2_LAUNCH_RETRIES:-1}
     while :; do
         rc=0
         t2_note "t2 $*"
-        { "${T2_LAUNCH[@]}" "$T2" "$@" 2>&1 1>&3 3>&- | tee "$err" >&2; } 3>&1 || rc=$?
+        t2_launch "$@" || rc=$?
+        t2_requeue_if_stopped "$rc" "$1"
         [ "$rc" -ne 0 ] && [ "$attempt" -lt "$retries" ] && t2_died_by_signal "$err" || break
         attempt=$((attempt + 1))
         t2_note "warning: t2 $1: a task died by a signal (above) before t2 reported an error;" \

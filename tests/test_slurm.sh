@@ -6,7 +6,8 @@
 #              bundle -> eval, fewshot on 2 ranks); a failing chain (a model that is not
 #              there): the decomposition FAILED and every job after it CANCELLED, and the
 #              checks below see it; a training job requeued mid-run (what Slurm does after
-#              a node failure) resumes from its checkpoint and completes; a t2 that
+#              a node failure) resumes from its checkpoint and completes, and so does one
+#              sent SIGUSR1 (as ahead of its time limit), after it requeued itself; a t2 that
 #              crashes by a signal at its first start is launched again and completes, one
 #              that crashes at every start fails after one retry.
 #   two_nodes  two slurmd on 127.0.0.1: the same chain with its MPI stages on 2 nodes x 1
@@ -231,6 +232,35 @@ requeue() {
     grep '^train: resuming' "$log"
 }
 
+# What the time limit does with #SBATCH --signal=B:USR1@120 (train.sbatch), sent by hand:
+# SIGUSR1 to the batch shell, which passes it to t2; t2 train checkpoints at the end of its
+# step and exits 75; the script requeues the job; its second run resumes and completes, and
+# the metrics hold each step once.
+signal_requeue() {
+    note "a training job sent SIGUSR1 (as ahead of its time limit) checkpoints, requeues itself, resumes"
+    local ckpt=$work/experts/math-ckpt steps=8 id log
+    rm -rf "$ckpt" "$work/experts/math.jsonl"
+    config "$root/signal.sh" \
+        "T2_TRAIN_ARGS='--steps $steps --batch 4 --chunk 2 --val-samples 4 --max-new-tokens 16 --val-every 0 --checkpoint-every 100'"
+    id=$(T2_CONFIG=$root/signal.sh "$src/slurm/submit.sh" train math) || fail "submit.sh train math"
+    while ! grep -q '"step": 1,' "$work/experts/math.jsonl" 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || fail "job $id: no step by the deadline"
+        sleep 0.2
+    done
+    scancel --batch --signal=USR1 "$id" || fail "scancel --batch --signal=USR1 $id"
+    job_ok "$id" || fail "the training job stopped by SIGUSR1 did not complete after its requeue"
+    [ "$(records "$id" | field Restarts)" = 1 ] || fail "job $id: not restarted once"
+    log=$work/logs/t2-train-math-$id.out
+    grep -q '^train: stopped by SIGUSR1 after step [0-9]*; checkpoint in ' "$log" ||
+        fail "$log: t2 did not stop at a step boundary on SIGUSR1"
+    grep -q 'stopped by a signal after writing its checkpoint (exit 75); requeueing job' "$log" ||
+        fail "$log: the script did not requeue the job"
+    grep -q '^train: resuming after step [0-9]' "$log" || fail "$log: the second run did not resume"
+    seq 1 $steps | cmp -s - <(grep -o '"step": [0-9]*' "$work/experts/math.jsonl" | cut -d' ' -f2) ||
+        fail "$work/experts/math.jsonl: expected the steps 1 to $steps once each"
+    grep -E '^train: (stopped|resuming)' "$log"
+}
+
 # A launch whose task crashes by a signal (as t2 decompose was seen to do once at start-up
 # under srun --mpi=pmix, docs/slurm.md) is launched once more: a t2 that segfaults on its
 # first start only gives a COMPLETED decomposition whose log says it retried; one that crashes
@@ -273,6 +303,7 @@ one_node)
     check_chain 2
     failing_chain
     requeue
+    signal_requeue
     crash_retry 1 completes
     crash_retry 100 fails
     ;;
