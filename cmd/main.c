@@ -26,6 +26,7 @@ static const t2_command commands[] = {
     {"adapt", t2_cmd_adapt, "answer queries with an expert bundle: prompt, classifier or few-shot adaptation"},
     {"eval", t2_cmd_eval, "accuracy of the base model, an expert or an adaptation strategy, over MPI ranks"},
     {"demo", t2_cmd_demo, "Transformer² end to end on the default model: experts, adaptation, two tables"},
+    {"serve", t2_cmd_serve, "serve the model, its experts and auto adaptation over an OpenAI-compatible HTTP API"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
