@@ -18,6 +18,7 @@ int t2_cmd_eval(int argc, char **argv);
 int t2_cmd_demo(int argc, char **argv);
 int t2_cmd_transfer(int argc, char **argv);
 int t2_cmd_adapt(int argc, char **argv);
+int t2_cmd_report(int argc, char **argv);
 int t2_cmd_serve(int argc, char **argv);
 
 #endif

@@ -8,8 +8,10 @@
  *   4. evaluate the base model and each expert on the three training tasks (dist/eval.h);
  *   5. evaluate the base model and the prompt, classifier and few-shot adaptations on the
  *      held-out tasks arith_code and mc_math;
- *   6. print both tables (cmd/eval_report.h) with headings to stdout, and write them and
- *      their JSON reports into DIR.
+ *   6. print both tables (cmd/eval_report.h) with headings to stdout, write them and their
+ *      JSON reports into DIR, and the report page with plots of the trainings, the few-shot
+ *      searches (their log DIR/fewshot.jsonl) and both tables into DIR/report (cmd/report.h;
+ *      without gnuplot a warning, not an error).
  * It only drives the library calls the single commands make; docs/demo.md is the manual.
  * Steps 1 and 2 re-use what a previous run with the same settings left in DIR (a matching
  * store, the trainings' checkpoints), so an interrupted demo continues where it stopped. */
@@ -27,6 +29,7 @@
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/eval_report.h"
+#include "cmd/report.h"
 #include "cmd/run_config.h"
 #include "cmd/settings.h"
 #include "cmd/train_settings.h"
@@ -133,7 +136,8 @@ static void print_usage(const t2_setting *table, int n) {
            "and reasoning; (5) Table 2: the base model against the prompt, classifier and\n"
            "few-shot adaptations on the held-out tasks arith_code and mc_math; (6) print\n"
            "both tables and write DIR/table1.md, DIR/table2.md, DIR/table1.json and\n"
-           "DIR/table2.json. Progress goes to stderr, the tables to stdout. About 9 minutes\n"
+           "DIR/table2.json, and a report page with plots (t2 report) in DIR/report.\n"
+           "Progress goes to stderr, the tables to stdout. About 9 minutes\n"
            "on 2 ranks of an idle 2-core machine. A second run with the same settings re-uses\n"
            "the store and trainings the first left in DIR (an interrupted demo continues);\n"
            "with other training settings, use another DIR. CONFIG is an optional libconfig\n"
@@ -314,12 +318,13 @@ static void make_eval(t2_eval_settings *v, const demo_settings *s, const demo_pl
     v->fewshot.examples = p->fewshot_examples;
     v->fewshot.iterations = p->fewshot_iterations;
     v->fewshot.population = p->fewshot_population;
+    v->fewshot.log = t2_model_dir_path(s->out, "fewshot.jsonl"); /* for the report */
     v->prompt = copy_prompt(&s->prompt);
 }
 
 static void free_eval(t2_eval_settings *v) {
-    char *owned[] = {v->model,  v->store, v->bundle,        v->strategies,
-                     v->tasks,  v->split, v->prompt.format, v->prompt.system};
+    char *owned[] = {v->model,  v->store, v->bundle,        v->strategies,    v->tasks,
+                     v->split,  v->prompt.format, v->prompt.system, v->fewshot.log};
     for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) t2_free(owned[i]);
     memset(v, 0, sizeof *v);
 }
@@ -368,6 +373,26 @@ static int write_tables(const demo_settings *s, const demo_plan *p, t2_eval_sett
     return status;
 }
 
+/* Rank 0: DIR/report from the trainings' metrics, the few-shot log and both tables. A
+ * failure (gnuplot missing) is a warning: the tables are the demo's result. */
+static void write_report(const demo_settings *s) {
+    char *inputs[DEMO_EXPERTS + 1 + DEMO_TABLES];
+    int n = 0;
+    for (int e = 0; e < DEMO_EXPERTS; e++)
+        inputs[n++] = t2_strdup_printf("%s/%s.jsonl", s->out, experts[e].task);
+    inputs[n++] = t2_model_dir_path(s->out, "fewshot.jsonl");
+    for (int k = 0; k < DEMO_TABLES; k++)
+        inputs[n++] = t2_strdup_printf("%s/table%d.json", s->out, k + 1);
+    char *dir = t2_model_dir_path(s->out, "report");
+    t2_error err = {{0}};
+    if (t2_report_write(dir, (const char *const *)inputs, n, NULL, "t2 demo", &err) == 0)
+        t2_log(T2_LOG_INFO, "demo: wrote the report %s/index.html", dir);
+    else
+        t2_log(T2_LOG_WARN, "demo: no report: %s", err.msg);
+    for (int i = 0; i < n; i++) t2_free(inputs[i]);
+    t2_free(dir);
+}
+
 /* The six steps; 0 on every rank, or -1 on every rank with the same err. */
 static int run(const t2_runtime *rt, const demo_settings *s, const demo_plan *p,
                t2_error *err) {
@@ -399,14 +424,19 @@ static int run(const t2_runtime *rt, const demo_settings *s, const demo_plan *p,
     t2_eval_report r[DEMO_TABLES];
     memset(v, 0, sizeof v);
     memset(r, 0, sizeof r);
+    char *fewshot_log = t2_model_dir_path(s->out, "fewshot.jsonl");
+    if (root) unlink(fewshot_log); /* this run's searches only; rank 0 alone writes it */
+    t2_free(fewshot_log);
     for (int k = 0; k < DEMO_TABLES && status == 0; k++) {
         announce(start, 4 + k, "%s (%lld samples each)", tables[k].step, (long long)p->n);
         make_eval(&v[k], s, p, store, bundle_path, k);
         status = t2_eval_run(rt, &v[k], &r[k], err);
     }
     if (status == 0) {
-        announce(start, 6, "print the tables, write %s/table{1,2}.{md,json}", s->out);
+        announce(start, 6, "print the tables, write %s/table{1,2}.{md,json} and %s/report",
+                 s->out, s->out);
         status = t2_runtime_agree_status(rt, root ? write_tables(s, p, v, r, err) : 0, err);
+        if (status == 0 && root) write_report(s);
     }
     if (status == 0) {
         double elapsed = t2_time_now() - start;

@@ -5,7 +5,8 @@
  * family of its chat_template).
  * Does not load tensor data (only headers are read; files are memory-mapped).
  * PATH may also be an expert file (rl/expert.h) or an expert bundle (rl/bundle.h), shown by
- * cmd/inspect_expert.c; this file decides what a path holds (classify_file).
+ * cmd/inspect_expert.c, or a PEFT adapter folder (a folder with adapter_config.json), shown
+ * by cmd/inspect_peft.c; this file decides what a path holds (classify_file).
  * Results go to stdout, errors to stderr through cmd/cli.h. */
 #include <getopt.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 #include "base/alloc.h"
 #include "model/config.h"
 #include "model/model_dir.h"
+#include "model/peft.h"
 #include "model/prompt_format.h"
 #include "model/safetensors.h"
 #include "model/tokenizer.h"
@@ -45,6 +47,11 @@ static void print_help(void) {
            "expert (and the classifier) its name, task, method, targets, parameters and a\n"
            "training summary line. A corrupt or truncated expert file or bundle is an error\n"
            "(exit status 1).\n\n"
+           "PATH may also be a PEFT LoRA adapter folder (adapter_config.json and\n"
+           "adapter_model.safetensors, as t2 export --format peft writes it): then its r,\n"
+           "lora_alpha, target modules and layers, and each adapted matrix with the shapes of\n"
+           "its lora_A and lora_B; a folder t2 cannot use as a LoRA expert (another\n"
+           "peft_type, a shape that disagrees with r, a missing matrix) is an error.\n\n"
            "options:\n"
            "  -h, --help   show this help and exit\n");
 }
@@ -221,6 +228,7 @@ int t2_cmd_inspect(int argc, char **argv) {
                             "an expert file or an expert bundle)");
     const char *path = argv[optind];
     int model = is_model_folder(path);
+    if (model && t2_peft_is_folder(path)) return t2_inspect_peft_folder(cmd, path);
     file_kind kind = model ? KIND_SAFETENSORS : classify_file(path);
     if (kind == KIND_EXPERT) return t2_inspect_expert_file(cmd, path);
     if (kind == KIND_BUNDLE) return t2_inspect_expert_bundle(cmd, path);

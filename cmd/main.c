@@ -14,18 +14,19 @@ typedef struct t2_command {
 static const t2_command commands[] = {
     {"generate", t2_cmd_generate, "continue a prompt with a Hugging Face model"},
     {"tokenize", t2_cmd_tokenize, "print the token ids of a text (or decode ids)"},
-    {"inspect", t2_cmd_inspect, "show a model's architecture, tensors and parameter count, or an expert file or bundle"},
+    {"inspect", t2_cmd_inspect, "show a model's architecture, tensors and parameter count, or an expert file, bundle or PEFT adapter"},
     {"pretrain", t2_cmd_pretrain, "pretrain a model on built-in tasks, data parallel over MPI ranks"},
     {"new-model", t2_cmd_new_model, "write a randomly initialised Llama-style model folder"},
     {"decompose", t2_cmd_decompose, "SVD of a model's weight matrices across ranks into a store"},
     {"train", t2_cmd_train, "train an expert (SVF vectors or LoRA) on a task by RL over MPI ranks"},
     {"task", t2_cmd_task, "show a verifiable task's samples or score completions"},
-    {"export", t2_cmd_export, "write an expert file's vectors as safetensors for other tools"},
+    {"export", t2_cmd_export, "an expert as safetensors or a PEFT folder; a model with an expert merged as a Hugging Face folder or GGUF file"},
     {"bundle", t2_cmd_bundle, "put expert files (and a classifier) together into an expert bundle"},
     {"transfer", t2_cmd_transfer, "map an expert bundle made for one base model onto another model"},
     {"adapt", t2_cmd_adapt, "answer queries with an expert bundle: prompt, classifier or few-shot adaptation"},
     {"eval", t2_cmd_eval, "accuracy of the base model, an expert or an adaptation strategy, over MPI ranks"},
     {"demo", t2_cmd_demo, "Transformer² end to end on the default model: experts, adaptation, two tables"},
+    {"report", t2_cmd_report, "an HTML page with gnuplot plots of training metrics, few-shot searches and eval reports"},
     {"serve", t2_cmd_serve, "serve the model, its experts and auto adaptation over an OpenAI-compatible HTTP API"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };

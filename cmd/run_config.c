@@ -80,6 +80,7 @@ int t2_run_config_fewshot_settings(t2_setting *table, t2_fewshot_settings *f) {
         {"fewshot_population", T2_SETTING_INT, &f->population, 2, 1e6, 0, "fewshot: CEM members per iteration (shared out to the ranks)"},
         {"fewshot_batch", T2_SETTING_INT, &f->batch, 0, 1e6, 0, "fewshot: examples each member is scored on per iteration (0: all; the best members are re-scored on all)"},
         {"fewshot_per_layer", T2_SETTING_BOOL, &f->per_layer, 0, 1, 0, "fewshot: one weight per expert and layer"},
+        {"fewshot_log", T2_SETTING_STRING, &f->log, 0, 0, 0, "fewshot: JSON-lines file rank 0 appends one line per CEM iteration to (none if unset; t2 report plots it)"},
     };
     memcpy(table, entries, sizeof entries);
     return (int)(sizeof entries / sizeof entries[0]);

@@ -10,6 +10,7 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "base/file.h"
 #include "base/progress.h"
 
 t2_fewshot_options t2_fewshot_default_options(int64_t dim, int k) {
@@ -49,6 +50,8 @@ int t2_fewshot_run(const t2_runtime *rt, t2_adapt *a, const t2_task *task, t2_ta
     o.batch = s->batch;
     o.cem.population = s->population;
     o.seed = seed;
+    o.log = s->log;
+    o.log_label = source;
     t2_fewshot_objective obj = {.experts = a->bundle->n, .dim = t2_adapt_dim(a), .n = n,
                                 .names = (const char *const *)a->bundle->categories,
                                 .score = score_answers, .ctx = &f};
@@ -96,6 +99,55 @@ static int64_t iteration_examples(int64_t it, int64_t batch, int64_t n, int64_t 
     return m;
 }
 
+/* text as a JSON string body (quotes and backslashes escaped, controls dropped) into buf. */
+static void json_text(char *buf, size_t size, const char *text) {
+    size_t n = 0;
+    for (const char *c = text ? text : ""; *c != '\0' && n + 3 < size; c++) {
+        if (*c == '"' || *c == '\\') buf[n++] = '\\';
+        if ((unsigned char)*c >= 0x20) buf[n++] = *c;
+    }
+    buf[n] = '\0';
+}
+
+/* Rank 0: iteration it's line of the log (fewshot.h). 0, or -1 with err. */
+static int log_iteration(t2_append_file *log, const t2_fewshot_objective *obj,
+                         const t2_fewshot_options *o, const t2_cem *cem, const float *best_alpha,
+                         const double *scores, int64_t it, int64_t m, t2_error *err) {
+    int64_t pop = cem->population, dim = obj->dim;
+    double best = 0.0, tiebreak = 0.0, top = scores[0], sum = 0.0;
+    t2_cem_best(cem, NULL, &best, &tiebreak);
+    for (int64_t i = 0; i < pop; i++) {
+        sum += scores[i];
+        if (scores[i] > top) top = scores[i];
+    }
+    size_t size = 512 + (size_t)(dim * 2 + obj->experts) * 40, len = 0;
+    char *line = t2_alloc(size), text[256];
+    json_text(text, sizeof text, o->log_label);
+    len += (size_t)snprintf(line + len, size - len, "{\"search\": \"%s\", \"iteration\": %lld, "
+                            "\"examples\": %lld, \"members\": %lld, \"experts\": [", text,
+                            (long long)it + 1, (long long)m, (long long)pop);
+    for (int k = 0; k < obj->experts; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "%d", k);
+        json_text(text, sizeof text, obj->names != NULL ? obj->names[k] : name);
+        len += (size_t)snprintf(line + len, size - len, "%s\"%s\"", k ? ", " : "", text);
+    }
+    len += (size_t)snprintf(line + len, size - len, "], \"best_score\": %.17g, "
+                            "\"best_tiebreak\": %.17g, \"best_alpha\": [", best, tiebreak);
+    for (int64_t d = 0; d < dim; d++)
+        len += (size_t)snprintf(line + len, size - len, "%s%.9g", d ? ", " : "",
+                                (double)best_alpha[d]);
+    len += (size_t)snprintf(line + len, size - len, "], \"iteration_best\": %.17g, "
+                            "\"iteration_mean\": %.17g, \"mean_alpha\": [", top,
+                            sum / (double)pop);
+    for (int64_t d = 0; d < dim; d++)
+        len += (size_t)snprintf(line + len, size - len, "%s%.17g", d ? ", " : "", cem->mean[d]);
+    len += (size_t)snprintf(line + len, size - len, "]}\n");
+    int status = t2_append_file_line(log, line, len, err);
+    t2_free(line);
+    return status;
+}
+
 static int better(double score, double tiebreak, double than_score, double than_tiebreak) {
     return score > than_score || (score == than_score && tiebreak > than_tiebreak);
 }
@@ -124,8 +176,12 @@ int t2_fewshot_search(const t2_runtime *rt, const t2_fewshot_objective *obj,
     /* The single experts on every example: the reference the answer must not fall below. */
     double *single_scores = t2_alloc_array((size_t)k, sizeof *single_scores);
     double *single_tiebreaks = t2_alloc_array((size_t)k, sizeof *single_tiebreaks);
+    t2_append_file log = {.fd = -1, .path = NULL};
+    int status = o->log != NULL && rt->rank == 0 ? t2_append_file_open(&log, o->log, 0, err) : 0;
+    if (o->log != NULL) status = t2_runtime_agree_status(rt, status, err);
     for (int e = 0; e < k; e++) single_expert(population + e * dim, dim, layers, e);
-    int status = score_members(rt, obj, population, k, NULL, n, single_scores,
+    if (status == 0)
+        status = score_members(rt, obj, population, k, NULL, n, single_scores,
                                single_tiebreaks, err);
     double single_tiebreak = -INFINITY;
     result->best_single = -1.0;
@@ -162,6 +218,13 @@ int t2_fewshot_search(const t2_runtime *rt, const t2_fewshot_objective *obj,
         if (status != 0) break;
         t2_cem_tell(&cem, population, scores, tiebreaks);
         result->evaluations += pop - known;
+        if (o->log != NULL) { /* alpha is scratch until the answer is written into it */
+            t2_cem_best(&cem, alpha, NULL, NULL);
+            status = rt->rank == 0 ? log_iteration(&log, obj, o, &cem, alpha, scores, it, m, err)
+                                   : 0;
+            status = t2_runtime_agree_status(rt, status, err);
+            if (status != 0) break;
+        }
         double best = 0.0;
         t2_cem_best(&cem, NULL, &best, NULL);
         snprintf(note, sizeof note, "best member %.3f on %lld examples", best, (long long)m);
@@ -186,6 +249,7 @@ int t2_fewshot_search(const t2_runtime *rt, const t2_fewshot_objective *obj,
         }
     }
     t2_progress_finish(&progress);
+    t2_append_file_close(&log);
     result->seconds = t2_time_now() - start;
     MPI_Bcast(&result->seconds, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     t2_free(which);

@@ -33,6 +33,9 @@ typedef struct t2_fewshot_options {
     int64_t batch;       /* examples per member per iteration; 0: all */
     t2_cem_options cem;  /* population, elites, ... (t2_fewshot_default_options) */
     uint64_t seed;       /* the CEM's random stream */
+    const char *log;       /* JSON-lines file rank 0 appends one line per iteration to
+                              (t2_fewshot_search below), or NULL; borrowed */
+    const char *log_label; /* the lines' "search" value (the task), or NULL; borrowed */
 } t2_fewshot_options;
 
 /* Defaults for a search over dim weights of k experts: 8 iterations, every example, the CEM
@@ -46,6 +49,8 @@ typedef struct t2_fewshot_settings {
     int64_t population; /* CEM members per iteration */
     int64_t batch;      /* examples per member per iteration; 0: all */
     int per_layer;      /* one weight per (expert, layer) (the adapter must be made so) */
+    char *log;          /* fewshot_log: the iterations' JSON-lines file, or NULL (heap; the
+                           settings table frees it) */
 } t2_fewshot_settings;
 
 /* 32 examples, 8 iterations, population 32, every example each iteration, per expert. */
@@ -84,16 +89,23 @@ typedef struct t2_fewshot_objective {
 
 /* Collective (o and the objective's sizes and results the same on every rank; its ctx
  * local). Writes the answer's α (obj->dim values) to alpha on every rank. 0 on every rank,
- * or -1 on every rank with the same err (an option out of range, a failed scoring). */
+ * or -1 on every rank with the same err (an option out of range, a failed scoring, an
+ * o->log that cannot be appended to).
+ * With o->log, rank 0 appends one JSON line per CEM iteration to it (created if missing, never
+ * emptied), in this order: {"search": label, "iteration": 1.., "examples": m, "members": P,
+ * "experts": [K names], "best_score", "best_tiebreak", "best_alpha": [dim] (the best member
+ * seen so far), "iteration_best", "iteration_mean" (this iteration's members' scores),
+ * "mean_alpha": [dim] (the CEM's sampling mean after the iteration)}; α per layer is at
+ * k·layers + l. */
 int t2_fewshot_search(const t2_runtime *rt, const t2_fewshot_objective *obj,
                       const t2_fewshot_options *o, float *alpha, t2_fewshot_result *result,
                       t2_error *err);
 
 /* Collective: the whole search as the commands run it — a scorer on the first s->examples
  * samples of the task's split (decoded with dec), the options of s with the CEM stream
- * seed, then t2_fewshot_search. a is local (one per rank, with a bundle); task, s, dec and
- * seed are collective. 0, or -1 on every rank with the same err ("<source>: no solved
- * examples" when the split is empty, naming it by source). */
+ * seed (and s->log, labelled source), then t2_fewshot_search. a is local (one per rank,
+ * with a bundle); task, s, dec and seed are collective. 0, or -1 on every rank with the same
+ * err ("<source>: no solved examples" when the split is empty, naming it by source). */
 int t2_fewshot_run(const t2_runtime *rt, t2_adapt *a, const t2_task *task, t2_task_split split,
                    const char *source, const t2_fewshot_settings *s, uint64_t seed,
                    const t2_eval_decoding *dec, float *alpha, t2_fewshot_result *result,

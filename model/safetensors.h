@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "linalg/weight.h"
 
 typedef enum t2_dtype {
     T2_DTYPE_F32 = 0,
@@ -98,6 +99,12 @@ void t2_safetensors_writer_init(t2_safetensors_writer *w);
 /* data: n_elements floats, borrowed until write returns. name is copied. */
 void t2_safetensors_writer_add(t2_safetensors_writer *w, const char *name, t2_dtype dtype,
                                int n_dims, const int64_t *shape, const float *data);
+/* The same for a tensor held in its storage type (linalg/weight.h: float32, bfloat16 or
+ * float16, borrowed until write returns): copied as it is when that type is dtype, else
+ * widened and narrowed a chunk at a time (never a float32 copy of the whole tensor). */
+void t2_safetensors_writer_add_weight(t2_safetensors_writer *w, const char *name,
+                                      t2_dtype dtype, int n_dims, const int64_t *shape,
+                                      t2_weight data);
 void t2_safetensors_writer_add_metadata(t2_safetensors_writer *w, const char *key,
                                         const char *value);
 /* Writes the file atomically (temp + fsync + rename); on failure nothing is left at path. */

@@ -1,6 +1,7 @@
 /* safetensors writing: collects borrowed float tensors and metadata, then writes one file
  * atomically (base/file.h) with the header padded by spaces to a multiple of 8 bytes and the
- * tensors in name order, converting to F16 / BF16 (round to nearest even) on the way.
+ * tensors in name order, converting to F16 / BF16 (round to nearest even) on the way; the
+ * tensors may be float32 or held in bfloat16 / float16 (linalg/weight.h).
  * Does not read files (safetensors.c).
  * Reference: https://huggingface.co/docs/safetensors (layout in safetensors.h). */
 #include <jansson.h>
@@ -18,7 +19,7 @@ struct t2_safetensors_writer_entry {
     int n_dims;
     int64_t shape[T2_TENSOR_MAX_DIMS];
     int64_t n_elements;
-    const float *data;                  /* borrowed: n_elements floats */
+    t2_weight data;                     /* borrowed: n_elements in their storage type */
 };
 
 typedef struct t2_safetensors_writer_entry entry;
@@ -29,6 +30,13 @@ void t2_safetensors_writer_init(t2_safetensors_writer *w) { memset(w, 0, sizeof 
 
 void t2_safetensors_writer_add(t2_safetensors_writer *w, const char *name, t2_dtype dtype,
                                int n_dims, const int64_t *shape, const float *data) {
+    t2_safetensors_writer_add_weight(w, name, dtype, n_dims, shape,
+                                     t2_weight_of_f32((float *)data)); /* only read */
+}
+
+void t2_safetensors_writer_add_weight(t2_safetensors_writer *w, const char *name,
+                                      t2_dtype dtype, int n_dims, const int64_t *shape,
+                                      t2_weight data) {
     T2_ASSERT(dtype == T2_DTYPE_F32 || dtype == T2_DTYPE_F16 || dtype == T2_DTYPE_BF16);
     T2_ASSERT(n_dims >= 0 && n_dims <= T2_TENSOR_MAX_DIMS);
     if (w->n_tensors == w->cap_tensors) {
@@ -47,7 +55,7 @@ void t2_safetensors_writer_add(t2_safetensors_writer *w, const char *name, t2_dt
         e->n_elements *= shape[d];
     }
     e->data = data;
-    T2_ASSERT(e->n_elements == 0 || data != NULL);
+    T2_ASSERT(e->n_elements == 0 || data.data != NULL);
 }
 
 void t2_safetensors_writer_add_metadata(t2_safetensors_writer *w, const char *key,
@@ -104,14 +112,30 @@ static char *header_json(const t2_safetensors_writer *w,
     return text;
 }
 
-/* Writes e's data converted to its dtype, a chunk at a time. */
+/* The storage type that is e's dtype on disk. */
+static t2_weight_type disk_type(t2_dtype dtype) {
+    return dtype == T2_DTYPE_F32 ? T2_WEIGHT_F32
+           : dtype == T2_DTYPE_BF16 ? T2_WEIGHT_BF16 : T2_WEIGHT_F16;
+}
+
+/* Writes e's data converted to its dtype, a chunk at a time (widened into `wide` first when
+ * held in another half-precision type). */
 static int write_entry(t2_atomic_file *f, const entry *e,
-                       uint16_t *chunk, t2_error *err) {
-    if (e->dtype == T2_DTYPE_F32)
-        return t2_atomic_file_write(f, e->data, (size_t)e->n_elements * sizeof(float), err);
+                       uint16_t *chunk, float *wide, t2_error *err) {
+    if (e->data.type == disk_type(e->dtype))
+        return t2_atomic_file_write(f, e->data.data,
+                                    (size_t)e->n_elements * t2_dtype_size(e->dtype), err);
     for (int64_t first = 0; first < e->n_elements; first += CONVERT_CHUNK) {
         int64_t n = e->n_elements - first < CONVERT_CHUNK ? e->n_elements - first : CONVERT_CHUNK;
-        const float *src = e->data + first;
+        const float *src = wide;
+        if (e->data.type == T2_WEIGHT_F32)
+            src = e->data.f32 + first;
+        else
+            t2_weight_widen(wide, e->data, first, n);
+        if (e->dtype == T2_DTYPE_F32) {
+            if (t2_atomic_file_write(f, src, (size_t)n * sizeof *src, err) != 0) return -1;
+            continue;
+        }
         if (e->dtype == T2_DTYPE_F16)
             for (int64_t i = 0; i < n; i++) chunk[i] = t2_dtype_f32_to_f16(src[i]);
         else
@@ -153,16 +177,18 @@ int t2_safetensors_writer_write(t2_safetensors_writer *w, const char *path, t2_e
     memset(header + 8 + json_len, ' ', header_len - json_len);
     free(json);
     uint16_t *chunk = t2_alloc(CONVERT_CHUNK * sizeof *chunk);
+    float *wide = t2_alloc(CONVERT_CHUNK * sizeof *wide);
     t2_atomic_file f;
     int status = t2_atomic_file_open(&f, path, err);
     if (status == 0) status = t2_atomic_file_write(&f, header, 8 + header_len, err);
     for (int i = 0; i < w->n_tensors && status == 0; i++)
-        status = write_entry(&f, order[i], chunk, err);
+        status = write_entry(&f, order[i], chunk, wide, err);
     if (status == 0)
         status = t2_atomic_file_commit(&f, err);
     else
         t2_atomic_file_abort(&f);
     t2_free(chunk);
+    t2_free(wide);
     t2_free(header);
     t2_free(order);
     return status;

@@ -7,12 +7,13 @@ packages="build-essential cmake pkg-config
 libopenmpi-dev openmpi-bin libscalapack-openmpi-dev libblis-dev liblapack-dev liblapacke-dev
 libconfig-dev libprotobuf-c-dev protobuf-c-compiler libjansson-dev libpcre2-dev libutf8proc-dev
 libmicrohttpd-dev curl
-clang libclang-rt-14-dev libomp-dev python3 procps qemu-user
+clang libclang-rt-14-dev libomp-dev python3 procps qemu-user gnuplot-nox
 slurm-wlm slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge libpmix-dev"
 # clang with libclang-rt-14-dev (the sanitizer and libFuzzer runtimes) and libomp-dev (clang's
 # OpenMP) build the fuzz targets (scripts/fuzz.sh, docs/reliability.md).
 # python3 (/usr/bin/python3) runs the tests of the mbpp task's reward (docs/tasks.md); procps gives
-# the tests ps and pgrep; qemu-user runs t2 on emulated older CPUs (tests/portable.cmake).
+# the tests ps and pgrep; qemu-user runs t2 on emulated older CPUs (tests/portable.cmake);
+# gnuplot-nox draws the plots of `t2 report` and the demo's report page (docs/report.md).
 # The last line is for slurm/ and its test (docs/slurm.md): the Slurm daemons and clients,
 # munge for their authentication, and libpmix-dev because srun --mpi=pmix dlopens the
 # unversioned libpmix.so that only the -dev package ships.

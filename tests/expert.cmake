@@ -90,7 +90,7 @@ t2_expert_cli_test(export_corrupt 1
   "^t2 export: error: .*corrupt\\.expert: not a t2 expert file \\(checksum .*; expected" ""
   export --out ${X}/corrupt.safetensors ${X}/corrupt.expert)
 t2_expert_cli_test(export_format 1
-  "^t2 export: error: --format: 'onnx' is not a known format; expected safetensors$" ""
+  "^t2 export: error: --format: 'onnx' is not a known format; expected safetensors, hf or gguf$" ""
   export --format onnx --out ${X}/x.onnx ${X}/svf.expert)
 t2_expert_cli_test(export_unwritable 1
   "^t2 export: error: /nonexistent-t2-dir/x\\.safetensors: cannot write: No such file or directory$"
