@@ -93,7 +93,8 @@ t2_launch_init() {
     case $how in
     srun)
         # srun does not take --cpus-per-task from the job since Slurm 22.05: say it again.
-        T2_LAUNCH=(srun --mpi="$T2_SRUN_MPI" --kill-on-bad-exit=1 --cpus-per-task="$BLIS_NUM_THREADS") ;;
+        # --kill-on-bad-exit=0: t2_watch_srun ends the other tasks instead, sooner.
+        T2_LAUNCH=(srun --mpi="$T2_SRUN_MPI" --kill-on-bad-exit=0 --cpus-per-task="$BLIS_NUM_THREADS") ;;
     mpirun)
         T2_LAUNCH=(mpirun -np "${SLURM_NTASKS:-1}" --host "$(t2_hosts)" -x BLIS_NUM_THREADS
             $T2_MPIRUN_ARGS) ;;
@@ -108,6 +109,47 @@ t2_launch_init() {
 t2_died_by_signal() {
     grep -q -E 'tasks? [0-9,-]+: (Segmentation fault|Bus error|Illegal instruction)|exited on signal (4|7|11)\b' "$1" &&
         ! grep -q -E '^t2( [a-z]+)*: error:' "$1"
+}
+
+# t2_lost_rank ERRFILE: "rank N (WHAT)" when the launcher says a rank died by a signal,
+# from its first such line (srun: "task 1: Killed"; mpirun: "process rank 1 ... exited on
+# signal 9 (Killed)"); nothing otherwise (a t2 error, exit codes only).
+t2_lost_rank() {
+    local line
+    line=$(grep -E '^srun: error: [^ ]+: tasks? [0-9,-]+: ' "$1" | grep -v -m 1 ': Exited with exit code') &&
+        [[ $line =~ tasks?\ ([0-9,-]+):\ (.*)$ ]] && { echo "rank ${BASH_REMATCH[1]} (${BASH_REMATCH[2]})"; return; }
+    line=$(grep -m 1 -E 'process rank [0-9]+ .*exited on signal [0-9]+' "$1") &&
+        [[ $line =~ rank\ ([0-9]+)\ .*exited\ on\ signal\ ([0-9]+)\ ?(\(([^\)]*)\))? ]] &&
+        echo "rank ${BASH_REMATCH[1]} (signal ${BASH_REMATCH[2]}${BASH_REMATCH[4]:+, ${BASH_REMATCH[4]}})"
+}
+
+# t2_watch_srun ERRFILE: srun only, in the background of a launch: ends the other tasks when
+# srun says one ended badly, as mpirun does (docs/reliability.md, "Faults"). srun runs with
+# --kill-on-bad-exit=0 because Slurm's own kill of the step sends SIGTERM first and SIGKILL
+# only KillWait later (30 s by default; nothing else reaches a step that is being killed),
+# and t2 train and t2 pretrain take SIGTERM as "stop after this step", which never comes when
+# a rank is gone. So 1 s after srun's line, a task that died by a signal (kill -9, the OOM
+# killer, a crash) gets the others SIGHUP, which t2 does not catch; a task that exited with
+# an error gets the step cancelled as --kill-on-bad-exit=1 would. Signals go to the job's srun
+# steps: the one under way, as the batch shell runs one launch at a time.
+t2_watch_srun() {
+    local lost steps line
+    while kill -0 "$T2_CHILD" 2>/dev/null; do
+        line=$(grep -m 1 -E '^srun: error: [^ ]+: tasks? [0-9,-]+: ' "$1") && break
+        sleep 0.5
+    done
+    sleep 1
+    kill -0 "$T2_CHILD" 2>/dev/null || return 0
+    steps=$(squeue -h -s -j "$SLURM_JOB_ID" -o %i 2>/dev/null | grep -E "^$SLURM_JOB_ID\.[0-9]+$")
+    [ -n "$steps" ] || return 0
+    if lost=$(t2_lost_rank "$1") && [ -n "$lost" ]; then
+        t2_note "lost $lost; ending the other ranks (scancel --signal=HUP" $steps")"
+        scancel --signal=HUP $steps 2>/dev/null || true
+        sleep 5
+        kill -0 "$T2_CHILD" 2>/dev/null || return 0
+    fi
+    t2_note "a task ended badly (above); cancelling step" $steps
+    scancel $steps 2>/dev/null || true
 }
 
 # t2_on_signal NAME: the batch shell's trap of SIGUSR1 (what the training scripts ask Slurm
@@ -139,11 +181,20 @@ t2_launch() {
     tee_pid=$!
     "${T2_LAUNCH[@]}" "$T2" "$@" 2>"$fifo" &
     T2_CHILD=$!
+    local watch_pid=""
+    if [ "${T2_LAUNCH[0]}" = srun ]; then
+        t2_watch_srun "$err" &
+        watch_pid=$!
+    fi
     # wait ends early (status > 128) when a trapped signal arrives; wait again until the
     # launcher is gone, then once more for its own status
     while kill -0 "$T2_CHILD" 2>/dev/null; do wait "$T2_CHILD" || true; done
     wait "$T2_CHILD" || rc=$?
     T2_CHILD=
+    if [ -n "$watch_pid" ]; then
+        kill "$watch_pid" 2>/dev/null || true
+        wait "$watch_pid" 2>/dev/null || true
+    fi
     wait "$tee_pid" || true
     rm -f "$fifo"
     return "$rc"
@@ -179,7 +230,13 @@ t2_run() {
         t2_note "warning: t2 $1: a task died by a signal (above) before t2 reported an error;" \
             "launching again (retry $attempt of $retries)"
     done
-    [ "$rc" -eq 0 ] || t2_fail "t2 $1: exit status $rc (${T2_LAUNCH[0]}); expected 0"
+    if [ "$rc" -ne 0 ]; then
+        local lost
+        lost=$(t2_lost_rank "$err") || true
+        [ -z "$lost" ] || t2_fail "t2 $1: lost $lost; exit status $rc (${T2_LAUNCH[0]}); expected 0" \
+            "(submit the job again: training resumes from its last checkpoint)"
+        t2_fail "t2 $1: exit status $rc (${T2_LAUNCH[0]}); expected 0"
+    fi
     if grep -E -m 3 'launch failed|Invalid MPI type|Unable to (launch|create) step' "$err" >&2; then
         t2_fail "t2 $1: ${T2_LAUNCH[0]} did not start every task (above); expected all $SLURM_NTASKS"
     fi

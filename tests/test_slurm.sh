@@ -7,7 +7,9 @@
 #              there): the decomposition FAILED and every job after it CANCELLED, and the
 #              checks below see it; a training job requeued mid-run (what Slurm does after
 #              a node failure) resumes from its checkpoint and completes, and so does one
-#              sent SIGUSR1 (as ahead of its time limit), after it requeued itself; a t2 that
+#              sent SIGUSR1 (as ahead of its time limit), after it requeued itself; kill -9
+#              of rank 1 of a training job ends the job within 10 s, FAILED with a line
+#              naming rank 1, and its resubmission resumes bitwise-equal; a t2 that
 #              crashes by a signal at its first start is launched again and completes, one
 #              that crashes at every start fails after one retry.
 #   two_nodes  two slurmd on 127.0.0.1: the same chain with its MPI stages on 2 nodes x 1
@@ -45,7 +47,7 @@ work=$root/work
 cleanup() {
     "$src/tests/slurm_cluster.sh" stop "$root"
     if [ "$failed" = 1 ]; then
-        for f in "$work"/logs/*.out "$work"/*/logs/*.out "$root"/log/*.log; do
+        for f in "$work"/logs/*.out "$work"/*/logs/*.out "$root"/kill/*/logs/*.out "$root"/log/*.log; do
             [ -f "$f" ] || continue
             echo "===== $f (last 30 lines)"
             tail -n 30 "$f"
@@ -261,6 +263,51 @@ signal_requeue() {
     grep -E '^train: (stopped|resuming)' "$log"
 }
 
+# kill -9 of rank 1 of a training job in the middle of its run (after step 2's metrics
+# line): the other rank ends promptly (t2_watch_srun, not Slurm's KillWait), the job FAILED
+# with one line naming rank 1 and no expert; resubmitted, it resumes from its checkpoint and
+# gives the expert of an uninterrupted run bit for bit (its exported vectors).
+kill_rank() {
+    note "kill -9 of rank 1 of a training job: the job fails naming rank 1; resubmitted, it resumes bitwise-equal"
+    local steps=8 id id2 log p pid="" args dir=$root/kill
+    args="--steps $steps --batch 4 --chunk 2 --val-samples 4 --max-new-tokens 16 --val-every 0 --checkpoint-every 1 --objective sft --lr 0.02"
+    mkdir -p "$dir/base" "$dir/kill"
+    cp "$work/default-model.svd" "$dir/base/" && cp "$work/default-model.svd" "$dir/kill/" || fail "no store to copy"
+    config "$dir/base.sh" "T2_WORK=$dir/base" "T2_LOGS=$dir/base/logs" "T2_TRAIN_ARGS='$args'"
+    config "$dir/kill.sh" "T2_WORK=$dir/kill" "T2_LOGS=$dir/kill/logs" "T2_TRAIN_ARGS='$args'"
+    id=$(T2_CONFIG=$dir/base.sh "$src/slurm/submit.sh" train math) || fail "submit.sh train math"
+    job_ok "$id" || fail "the uninterrupted training job did not complete"
+    id=$(T2_CONFIG=$dir/kill.sh "$src/slurm/submit.sh" train math) || fail "submit.sh train math"
+    while ! grep -q '"step": 2,' "$dir/kill/experts/math.jsonl" 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || fail "job $id: no step 2 by the deadline"
+        sleep 0.1
+    done
+    for p in $(scontrol listpids "$id" 2>/dev/null | awk 'NR > 1 { print $1 }'); do
+        [ "$(cat "/proc/$p/comm" 2>/dev/null)" = t2 ] && tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null |
+            grep -q -x -E '(SLURM_PROCID|OMPI_COMM_WORLD_RANK)=1' && pid=$p
+    done
+    [ -n "$pid" ] || fail "job $id: no t2 process of rank 1 in scontrol listpids"
+    kill -9 "$pid"
+    local t0=$SECONDS
+    ! job_ok "$id" || fail "a training job whose rank was killed passed as completed"
+    echo "   ended $((SECONDS - t0)) s after the kill (whole seconds)"
+    [ $((SECONDS - t0)) -le 10 ] || fail "job $id: ended $((SECONDS - t0)) s after the kill; expected within 10 s"
+    log=$dir/kill/logs/t2-train-math-$id.out
+    grep -q '^t2 slurm: error: t2 train: lost rank 1 (Killed); exit status 137' "$log" ||
+        fail "$log: no line naming the lost rank 1"
+    [ ! -e "$dir/kill/experts/math.expert" ] || fail "a killed training job wrote an expert"
+    id2=$(T2_CONFIG=$dir/kill.sh "$src/slurm/submit.sh" train math) || fail "submit.sh train math"
+    job_ok "$id2" || fail "the resubmitted training job did not complete"
+    grep -q '^train: resuming after step [0-9]' "$dir/kill/logs/t2-train-math-$id2.out" ||
+        fail "the resubmitted job did not resume from the checkpoint"
+    "$t2" export --format safetensors --out "$dir/base.st" "$dir/base/experts/math.expert" 2>/dev/null &&
+        "$t2" export --format safetensors --out "$dir/kill.st" "$dir/kill/experts/math.expert" 2>/dev/null ||
+        fail "t2 export of the experts"
+    cmp "$dir/base.st" "$dir/kill.st" || fail "killed and resumed expert differs from the uninterrupted one"
+    [ -z "$(find "$dir" -name '*.tmp.*')" ] || fail "temp files left under $dir"
+    grep 'lost rank' "$log"
+}
+
 # A launch whose task crashes by a signal (as t2 decompose was seen to do once at start-up
 # under srun --mpi=pmix, docs/slurm.md) is launched once more: a t2 that segfaults on its
 # first start only gives a COMPLETED decomposition whose log says it retried; one that crashes
@@ -304,6 +351,7 @@ one_node)
     failing_chain
     requeue
     signal_requeue
+    kill_rank
     crash_retry 1 completes
     crash_retry 100 fails
     ;;
