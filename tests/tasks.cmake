@@ -71,7 +71,7 @@ t2_task_cli_test(score_qa_no_answer 0 "" "^no answer: +1$" score --task qa
 
 # Bad input: one line, exit 2 for usage, 1 for files.
 t2_task_cli_test(no_subcommand 2 "usage: t2 task list" "")
-t2_task_cli_test(bad_subcommand 2 "t2 task: error: unknown subcommand 'run'; expected list, show or score" "" run)
+t2_task_cli_test(bad_subcommand 2 "t2 task: error: unknown subcommand 'run'; expected list, show, score or eval" "" run)
 t2_task_cli_test(no_task 2 "t2 task show: error: --task NAME is required; one of math, code" "" show)
 t2_task_cli_test(unknown_task 2 "--task: unknown task 'algebra'; expected one of math" "" show
   --task algebra)
@@ -115,3 +115,7 @@ t2_task_cli_test(predictions_no_id 1 "gsm8k\\.jsonl:1: key 'id' is missing" "" s
   --task math --predictions ${T2_TASK_DATA}/gsm8k.jsonl)
 t2_task_cli_test(predictions_blank 1 "predictions_blank\\.jsonl: no predictions" "" score
   --task math --predictions ${T2_TASK_DATA}/predictions_blank.jsonl)
+
+# The second pair of held-out tasks (math_shift, code_shift): independent solvers, rewards,
+# levels, determinism and disjoint splits.
+t2_add_test(NAME task_heldout2 SOURCES test_task_heldout2.c LABELS tasks TIMEOUT 60)

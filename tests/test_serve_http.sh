@@ -299,13 +299,34 @@ EOF
     echo "serve api: all checks passed"
 }
 
+# long_seed PORT: prints a seed whose sampled completion of "Once" runs to 480 tokens (no
+# end-of-sequence token), so that a stream with it holds its slot while a test acts; greedy
+# and most seeds end within 30-160 tokens, a fraction of a second, which made the busy and
+# disconnect cases flaky.
+long_seed() {
+    $py - "$1" <<'EOF'
+import http.client, json, sys
+for seed in range(1, 200):
+    c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=120)
+    c.request("POST", "/v1/completions", json.dumps({"model": "base", "prompt": "Once",
+              "max_tokens": 480, "temperature": 1, "seed": seed}), {"Content-Type": "application/json"})
+    if json.loads(c.getresponse().read())["choices"][0]["finish_reason"] == "length":
+        print(seed)
+        break
+else:
+    sys.exit("no seed in 1..199 runs to 480 tokens")
+EOF
+}
+
 clients() {
     start --store "$dir/S" --bundle "$dir/b.t2b" --timeout 3 --slots 1 --queue 0
     port=${url##*:}
+    seed=$(long_seed "$port") || fail "finding a seed that holds a slot"
     # A client leaves after the first chunk of a long stream: cancelled, its slot freed.
-    $py - "$port" <<'EOF' || fail "disconnecting client"
+    $py - "$port" "$seed" <<'EOF' || fail "disconnecting client"
 import json, socket, sys
-body = json.dumps({"model": "base", "prompt": "Once", "max_tokens": 480, "stream": True}).encode()
+body = json.dumps({"model": "base", "prompt": "Once", "max_tokens": 480, "stream": True,
+                   "temperature": 1, "seed": int(sys.argv[2])}).encode()
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
           b"Content-Length: %d\r\n\r\n" % len(body) + body)
@@ -321,12 +342,13 @@ EOF
         i=$((i + 1)); [ $i -lt 100 ] || fail "the left client's request was not cancelled"; sleep 0.1
     done
     # Full: with one slot and no queue, a second request while a stream runs gets 503.
-    $py - "$port" <<'EOF' || fail "busy server"
+    $py - "$port" "$seed" <<'EOF' || fail "busy server"
 import http.client, json, sys
 port = int(sys.argv[1])
 a = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 a.request("POST", "/v1/completions", json.dumps({"model": "base", "prompt": "Once",
-          "max_tokens": 480, "stream": True}), {"Content-Type": "application/json"})
+          "max_tokens": 480, "stream": True, "temperature": 1, "seed": int(sys.argv[2])}),
+          {"Content-Type": "application/json"})
 ra = a.getresponse()
 assert ra.status == 200, ra.status
 ra.readline(); ra.readline(); ra.readline()  # two events: the stream is decoding

@@ -19,7 +19,8 @@ until grep -q '^t2 serve: listening on ' "$err"; do
     i=$((i + 1)); [ $i -lt 1200 ] || fail "no listening line"
     sleep 0.1
 done
-url=$(sed -n 's/^t2 serve: listening on \(http:[^ ]*\)$/\1/p' "$err")
+url=$(sed -n 's/^t2 serve: listening on \(http:[^ ]*\)$/\1/p' "$err" | tail -1)
+case $url in http://127.0.0.1:[1-9]*) ;; *) fail "listening line: '$url' in $err" ;; esac
 /usr/bin/python3 "$src/tests/serve_load.py" "${url##*:}" "$seconds" "$clients" ||
     fail "the load client saw unexpected answers"
 kill -0 $pid 2>/dev/null || fail "t2 serve died under load"
