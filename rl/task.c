@@ -3,8 +3,8 @@
  * a hash of its key falls in one of 8 buckets, otherwise to train), each task's prompt
  * template and system message, the worked answer format, the reward and the corpus text.
  * Does not generate problems (task_math.c, task_code.c, task_reasoning.c, task_cls.c,
- * task_heldout.c), read dataset files (task_dataset.c) or score prediction files
- * (task_score.c). */
+ * task_heldout.c, task_heldout2.c), read dataset files (task_dataset.c) or score prediction
+ * files (task_score.c). */
 #include "rl/task.h"
 
 #include <stdarg.h>
@@ -30,6 +30,10 @@ static const t2_task_info infos[] = {
      NULL, 0, 1, 3},
     {"mc_math", "a word problem with four numbers to choose from; the answer is a letter",
      NULL, 0, 1, 3},
+    {"math_shift", "a math word problem in other words (wins, uses); the answer is a number",
+     NULL, 0, 1, 3},
+    {"code_shift", "a code loop whose range starts above 1 (i in 4..6); the answer is a value",
+     NULL, 0, 1, 3},
     {"gsm8k", "GSM8K JSON lines {question, answer ending \"#### N\"}; numeric match", NULL, 1, 0,
      0},
     {"arc", "ARC JSON lines (AI2 or Hugging Face layout); the answer is a choice label", NULL, 1,
@@ -46,6 +50,8 @@ static const t2_task_generate_fn generators[] = {
     t2_task_cls_generate,
     t2_task_heldout_arith_code_generate,
     t2_task_heldout_mc_math_generate,
+    t2_task_heldout_math_shift_generate,
+    t2_task_heldout_code_shift_generate,
     NULL,
     NULL,
     NULL,

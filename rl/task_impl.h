@@ -45,6 +45,8 @@ void t2_task_reasoning_generate(t2_rng *rng, int level, t2_task_item *item);
 void t2_task_cls_generate(t2_rng *rng, int level, t2_task_item *item);
 void t2_task_heldout_arith_code_generate(t2_rng *rng, int level, t2_task_item *item);
 void t2_task_heldout_mc_math_generate(t2_rng *rng, int level, t2_task_item *item);
+void t2_task_heldout_math_shift_generate(t2_rng *rng, int level, t2_task_item *item);
+void t2_task_heldout_code_shift_generate(t2_rng *rng, int level, t2_task_item *item);
 
 /* A uniform integer in [lo, hi] (lo <= hi). */
 int64_t t2_task_rand(t2_rng *rng, int64_t lo, int64_t hi);

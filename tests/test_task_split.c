@@ -13,7 +13,7 @@
 #include "rl/task.h"
 
 static const char *const generators[] = {"math", "code", "reasoning", "cls", "arith_code",
-                                         "mc_math"};
+                                         "mc_math", "math_shift", "code_shift"};
 enum { N_GENERATORS = sizeof generators / sizeof generators[0] };
 
 static t2_task *open_task(const char *name, int level, uint64_t seed, int64_t train_size) {
