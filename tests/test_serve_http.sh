@@ -459,7 +459,10 @@ cli() {
     until grep -q 'listening on' "$dir/server.err"; do
         i=$((i + 1)); [ $i -lt 600 ] || fail "config: no listening line"; sleep 0.1
     done
-    grep -q '; 2 slots, queue 64, strategy classifier$' "$dir/server.err" || fail "config keys"
+    i=0
+    until grep -q '; 2 slots, queue 64, strategy classifier$' "$dir/server.err"; do
+        i=$((i + 1)); [ $i -lt 100 ] || fail "config keys: '$(cat "$dir/server.err")'"; sleep 0.1
+    done
     stop TERM
     echo "serve cli: all checks passed"
 }
