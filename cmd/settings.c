@@ -1,9 +1,11 @@
 /* Settings from libconfig files and command-line flags (see settings.h). */
 #include "cmd/settings.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,10 +41,48 @@ static void set_string(const t2_setting *s, const char *text) {
     *slot = t2_strdup(text);
 }
 
+/* libconfig 1.5 (Debian 12) reads an integer literal beyond 32 bits written without the L
+ * suffix as its low 32 bits, silently ("5000000000" gives 705032704, a CONFIG_TYPE_INT).
+ * Such a literal is looked for after "<key> =" (or ':') on the setting's line and refused
+ * when it does not fit 32 bits; a value on another line than its key is not checked. */
+static int check_int_literal(const char *text, const config_setting_t *item, const char *key,
+                             const char *where, t2_error *err) {
+    const char *line = text;
+    for (int l = config_setting_source_line(item); l > 1 && line != NULL; l--) {
+        line = strchr(line, '\n');
+        if (line != NULL) line++;
+    }
+    if (line == NULL) return 0;
+    size_t key_len = strlen(key), line_len = strcspn(line, "\n");
+    for (const char *k = line; k + key_len <= line + line_len; k++) {
+        if (strncmp(k, key, key_len) != 0 || (k > line && (isalnum((unsigned char)k[-1]) ||
+                                                           k[-1] == '_' || k[-1] == '-')))
+            continue;
+        const char *v = k + key_len + strspn(k + key_len, " \t");
+        if (*v != '=' && *v != ':') continue;
+        v += 1 + strspn(v + 1, " \t");
+        const char *digits = v + (*v == '-' || *v == '+');
+        int hex = digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X');
+        char *end = NULL;
+        errno = 0;
+        long long literal = hex ? (long long)strtoull(v, &end, 16) : strtoll(v, &end, 10);
+        if (end == v) continue;
+        int beyond = errno == ERANGE || (hex ? (unsigned long long)literal > UINT32_MAX
+                                             : literal > INT32_MAX || literal < INT32_MIN);
+        if (beyond)
+            return t2_error_set(err, "%s: %s = %.*s does not fit the 32-bit integers libconfig "
+                                "reads without a suffix; expected it written with an L suffix "
+                                "(%.*sL)", where, key, (int)(end - v), v, (int)(end - v), v);
+    }
+    return 0;
+}
+
 /* Stores one libconfig value into its setting, checking the type. */
-static int store_config_value(const t2_setting *s, const config_setting_t *item, const char *where,
-                              t2_error *err) {
+static int store_config_value(const t2_setting *s, const config_setting_t *item, const char *text,
+                              const char *where, t2_error *err) {
     int type = config_setting_type(item);
+    if (type == CONFIG_TYPE_INT && check_int_literal(text, item, s->key, where, err) != 0)
+        return -1;
     switch (s->type) {
     case T2_SETTING_INT:
         if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) break;
@@ -98,7 +138,7 @@ int t2_settings_parse_config(const t2_setting *table, int n, const char *text, c
                                   "the command's --help lists", where, name);
             break;
         }
-        status = store_config_value(s, item, where, err);
+        status = store_config_value(s, item, text, where, err);
     }
     config_destroy(&cfg);
     return status;
@@ -218,7 +258,12 @@ char *t2_settings_format_config(const t2_setting *table, int n) {
         const t2_setting *t = &table[i];
         char *value = NULL;
         switch (t->type) {
-        case T2_SETTING_INT: value = t2_strdup_printf("%lld", (long long)*(int64_t *)t->value); break;
+        case T2_SETTING_INT: {
+            /* libconfig reads integers beyond 32 bits only with the L suffix */
+            long long v = *(int64_t *)t->value;
+            value = t2_strdup_printf("%lld%s", v, v > INT32_MAX || v < INT32_MIN ? "L" : "");
+            break;
+        }
         case T2_SETTING_FLOAT: value = shortest(*(double *)t->value); break;
         case T2_SETTING_BOOL: value = t2_strdup(*(int *)t->value ? "true" : "false"); break;
         case T2_SETTING_STRING: {

@@ -213,7 +213,8 @@ static void to_cache(t2_tokenizer_state *st, const char *piece, size_t len, int6
     }
     t2_strmap_put(&st->cache, piece, len, (int32_t)st->n_cached);
     st->cached[st->n_cached] = (int32_t)n;
-    memcpy(st->cached + st->n_cached + 1, st->ids + first, n * sizeof *st->ids);
+    if (n > 0) /* a piece may give no id (no <unk>); st->ids may then still be NULL */
+        memcpy(st->cached + st->n_cached + 1, st->ids + first, n * sizeof *st->ids);
     st->n_cached += n + 1;
 }
 

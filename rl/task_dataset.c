@@ -252,9 +252,20 @@ static int parse_qa(const json_t *obj, const char *where, record *r, t2_error *e
         return -1;
     }
     t2_free(answer);
+    /* The reward reads the answer after the last marker, up to the end of its line: an exact
+     * answer holding a line break or a marker ("####", "answer is", ...) could never be
+     * stated by a completion, not even by the record's worked answer. */
+    char *worked = t2_task_worked_make("", canon);
+    if (t2_answer_reward(worked, canon, match) != 1) {
+        t2_free(worked);
+        return t2_error_set(err, "%s: key 'answer' is '%.60s', which no completion can state "
+                            "(it holds a line break or an answer marker such as \"####\" or "
+                            "\"answer is\"); expected an answer on one line without markers",
+                            where, canon);
+    }
     r->question = t2_strdup(prompt);
     r->answer = t2_strdup(canon);
-    r->worked = t2_task_worked_make("", canon);
+    r->worked = worked;
     r->match = match;
     return 0;
 }
