@@ -28,84 +28,13 @@
 #include "base/assert.h"
 #include "rl/task_impl.h"
 
-enum { OP_ADD, OP_SUB, OP_DOUBLE, OP_TRIPLE, OP_HALF };
-
-/* The math task's things (rl/task_math.c); the verbs are math_shift's own. */
-static const char *const items[] = {
-    "apples", "pears", "pens", "books", "coins", "cards", "stamps", "shells",
-    "marbles", "cookies", "eggs", "balls", "cups", "hats", "toys", "plums",
-};
+/* math_shift's verbs; everything else is the math task's (rl/task_math.c). */
 static const char *const add_verbs[] = {"wins %lld more", "picks up %lld more",
                                         "receives %lld more"};
 static const char *const sub_verbs[] = {"drops %lld", "uses %lld", "donates %lld"};
 
-typedef struct math_shape {
-    int steps, start_lo, start_hi, operand_hi, kinds; /* kinds: OP_ADD..kinds-1 allowed */
-} math_shape;
-
-static const math_shape math_shapes[T2_TASK_LEVEL_MAX + 1] = {
-    {0, 0, 0, 0, 0},   {1, 2, 10, 9, 2},  {2, 2, 20, 10, 2},
-    {2, 2, 30, 20, 4}, {3, 2, 50, 30, 5}, {3, 10, 99, 60, 5},
-};
-
-/* As the math task: add and subtract 4 times in 10 each, multiply and halve once each;
- * subtract needs x >= 1, halve an even x >= 2, multiply keeps x within 999 and never follows
- * a multiplication. */
-static int math_pick_op(t2_rng *rng, int kinds, int64_t x, int previous) {
-    for (;;) {
-        int r = (int)t2_task_rand(rng, 0, 9);
-        int op = r < 4 ? OP_ADD : r < 8 ? OP_SUB : r == 8 ? OP_DOUBLE + (int)t2_task_rand(rng, 0, 1)
-                                                          : OP_HALF;
-        if (op >= kinds) continue;
-        if (op == OP_SUB && x < 1) continue;
-        if (op == OP_HALF && (x < 2 || x % 2 != 0)) continue;
-        if ((op == OP_DOUBLE || op == OP_TRIPLE) &&
-            (x * 3 > 999 || previous == OP_DOUBLE || previous == OP_TRIPLE))
-            continue;
-        return op;
-    }
-}
-
 void t2_task_heldout_math_shift_generate(t2_rng *rng, int level, t2_task_item *item) {
-    const math_shape *shape = &math_shapes[level];
-    const char *name = t2_task_pick(rng, t2_task_names, T2_TASK_N_NAMES);
-    const char *thing = t2_task_pick(rng, items, (int)(sizeof items / sizeof items[0]));
-    int64_t x = t2_task_rand(rng, shape->start_lo, shape->start_hi);
-    t2_task_text_add(&item->question, "%s has %lld %s", name, (long long)x, thing);
-    int op = -1;
-    for (int i = 0; i < shape->steps; i++) {
-        op = math_pick_op(rng, shape->kinds, x, op);
-        int64_t y = x;
-        t2_task_text_add(&item->question, "%s", i == shape->steps - 1 ? " and " : ", ");
-        if (i > 0) t2_task_text_add(&item->steps, " ");
-        if (op == OP_ADD) {
-            int64_t b = t2_task_rand(rng, 1, shape->operand_hi);
-            y = x + b;
-            t2_task_text_add(&item->question, t2_task_pick(rng, add_verbs, 3), (long long)b);
-            t2_task_text_add(&item->steps, "%lld+%lld=%lld.", (long long)x, (long long)b,
-                             (long long)y);
-        } else if (op == OP_SUB) {
-            int64_t b = t2_task_rand(rng, 1, x < shape->operand_hi ? x : shape->operand_hi);
-            y = x - b;
-            t2_task_text_add(&item->question, t2_task_pick(rng, sub_verbs, 3), (long long)b);
-            t2_task_text_add(&item->steps, "%lld-%lld=%lld.", (long long)x, (long long)b,
-                             (long long)y);
-        } else if (op == OP_DOUBLE || op == OP_TRIPLE) {
-            int k = op == OP_DOUBLE ? 2 : 3;
-            y = x * k;
-            t2_task_text_add(&item->question, "%s them", k == 2 ? "doubles" : "triples");
-            t2_task_text_add(&item->steps, "%lld*%d=%lld.", (long long)x, k, (long long)y);
-        } else {
-            y = x / 2;
-            t2_task_text_add(&item->question, "gives away half");
-            t2_task_text_add(&item->steps, "%lld/2=%lld.", (long long)x, (long long)y);
-        }
-        x = y;
-    }
-    t2_task_text_add(&item->question, ". How many %s does %s have?", thing, name);
-    t2_task_text_add(&item->answer, "%lld", (long long)x);
-    item->match = T2_ANSWER_MATCH_NUMERIC;
-    item->category = NULL;
+    t2_task_math_generate_worded(rng, level, item, add_verbs, sub_verbs, NULL);
 }
 
 typedef struct code_shape {

@@ -40,6 +40,11 @@ typedef struct t2_task_item {
 typedef void (*t2_task_generate_fn)(t2_rng *rng, int level, t2_task_item *item);
 
 void t2_task_math_generate(t2_rng *rng, int level, t2_task_item *item);
+/* The math task's problem with other words for its add and subtract steps (three printf
+ * formats each, taking the operand) and the item's category: math_shift's generator. */
+void t2_task_math_generate_worded(t2_rng *rng, int level, t2_task_item *item,
+                                  const char *const add[3], const char *const subtract[3],
+                                  const char *category);
 void t2_task_code_generate(t2_rng *rng, int level, t2_task_item *item);
 void t2_task_reasoning_generate(t2_rng *rng, int level, t2_task_item *item);
 void t2_task_cls_generate(t2_rng *rng, int level, t2_task_item *item);

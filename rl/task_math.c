@@ -51,7 +51,9 @@ static int pick_op(t2_rng *rng, int kinds, int64_t x, int previous) {
     }
 }
 
-void t2_task_math_generate(t2_rng *rng, int level, t2_task_item *item) {
+void t2_task_math_generate_worded(t2_rng *rng, int level, t2_task_item *item,
+                                  const char *const add[3], const char *const subtract[3],
+                                  const char *category) {
     const level_shape *shape = &shapes[level];
     const char *name = t2_task_pick(rng, t2_task_names, T2_TASK_N_NAMES);
     const char *thing = t2_task_pick(rng, items, (int)(sizeof items / sizeof items[0]));
@@ -67,7 +69,7 @@ void t2_task_math_generate(t2_rng *rng, int level, t2_task_item *item) {
         case OP_ADD: {
             int64_t b = t2_task_rand(rng, 1, shape->operand_hi);
             y = x + b;
-            t2_task_text_add(&item->question, t2_task_pick(rng, add_verbs, 3), (long long)b);
+            t2_task_text_add(&item->question, t2_task_pick(rng, add, 3), (long long)b);
             t2_task_text_add(&item->steps, "%lld+%lld=%lld.", (long long)x, (long long)b,
                              (long long)y);
             break;
@@ -75,7 +77,7 @@ void t2_task_math_generate(t2_rng *rng, int level, t2_task_item *item) {
         case OP_SUB: {
             int64_t b = t2_task_rand(rng, 1, x < shape->operand_hi ? x : shape->operand_hi);
             y = x - b;
-            t2_task_text_add(&item->question, t2_task_pick(rng, sub_verbs, 3), (long long)b);
+            t2_task_text_add(&item->question, t2_task_pick(rng, subtract, 3), (long long)b);
             t2_task_text_add(&item->steps, "%lld-%lld=%lld.", (long long)x, (long long)b,
                              (long long)y);
             break;
@@ -99,5 +101,9 @@ void t2_task_math_generate(t2_rng *rng, int level, t2_task_item *item) {
     t2_task_text_add(&item->question, ". How many %s does %s have?", thing, name);
     t2_task_text_add(&item->answer, "%lld", (long long)x);
     item->match = T2_ANSWER_MATCH_NUMERIC;
-    item->category = "math";
+    item->category = category;
+}
+
+void t2_task_math_generate(t2_rng *rng, int level, t2_task_item *item) {
+    t2_task_math_generate_worded(rng, level, item, add_verbs, sub_verbs, "math");
 }
