@@ -268,7 +268,9 @@ static int kl_pass(t2_rollout_engine *e, const t2_rollout *r, int64_t pn, int64_
 }
 
 /* The KL term of the training step on the logits (model/train.h t2_logit_grad_fn): adds
- * scale · ∂KL_t/∂z at every completion position of the pass. Rows are the pass's cells. */
+ * scale · ∂KL_t/∂z at every completion position of the pass. Rows are the pass's cells. The
+ * step's forward runs the policy on the same batch as kl_pass's second forward, so KL_t is
+ * kl_pass's value (e->kl), not computed again over the vocabulary. */
 typedef struct kl_term {
     const t2_rollout_engine *e;
     double scale; /* β / B */
@@ -281,8 +283,8 @@ static void kl_logit_grad(void *ctx, int64_t begin, int64_t end, const float *lo
         int64_t row = k->e->kl_row[i];
         if (row < 0) continue;
         const float *z = logits + (i - begin) * vocab, *base = k->e->base_logits + row * vocab;
-        double kl = t2_rollout_loss_kl(z, base, vocab);
-        t2_rollout_loss_kl_backward(dlogits + (i - begin) * vocab, z, base, vocab, kl, k->scale);
+        t2_rollout_loss_kl_backward(dlogits + (i - begin) * vocab, z, base, vocab, k->e->kl[i],
+                                    k->scale);
     }
 }
 
