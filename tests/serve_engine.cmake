@@ -2,5 +2,5 @@
 # store and a bundle of random experts made by the test: concurrent requests on base, experts
 # and auto each as they are alone, streaming, stop strings, max_tokens, usage, cancel, the
 # queue bound, every refusal, drain (tests/test_serve_engine.c).
-t2_add_test(NAME serve_engine SOURCES test_serve_engine.c bundle_fixture.c LABELS serve
+t2_add_test(NAME serve_engine SOURCES test_serve_engine.c serve_inputs.c bundle_fixture.c LABELS serve
   TIMEOUT 120)
