@@ -122,7 +122,7 @@ int main(int argc, char **argv) {
             fill_context(&cache, o.contexts[c], &rng);
             for (int64_t t = 0; t < o.steps; t++) {
                 int32_t token = (int32_t)(t2_rng_next(&rng) % (uint64_t)cfg.vocab_size);
-                t2_forward_seq seq = {0, 1, &token};
+                t2_forward_seq seq = {0, 1, &token, 0};
                 t2_error err = {{0}};
                 double start = t2_time_now();
                 if (t2_forward_run(&f, &cache, &seq, 1, T2_FORWARD_LOGITS_LAST, logits,

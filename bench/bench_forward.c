@@ -210,7 +210,7 @@ static phase_result bench_prefill(const options *o, const t2_model_config *cfg,
     t2_rng rng;
     t2_rng_init(&rng, 5);
     fill_tokens(tokens, rows, cfg->vocab_size, &rng);
-    for (int64_t s = 0; s < n; s++) seqs[s] = (t2_forward_seq){s, len, tokens + s * len};
+    for (int64_t s = 0; s < n; s++) seqs[s] = (t2_forward_seq){s, len, tokens + s * len, 0};
     gemm_plan plan = {cfg, rows, n};
     gemm_scratch scratch = scratch_init(&plan);
     /* forward and GEMMs alternate, so both see the same machine; the first round warms up */
@@ -270,7 +270,7 @@ static phase_result bench_decode(const options *o, const t2_model_config *cfg,
     t2_rng rng;
     t2_rng_init(&rng, 6);
     fill_tokens(tokens, batch * ctx, cfg->vocab_size, &rng);
-    for (int64_t s = 0; s < batch; s++) seqs[s] = (t2_forward_seq){s, ctx, tokens + s * ctx};
+    for (int64_t s = 0; s < batch; s++) seqs[s] = (t2_forward_seq){s, ctx, tokens + s * ctx, 0};
     run_or_die(&f, &cache, seqs, batch, logits); /* the contexts, not timed */
     if (twin != NULL) run_or_die(&td.f, &td.cache, seqs, batch, logits);
     for (int64_t s = 0; s < batch; s++) seqs[s].n_tokens = 1;

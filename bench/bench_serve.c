@@ -21,10 +21,13 @@
  * the mix >= 0.75 x one expert). Timings are printed, never checked by a test.
  *
  *   bench_serve [--model DIR] [--store S --bundle B] [--new N] [--rounds N] [--threads N]
+ *               [--form auto|composed|factored]  (how steps that mix experts run: serve's
+ *               --expert-form; the share of steps that ran factored is printed)
  * --model defaults to the source tree's assets/default-model (T2_SOURCE_DIR). Without
  * --store / --bundle, a store of the model's MLP matrices and a bundle of random svf experts
  * (math, code, reasoning, classifier) are made in a temporary folder by the serve test's
- * fixture (`tests/test_serve_engine make DIR` of the build tree) and removed afterwards.
+ * fixture (`tests/test_serve_engine make DIR MODEL` of the build tree) and removed
+ * afterwards.
  * Threads: --threads (default 1: BLIS and attention; the machine is shared). */
 #include <libgen.h>
 #include <limits.h>
@@ -49,6 +52,7 @@ static const int64_t sizes[N_SIZES] = {1, 8, 32};
 typedef struct options {
     const char *model, *store, *bundle;
     int64_t new_tokens, rounds, threads;
+    t2_serve_form form;
 } options;
 
 static double now(void) {
@@ -174,15 +178,16 @@ static double engine_run(t2_serve_engine *e, int64_t batch, const char *const *m
 
 /* ---- inputs and options ---- */
 
-/* Makes the store and bundle with the serve test's fixture into dir; 0 or -1. */
-static int make_inputs(char *dir, char **store, char **bundle) {
+/* Makes the store and bundle of the model folder `model` with the serve test's fixture into
+ * dir; 0 or -1. */
+static int make_inputs(const char *model, char *dir, char **store, char **bundle) {
     char self[PATH_MAX];
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
     if (len <= 0) return -1;
     self[len] = '\0';
     setenv("T2_SOURCE_DIR", T2_SOURCE_DIR, 0);
-    char *cmd = t2_strdup_printf("'%s/../tests/test_serve_engine' make '%s' >/dev/null 2>&1",
-                                 dirname(self), dir);
+    char *cmd = t2_strdup_printf("'%s/../tests/test_serve_engine' make '%s' '%s' >/dev/null "
+                                 "2>&1", dirname(self), dir, model);
     int rc = system(cmd);
     t2_free(cmd);
     if (rc != 0) {
@@ -207,7 +212,9 @@ static int parse(int argc, char **argv, options *o) {
         else if (strcmp(a, "--new") == 0) o->new_tokens = strtoll(v, NULL, 10);
         else if (strcmp(a, "--rounds") == 0) o->rounds = strtoll(v, NULL, 10);
         else if (strcmp(a, "--threads") == 0) o->threads = strtoll(v, NULL, 10);
-        else return -1;
+        else if (strcmp(a, "--form") == 0) {
+            if (t2_serve_form_from_name(v, &o->form) != 0) return -1;
+        } else return -1;
         i++;
     }
     if (o->new_tokens < 1 || o->rounds < 1 || o->threads < 0 ||
@@ -232,21 +239,22 @@ int main(int argc, char **argv) {
     options o;
     if (parse(argc, argv, &o) != 0) {
         fprintf(stderr, "usage: bench_serve [--model DIR] [--store S --bundle B] [--new N] "
-                "[--rounds N] [--threads N]\n");
+                "[--rounds N] [--threads N] [--form auto|composed|factored]\n");
         return 2;
     }
     char dir[] = "/tmp/bench_serve.XXXXXX";
     char *store = NULL, *bundle = NULL;
     int made = o.store == NULL;
     if (made) {
-        if (mkdtemp(dir) == NULL || make_inputs(dir, &store, &bundle) != 0) return 1;
+        if (mkdtemp(dir) == NULL || make_inputs(o.model, dir, &store, &bundle) != 0) return 1;
     } else {
         store = t2_strdup(o.store);
         bundle = t2_strdup(o.bundle);
     }
     t2_serve_engine_options eo = {.model = o.model, .store = store, .bundle = bundle,
                                   .routing = T2_SERVE_ROUTE_PROMPT, .slots = MAX_STREAMS,
-                                  .queue = MAX_STREAMS, .threads = (int)o.threads};
+                                  .queue = MAX_STREAMS, .threads = (int)o.threads,
+                                  .form = o.form};
     t2_serve_engine *e = NULL;
     t2_model_dir m;
     t2_error err = {{0}};
@@ -254,8 +262,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_serve: %s\n", err.msg);
         return 1;
     }
-    printf("bench_serve: %s, %lld new tokens per stream, best of %lld rounds, %lld thread(s)\n",
-           o.model, (long long)o.new_tokens, (long long)o.rounds, (long long)o.threads);
+    printf("bench_serve: %s, %lld new tokens per stream, best of %lld rounds, %lld thread(s), "
+           "expert form %s\n", o.model, (long long)o.new_tokens, (long long)o.rounds,
+           (long long)o.threads, t2_serve_form_name(o.form));
     printf("each cell: engine tok/s / forward prefill+decode tok/s of the same streams (ratio), "
            "forward decode-only tok/s, tokens per stream\n");
     printf("%-8s %34s %34s %34s %6s %6s\n", "streams", runs[0].name, runs[1].name, runs[2].name,
@@ -293,6 +302,10 @@ int main(int argc, char **argv) {
            "one): %.2f %s\n", last_one / last_ref, verdict(last_one / last_ref, 0.8),
            last_one / last_decode, last_spread / last_one,
            verdict(last_spread / last_one, 0.75));
+    t2_serve_stats st = {0};
+    t2_serve_engine_stats(e, &st);
+    printf("steps in factored form: %lld of %lld\n", (long long)st.factored_steps,
+           (long long)st.steps);
     t2_model_dir_free(&m);
     t2_serve_engine_close(e);
     if (made) {

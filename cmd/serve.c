@@ -21,7 +21,7 @@
 enum { SERVE_MAX_SETTINGS = 24 };
 
 typedef struct serve_settings {
-    char *model, *store, *bundle, *strategy, *host;
+    char *model, *store, *bundle, *strategy, *host, *expert_form;
     int64_t port, slots, queue, context, threads, max_body, connections, http_threads;
     double timeout, grace;
 } serve_settings;
@@ -29,6 +29,7 @@ typedef struct serve_settings {
 static int make_table(t2_setting *table, serve_settings *s) {
     memset(s, 0, sizeof *s);
     s->strategy = t2_strdup("prompt");
+    s->expert_form = t2_strdup("auto");
     s->host = t2_strdup("127.0.0.1");
     s->port = 8080;
     s->slots = 8;
@@ -43,6 +44,7 @@ static int make_table(t2_setting *table, serve_settings *s) {
         {"store", T2_SETTING_STRING, &s->store, 0, 0, 0, "decomposition store of the model (t2 decompose); needed with a bundle"},
         {"bundle", T2_SETTING_STRING, &s->bundle, 0, 0, 0, "expert bundle (t2 bundle create) made for the model; without one only base is served"},
         {"strategy", T2_SETTING_STRING, &s->strategy, 0, 0, 0, "how the model auto picks an expert: prompt (the base model names the task) or classifier (the bundle's classifier expert)"},
+        {"expert_form", T2_SETTING_STRING, &s->expert_form, 0, 0, 0, "how a batch that mixes experts runs their matrices: composed (each expert's own W' over its rows), factored (U (e ⊙ Vᵀx) over all rows at once) or auto (the faster, measured while serving)"},
         {"host", T2_SETTING_STRING, &s->host, 0, 0, 0, "address to listen on"},
         {"port", T2_SETTING_INT, &s->port, 0, 65535, 0, "port to listen on (0: any free port, printed at start)"},
         {"slots", T2_SETTING_INT, &s->slots, 1, 4096, 0, "sequences decoded together (the batch)"},
@@ -72,7 +74,11 @@ static void print_usage(const t2_setting *table, int n) {
     t2_settings_print_help(table, n, stdout);
 }
 
-static int check(const serve_settings *s, t2_serve_routing *routing, t2_error *err) {
+static int check(const serve_settings *s, t2_serve_routing *routing, t2_serve_form *form,
+                 t2_error *err) {
+    if (t2_serve_form_from_name(s->expert_form, form) != 0)
+        return t2_error_set(err, "expert_form: '%s' is not known; expected auto, composed or "
+                            "factored", s->expert_form);
     if (strcmp(s->strategy, "prompt") == 0) *routing = T2_SERVE_ROUTE_PROMPT;
     else if (strcmp(s->strategy, "classifier") == 0) *routing = T2_SERVE_ROUTE_CLASSIFIER;
     else
@@ -102,10 +108,12 @@ static int wait_for_signal(t2_serve_http *h) {
     }
 }
 
-static int serve(const serve_settings *s, t2_serve_routing routing, t2_error *err) {
+static int serve(const serve_settings *s, t2_serve_routing routing, t2_serve_form form,
+                 t2_error *err) {
     t2_serve_engine_options eo = {.model = s->model, .store = s->store, .bundle = s->bundle,
                                   .routing = routing, .slots = s->slots, .queue = s->queue,
-                                  .context = s->context, .threads = (int)s->threads};
+                                  .context = s->context, .threads = (int)s->threads,
+                                  .form = form};
     t2_serve_engine *engine = NULL;
     if (t2_serve_engine_open(&engine, &eo, err) != 0) return T2_EXIT_FAILURE;
     t2_serve_http_options ho = {.host = s->host, .port = s->port, .timeout = s->timeout,
@@ -119,8 +127,8 @@ static int serve(const serve_settings *s, t2_serve_routing routing, t2_error *er
     fprintf(stderr, "t2 serve: models");
     for (const char *const *m = t2_serve_engine_models(engine); *m != NULL; m++)
         fprintf(stderr, " %s", *m);
-    fprintf(stderr, "; %lld slots, queue %lld, strategy %s\n", (long long)s->slots,
-            (long long)s->queue, s->strategy);
+    fprintf(stderr, "; %lld slots, queue %lld, strategy %s, expert form %s\n",
+            (long long)s->slots, (long long)s->queue, s->strategy, s->expert_form);
     int v6 = strchr(s->host, ':') != NULL;
     fprintf(stderr, "t2 serve: listening on http://%s%s%s:%d\n", v6 ? "[" : "", s->host,
             v6 ? "]" : "", t2_serve_http_port(h));
@@ -146,8 +154,9 @@ static int run_command(const t2_runtime *rt, void *settings, const char *config_
         return T2_EXIT_USAGE;
     }
     t2_serve_routing routing = T2_SERVE_ROUTE_PROMPT;
-    if (check(s, &routing, err) != 0) return T2_EXIT_USAGE;
-    return serve(s, routing, err);
+    t2_serve_form form = T2_SERVE_FORM_AUTO;
+    if (check(s, &routing, &form, err) != 0) return T2_EXIT_USAGE;
+    return serve(s, routing, form, err);
 }
 
 /* `--config FILE` anywhere is the same as CONFIG first: argv rewritten into out (heap

@@ -101,6 +101,8 @@ static void engine_metrics(text *t, t2_serve_engine *engine) {
         {"t2_serve_queue_depth", "gauge", "requests waiting for a slot", st.queued},
         {"t2_serve_active_sequences", "gauge", "sequences decoding", st.active},
         {"t2_serve_engine_steps_total", "counter", "batched decoding steps", st.steps},
+        {"t2_serve_engine_factored_steps_total", "counter",
+         "steps that ran the experts' matrices in factored form", st.factored_steps},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         header(t, rows[i].name, rows[i].type, rows[i].help);

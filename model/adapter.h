@@ -143,6 +143,11 @@ void t2_adapter_linear_fn(void *ctx, int64_t layer, t2_linear_kind kind, const f
  * (DESIGN.md, few-shot adaptation) and a mapped expert (cross-model transfer) are applied. */
 void t2_adapter_masks(const t2_adapter *a, const float *params, float *masks);
 
+/* svf only: target's diagonal e = c s ⊙ m at params (rank floats, overwritten), so that
+ * W' = U diag(e) Vᵀ: what t2_adapter_compose multiplies out, for a product in factored form
+ * (model/forward.h t2_forward_factor). */
+void t2_adapter_svf_diagonal(const t2_adapter *a, int target, const float *params, float *e);
+
 /* ∂L/∂params (n_params floats, overwritten) from the summed accumulator at params. */
 void t2_adapter_gradient(const t2_adapter *a, const float *params, const float *accum,
                          float *grad);

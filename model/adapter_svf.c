@@ -20,6 +20,7 @@
  * W' is then U diag(s m) Vᵀ. The scalar chain runs in double (r values per target). */
 #include <math.h>
 
+#include "base/assert.h"
 #include "linalg/gemm.h"
 #include "model/adapter_impl.h"
 
@@ -46,6 +47,15 @@ static double renorm_factor(const t2_adapter_options *o, const t2_adapter_target
     }
     *d = sum_sm;
     return o->renormalize && sum_sm != 0.0 ? sum_s / sum_sm : 1.0;
+}
+
+void t2_adapter_svf_diagonal(const t2_adapter *a, int target, const float *params, float *e) {
+    T2_ASSERT(a->options.method == T2_ADAPTER_SVF && target >= 0 && target < a->n);
+    const t2_adapter_target *t = &a->targets[target];
+    const float *p = params + t->offset;
+    double d;
+    double c = renorm_factor(&a->options, t, p, &d);
+    for (int64_t i = 0; i < t->rank; i++) e[i] = (float)(c * t->s[i] * mask(&a->options, p[i]));
 }
 
 /* w (rows x cols) = (U diag(e)) Vᵀ, a block of T2_ADAPTER_BLOCK rows of U at a time:

@@ -8,6 +8,7 @@
 #include "base/assert.h"
 #include "linalg/weight.h"
 #include "linalg/ops.h"
+#include "model/forward_groups.h"
 
 void t2_forward_init(t2_forward *f, const t2_model_config *cfg, const t2_model_weights *weights,
                      int64_t max_rows, int64_t max_positions) {
@@ -46,6 +47,7 @@ void t2_forward_free(t2_forward *f) {
     t2_free(f->pieces);
     t2_free(f->spans);
     t2_forward_attention_free(&f->attention);
+    t2_forward_groups_free(f);
     f->slab = NULL;
     f->pieces = NULL;
     f->spans = NULL;
@@ -65,18 +67,42 @@ static void linear(float *out, int64_t ld_out, const float *in, int64_t ld_in, t
     t2_weight_gemm(out, ld_out, in, ld_in, w, rows, n_out, n_in, beta);
 }
 
-/* [Q K V] of `rows` rows of f->xn into f->qkv: one GEMM when the three matrices lie one after
- * the other in memory (then they are one (q_dim + 2 kv_dim) x d matrix), else three. */
-static void qkv_projection(t2_forward *f, const t2_layer_weights *lw, int64_t rows) {
+/* [Q K V] of rows [row, row + rows) of f->xn into f->qkv with lw's matrices: one GEMM when
+ * the three lie one after the other in memory (then they are one (q_dim + 2 kv_dim) x d
+ * matrix), else three. */
+static void qkv_rows(t2_forward *f, const t2_layer_weights *lw, int64_t row, int64_t rows) {
     int64_t d = f->cfg->hidden_size;
+    const float *in = f->xn + row * d;
+    float *out = f->qkv + row * f->qkv_ld;
     if (t2_weight_follows(lw->wq, f->q_dim * d, lw->wk) &&
         t2_weight_follows(lw->wk, f->kv_dim * d, lw->wv)) {
-        linear(f->qkv, f->qkv_ld, f->xn, d, lw->wq, rows, f->qkv_ld, d, 0.0f);
+        linear(out, f->qkv_ld, in, d, lw->wq, rows, f->qkv_ld, d, 0.0f);
     } else {
-        linear(f->qkv, f->qkv_ld, f->xn, d, lw->wq, rows, f->q_dim, d, 0.0f);
-        linear(f->qkv + f->q_dim, f->qkv_ld, f->xn, d, lw->wk, rows, f->kv_dim, d, 0.0f);
-        linear(f->qkv + f->q_dim + f->kv_dim, f->qkv_ld, f->xn, d, lw->wv, rows, f->kv_dim, d,
-               0.0f);
+        linear(out, f->qkv_ld, in, d, lw->wq, rows, f->q_dim, d, 0.0f);
+        linear(out + f->q_dim, f->qkv_ld, in, d, lw->wk, rows, f->kv_dim, d, 0.0f);
+        linear(out + f->q_dim + f->kv_dim, f->qkv_ld, in, d, lw->wv, rows, f->kv_dim, d, 0.0f);
+    }
+}
+
+/* [Q K V] of `rows` rows of f->xn into f->qkv (+ biases): group 0's matrices for all rows
+ * when the groups share them, else each factored matrix over all rows and the others per run
+ * of one group (factored), or each run with its group's matrices (composed). */
+static void qkv_projection(t2_forward *f, int64_t layer, int64_t rows) {
+    int64_t d = f->cfg->hidden_size;
+    const t2_layer_weights *lw = t2_forward_group_layer(f, 0, layer);
+    if (t2_forward_groups_share(f, layer, T2_LINEAR_Q, 3)) {
+        qkv_rows(f, lw, 0, rows);
+    } else if (f->factored) {
+        int64_t cols[3] = {f->q_dim, f->kv_dim, f->kv_dim}, at = 0;
+        for (int k = 0; k < 3; k++) {
+            t2_forward_groups_linear(f, layer, (t2_linear_kind)(T2_LINEAR_Q + k), f->qkv + at,
+                                     f->qkv_ld, f->xn, d, rows, cols[k], d, 0.0f);
+            at += cols[k];
+        }
+    } else {
+        for (int64_t i = 0; i < f->n_runs; i++)
+            qkv_rows(f, t2_forward_group_layer(f, f->runs[i].group, layer), f->runs[i].row,
+                     f->runs[i].n);
     }
     if (lw->bq) t2_add_bias(f->qkv, lw->bq, rows, f->q_dim, f->qkv_ld);
     if (lw->bk) t2_add_bias(f->qkv + f->q_dim, lw->bk, rows, f->kv_dim, f->qkv_ld);
@@ -137,18 +163,40 @@ static int64_t keep_last_rows(t2_forward *f, t2_forward_piece *pieces, int64_t n
     return kept;
 }
 
-/* The MLP block on `rows` rows: X += (silu(G) * U) Wdᵀ with [G U] = RMSNorm(X) [Wg Wu]ᵀ. */
-static void mlp(t2_forward *f, const t2_layer_weights *lw, int64_t rows) {
+/* [G U] of rows [row, row + rows) of f->xn into f->mlp with lw's matrices: one GEMM when
+ * gate and up lie one after the other in memory, else two. */
+static void gate_up_rows(t2_forward *f, const t2_layer_weights *lw, int64_t row, int64_t rows) {
     int64_t d = f->cfg->hidden_size, ffn = f->cfg->intermediate_size, ld = 2 * ffn;
-    t2_rmsnorm_forward(f->xn, f->x, lw->post_norm, rows, d, f->cfg->rms_norm_eps);
+    const float *in = f->xn + row * d;
+    float *out = f->mlp + row * ld;
     if (t2_weight_follows(lw->w_gate, ffn * d, lw->w_up)) {
-        linear(f->mlp, ld, f->xn, d, lw->w_gate, rows, 2 * ffn, d, 0.0f);
+        linear(out, ld, in, d, lw->w_gate, rows, 2 * ffn, d, 0.0f);
     } else {
-        linear(f->mlp, ld, f->xn, d, lw->w_gate, rows, ffn, d, 0.0f);
-        linear(f->mlp + ffn, ld, f->xn, d, lw->w_up, rows, ffn, d, 0.0f);
+        linear(out, ld, in, d, lw->w_gate, rows, ffn, d, 0.0f);
+        linear(out + ffn, ld, in, d, lw->w_up, rows, ffn, d, 0.0f);
+    }
+}
+
+/* The MLP block on `rows` rows: X += (silu(G) * U) Wdᵀ with [G U] = RMSNorm(X) [Wg Wu]ᵀ
+ * (the groups' matrices as in qkv_projection). */
+static void mlp(t2_forward *f, int64_t layer, int64_t rows) {
+    int64_t d = f->cfg->hidden_size, ffn = f->cfg->intermediate_size, ld = 2 * ffn;
+    const t2_layer_weights *lw = t2_forward_group_layer(f, 0, layer);
+    t2_rmsnorm_forward(f->xn, f->x, lw->post_norm, rows, d, f->cfg->rms_norm_eps);
+    if (t2_forward_groups_share(f, layer, T2_LINEAR_GATE, 2)) {
+        gate_up_rows(f, lw, 0, rows);
+    } else if (f->factored) {
+        t2_forward_groups_linear(f, layer, T2_LINEAR_GATE, f->mlp, ld, f->xn, d, rows, ffn, d,
+                                 0.0f);
+        t2_forward_groups_linear(f, layer, T2_LINEAR_UP, f->mlp + ffn, ld, f->xn, d, rows, ffn,
+                                 d, 0.0f);
+    } else {
+        for (int64_t i = 0; i < f->n_runs; i++)
+            gate_up_rows(f, t2_forward_group_layer(f, f->runs[i].group, layer), f->runs[i].row,
+                         f->runs[i].n);
     }
     t2_swiglu_forward(f->mlp, ld, f->mlp, ld, f->mlp + ffn, ld, rows, ffn);
-    linear(f->x, d, f->mlp, ld, lw->w_down, rows, d, ffn, 1.0f);
+    t2_forward_groups_linear(f, layer, T2_LINEAR_DOWN, f->x, d, f->mlp, ld, rows, d, ffn, 1.0f);
 }
 
 /* One chunk (rows <= max_rows) through every layer; logits rows written to `logits`
@@ -163,17 +211,22 @@ static void run_chunk(t2_forward *f, t2_kv_cache *cache, t2_forward_piece *piece
             t2_weight_widen(f->x + (pieces[p].row + t) * d, w->embed,
                             (int64_t)pieces[p].tokens[t] * d, d);
 
+    t2_forward_groups_runs(f, pieces, n_pieces, 0);
     for (int64_t layer = 0; layer < cfg->num_hidden_layers; layer++) {
         const t2_layer_weights *lw = &w->layers[layer];
         t2_rmsnorm_forward(f->xn, f->x, lw->input_norm, rows, d, cfg->rms_norm_eps);
-        qkv_projection(f, lw, rows);
+        qkv_projection(f, layer, rows);
         rope_and_store(f, cache, layer, pieces, n_pieces);
         int last_only = which == T2_FORWARD_LOGITS_LAST && layer == cfg->num_hidden_layers - 1;
-        if (last_only) rows = n_pieces = keep_last_rows(f, pieces, n_pieces);
+        if (last_only) {
+            rows = n_pieces = keep_last_rows(f, pieces, n_pieces);
+            t2_forward_groups_runs(f, pieces, n_pieces, 1);
+        }
         attention(f, cache, layer, pieces, n_pieces, last_only);
-        linear(f->x, d, f->attn, f->q_dim, lw->wo, rows, d, f->q_dim, 1.0f);
+        t2_forward_groups_linear(f, layer, T2_LINEAR_O, f->x, d, f->attn, f->q_dim, rows, d,
+                                 f->q_dim, 1.0f);
         if (lw->bo) t2_add_bias(f->x, lw->bo, rows, d, d);
-        mlp(f, lw, rows);
+        mlp(f, layer, rows);
     }
     t2_rmsnorm_forward(f->xn, f->x, w->final_norm, rows, d, cfg->rms_norm_eps);
     linear(logits, cfg->vocab_size, f->xn, d, w->lm_head, rows, cfg->vocab_size, d, 0.0f);
@@ -186,6 +239,7 @@ static int validate(t2_forward *f, t2_kv_cache *cache, const t2_forward_seq *seq
     for (int64_t s = 0; s < n_seqs; s++) {
         const t2_forward_seq *seq = &seqs[s];
         T2_ASSERT(seq->slot >= 0 && seq->slot < cache->n_slots && seq->n_tokens >= 1);
+        T2_ASSERT(f->n_groups == 0 || (seq->group >= 0 && seq->group < f->n_groups));
         T2_ASSERT(cache->mark[seq->slot] != epoch); /* a slot appears once per call */
         cache->mark[seq->slot] = epoch;
         int64_t end = cache->length[seq->slot] + seq->n_tokens;
@@ -230,6 +284,7 @@ int t2_forward_run(t2_forward *f, t2_kv_cache *cache, const t2_forward_seq *seqs
             piece->row = rows;
             piece->tokens = s->tokens + done;
             piece->is_last = done + take == s->n_tokens;
+            piece->group = f->n_groups > 0 ? s->group : 0;
             /* the piece keeps its first position; the slot's next piece follows it */
             cache->length[s->slot] += take;
             rows += take;

@@ -34,6 +34,7 @@
 #include "model/forward_attention.h"
 #include "model/kv_cache.h"
 #include "model/rope.h"
+#include "model/train.h"
 #include "model/weights.h"
 
 /* One sequence of a batch. */
@@ -41,6 +42,7 @@ typedef struct t2_forward_seq {
     int64_t slot;          /* KV cache slot; positions continue from its length */
     int64_t n_tokens;      /* new tokens, >= 1 */
     const int32_t *tokens; /* [n_tokens], borrowed */
+    int group;             /* weights group (t2_forward_set_groups); read only when set */
 } t2_forward_seq;
 
 typedef enum t2_forward_logits {
@@ -56,7 +58,27 @@ typedef struct t2_forward_piece {
     int64_t row;           /* first row in the chunk */
     const int32_t *tokens; /* [n], borrowed */
     int is_last;           /* holds the sequence's last new token */
+    int group;             /* the sequence's weights group (0 without groups) */
 } t2_forward_piece;
+
+/* One matrix of a block in factored form for every weights group at once:
+ * W_g = U diag(scale_g) Vᵀ, so Y = ((X V) ⊙ scale_g) Uᵀ for the rows of group g, with U and
+ * V shared: one pass over them for all groups (an SVF expert is a per-row scale between two
+ * shared GEMMs). */
+typedef struct t2_forward_factor {
+    int64_t layer;
+    t2_linear_kind kind;
+    int64_t rank;        /* r */
+    t2_weight u;         /* out x r */
+    t2_weight vt;        /* r x in (Vᵀ, row-major) */
+    const float *scale;  /* [n_groups x r]: group g's diagonal at g * r */
+} t2_forward_factor;
+
+/* A contiguous run of a chunk's rows of one weights group (internal bookkeeping). */
+typedef struct t2_forward_run_span {
+    int group;
+    int64_t row, n;
+} t2_forward_run_span;
 
 typedef struct t2_forward {
     const t2_model_config *cfg;     /* borrowed */
@@ -74,6 +96,14 @@ typedef struct t2_forward {
     t2_forward_piece *pieces; /* [max_rows] of the current chunk */
     t2_forward_attention_span *spans; /* [max_rows]: the pieces' query rows for attention */
     t2_forward_attention attention;   /* its workspace and thread count */
+    /* weights groups (t2_forward_set_groups); n_groups 0: every row uses `weights` */
+    int n_groups;
+    const t2_model_weights *const *groups;  /* [n_groups], borrowed */
+    const t2_forward_factor **factor_of;    /* [layers x T2_LINEAR_COUNT] or NULL entries */
+    int factored;             /* 1: matrices with a factor run factored, else per group */
+    float *factor_work;       /* max_rows x the largest rank */
+    t2_forward_run_span *runs; /* [max_rows] of the current stage of the chunk */
+    int64_t n_runs;
 } t2_forward;
 
 /* Prepares a workspace for (cfg, weights), both borrowed and kept alive by the caller, for
@@ -81,6 +111,18 @@ typedef struct t2_forward {
 void t2_forward_init(t2_forward *f, const t2_model_config *cfg, const t2_model_weights *weights,
                      int64_t max_rows, int64_t max_positions);
 void t2_forward_free(t2_forward *f); /* accepts a zeroed object; may run twice */
+
+/* Lets one call run sequences with different weights: sequence s uses groups[seqs[s].group].
+ * The groups must have cfg's shapes; a matrix that is the same view in every group runs as
+ * one GEMM over all rows, the others once per run of rows of one group (composed form) or,
+ * when t2_forward_set_factored(f, 1) and factors[] holds that (layer, kind), in factored
+ * form over all rows. groups[0] replaces `weights`. Everything is borrowed and must outlive
+ * the workspace's use; factors may be NULL (n_factors 0). Call once, after init. */
+void t2_forward_set_groups(t2_forward *f, const t2_model_weights *const *groups, int n_groups,
+                           const t2_forward_factor *factors, int n_factors);
+/* Chooses, for the next calls, factored (1) or composed (0) form for the factored matrices.
+ * Both give each row its group's product; they differ by float32 rounding only. */
+void t2_forward_set_factored(t2_forward *f, int factored);
 
 /* Runs the batch: appends each sequence's keys/values to its slot and writes logits
  * (float32, vocab_size per row): n_seqs rows for T2_FORWARD_LOGITS_LAST, sum of n_tokens

@@ -209,6 +209,7 @@ int t2_generate_run(t2_forward *f, t2_kv_cache *cache, const t2_tokenizer *tok,
             int64_t i = slot_seq[s];
             if (i < 0) continue;
             batch[n_batch].slot = s;
+            batch[n_batch].group = 0;
             if (state[i].prefilled) {
                 batch[n_batch].tokens = &last_token[i];
                 batch[n_batch].n_tokens = 1;

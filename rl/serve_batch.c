@@ -2,8 +2,10 @@
  *   1. the rows: one decode token per decoding slot, then prompt tokens of the slots still
  *      prefilling, up to the forward's max_rows per step in all (a long prompt is prefilled
  *      over several steps: chunked prefill, so it does not stall the others' decoding);
- *   2. one t2_forward_run per weights group (base, each expert, the classifier) with only
- *      the last logits, the groups' rows side by side in one logits buffer;
+ *   2. one t2_forward_run over every slot with only the last logits, each sequence with its
+ *      weights group (base, each expert, the classifier; model/forward.h weights groups),
+ *      the groups' rows side by side, in the form serve_form.c picks for the step and timed
+ *      for it;
  *   3. each slot that consumed its whole input samples its next token with its own sampler
  *      and stream, and records it (model/generate.h t2_generate_accept: EOS, stop strings,
  *      max tokens, text held back while it could start a stop string).
@@ -106,7 +108,8 @@ static int64_t add_group(t2_serve_engine *e, int g, int64_t n, int64_t *prefill_
             if (take > *prefill_budget) take = *prefill_budget;
             *prefill_budget -= take;
         }
-        e->batch[n] = (t2_forward_seq){.slot = s, .n_tokens = take, .tokens = slot->pending};
+        e->batch[n] = (t2_forward_seq){
+            .slot = s, .n_tokens = take, .tokens = slot->pending, .group = g};
         e->batch_slot[n++] = s;
     }
     return n;
@@ -120,19 +123,25 @@ int64_t t2_serve_batch_step(t2_serve_engine *e) {
             n_decode++;
     int64_t prefill_budget = e->forward.max_rows - n_decode;
     if (prefill_budget < PREFILL_MIN_ROWS) prefill_budget = PREFILL_MIN_ROWS;
-    int64_t n = 0;
+    int64_t n = 0, rows = 0;
+    int groups = 0;
     for (int g = 0; g < e->n_groups; g++) {
         int64_t first = n;
         n = add_group(e, g, n, &prefill_budget);
-        if (n == first) continue;
-        e->forward.weights = e->weights[g];
-        t2_error err = {{0}};
-        /* submit checked every id and length the forward could reject */
-        int rc = t2_forward_run(&e->forward, &e->cache, e->batch + first, n - first,
-                                T2_FORWARD_LOGITS_LAST, e->logits + first * vocab, &err);
-        T2_ASSERT(rc == 0);
+        groups += n > first;
     }
-    e->forward.weights = e->weights[0];
+    for (int64_t b = 0; b < n; b++) rows += e->batch[b].n_tokens;
+    if (n > 0) {
+        e->step_factored = t2_serve_form_pick(e, groups, rows);
+        t2_forward_set_factored(&e->forward, e->step_factored);
+        t2_error err = {{0}};
+        double start = t2_serve_now();
+        /* submit checked every id and length the forward could reject */
+        int rc = t2_forward_run(&e->forward, &e->cache, e->batch, n, T2_FORWARD_LOGITS_LAST,
+                                e->logits, &err);
+        T2_ASSERT(rc == 0);
+        t2_serve_form_record(e, e->step_factored, groups, rows, t2_serve_now() - start);
+    }
 
     int64_t sampled = 0;
     for (int64_t b = 0; b < n; b++) {

@@ -166,6 +166,8 @@ int t2_serve_engine_open(t2_serve_engine **out, const t2_serve_engine_options *o
     }
     int64_t rows = e->n_slots > SERVE_MAX_ROWS ? e->n_slots : SERVE_MAX_ROWS;
     t2_forward_init(&e->forward, &e->model.cfg, &e->model.weights, rows, e->context);
+    e->form = options->form;
+    t2_serve_form_prepare(e);
     t2_kv_cache_init(&e->cache, &e->model.cfg, e->n_slots, e->context);
     e->logits = t2_alloc((size_t)(e->n_slots * e->model.cfg.vocab_size) * sizeof(float));
     e->batch = t2_alloc_array((size_t)e->n_slots, sizeof *e->batch);
@@ -298,7 +300,10 @@ static void *engine_main(void *arg) {
         int64_t sampled = active > 0 ? t2_serve_batch_step(e) : 0;
 
         pthread_mutex_lock(&e->lock);
-        if (active > 0) e->steps++;
+        if (active > 0) {
+            e->steps++;
+            e->factored_steps += e->step_factored;
+        }
         e->completion_tokens += sampled;
         for (int64_t s = 0; s < e->n_slots; s++)
             if (e->slots[s].job != NULL && e->slots[s].done) release_slot(e, s, 0, &done);
@@ -365,6 +370,7 @@ void t2_serve_engine_stats(t2_serve_engine *e, t2_serve_stats *stats) {
         .queued = e->n_queued,
         .active = e->n_active,
         .steps = e->steps,
+        .factored_steps = e->factored_steps,
         .names = (const char *const *)e->names,
         .routed = routed,
         .n_names = e->n_names,
@@ -403,6 +409,7 @@ void t2_serve_engine_close(t2_serve_engine *e) {
     t2_free(e->logits);
     t2_kv_cache_free(&e->cache);
     t2_forward_free(&e->forward);
+    t2_serve_form_free(e);
     t2_free(e->routed);
     for (int g = 1; e->composed != NULL && g < e->n_groups; g++)
         if (e->weights[g] != NULL) t2_model_weights_free(&e->composed[g]);

@@ -40,6 +40,20 @@ typedef enum t2_serve_routing {
     T2_SERVE_ROUTE_CLASSIFIER = 1, /* "auto" asks the bundle's classifier expert */
 } t2_serve_routing;
 
+/* How a step runs the experts' target matrices when its sequences use several experts
+ * (rl/serve_form.c): each group's composed W' over its own rows, or the factored form
+ * W'x = U (diag(e_g) (Vᵀ x)) over all rows at once; auto measures both and takes the faster
+ * for the step's number of groups and rows. */
+typedef enum t2_serve_form {
+    T2_SERVE_FORM_AUTO = 0,
+    T2_SERVE_FORM_COMPOSED = 1,
+    T2_SERVE_FORM_FACTORED = 2,
+} t2_serve_form;
+
+/* "auto", "composed", "factored" <-> the enum: 0, or -1 for another name. */
+const char *t2_serve_form_name(t2_serve_form form);
+int t2_serve_form_from_name(const char *name, t2_serve_form *out);
+
 typedef struct t2_serve_engine_options {
     const char *model;   /* model folder */
     const char *store;   /* its decomposition store; NULL without a bundle */
@@ -49,6 +63,7 @@ typedef struct t2_serve_engine_options {
     int64_t queue;       /* requests waiting for a slot, >= 0; past it submit says busy */
     int64_t context;     /* positions per slot (prompt + new tokens); 0: the model's own */
     int threads;         /* compute threads (BLIS, attention); 0: every CPU */
+    t2_serve_form form;  /* steps that mix experts */
 } t2_serve_engine_options;
 
 /* One request. Exactly one of messages (chat: n_messages >= 1) and prompt (completion) is
@@ -104,6 +119,7 @@ typedef struct t2_serve_stats {
     int64_t prompt_tokens, completion_tokens;
     int64_t queued, active;          /* now (gauges) */
     int64_t steps;
+    int64_t factored_steps;          /* steps that ran the factored form */
     const char *const *names;        /* [n_names] the routes counted below: "base", each
                                         expert (bundle order); borrowed from the engine */
     int64_t *routed;                 /* [n_names] requests answered with each (caller's buffer) */

@@ -23,6 +23,18 @@
 #include "rl/mixture.h"
 #include "rl/serve_engine.h"
 
+/* The form chooser's record for steps of one (groups, rows) bucket: an exponential moving
+ * average of seconds per row of each form, how often each ran, and when the slower form is
+ * next run again (steps of the bucket; the gap doubles while the faster stays the same). */
+typedef struct t2_serve_form_timing {
+    double seconds_per_row[2]; /* [0] composed, [1] factored */
+    int64_t runs[2];
+    int64_t next_probe, gap;
+    int faster;                /* the faster form at the last probe */
+} t2_serve_form_timing;
+
+enum { T2_SERVE_FORM_GROUPS = 8, T2_SERVE_FORM_ROW_BUCKETS = 12 };
+
 /* An accepted request. */
 typedef struct t2_serve_job {
     int64_t id;
@@ -81,6 +93,10 @@ struct t2_serve_engine {
     int classifier;               /* the classifier's weights index, or -1 */
     t2_model_weights *composed;   /* [n_groups] W' copies; [0] unused (base) */
     const t2_model_weights **weights; /* [n_groups] what each group decodes with */
+    t2_serve_form form;           /* the option */
+    t2_forward_factor *factors;   /* [n_factors] the targets in factored form, or NULL */
+    int n_factors;
+    float *factor_data;           /* the factors' Vᵀ copies and diagonals (owned) */
     t2_serve_routing routing;
     const char **names;           /* "base", experts, "auto" (with a bundle), NULL */
     int n_names;                  /* base + experts: the routes counted in the stats */
@@ -95,6 +111,8 @@ struct t2_serve_engine {
     float *logits;                /* [n_slots x vocab] */
     t2_forward_seq *batch;        /* [n_slots] */
     int64_t *batch_slot;          /* [n_slots] */
+    t2_serve_form_timing timing[T2_SERVE_FORM_GROUPS][T2_SERVE_FORM_ROW_BUCKETS];
+    int step_factored;            /* the last step ran the factored form */
     t2_serve_slot *slots;         /* [n_slots] */
     /* under the lock */
     pthread_mutex_t lock;
@@ -109,6 +127,7 @@ struct t2_serve_engine {
     int draining, stopping;
     double deadline;              /* draining: when the rest is cancelled */
     int64_t requests, refused, cancelled, prompt_tokens, completion_tokens, steps;
+    int64_t factored_steps;
     int64_t *routed;              /* [n_names] */
 };
 
@@ -121,6 +140,17 @@ int t2_serve_job_make(const t2_serve_engine *e, const t2_serve_request *r,
                       const t2_serve_callbacks *cb, t2_serve_job **out,
                       t2_serve_refusal *refusal, t2_error *err);
 void t2_serve_job_free(t2_serve_job *job); /* NULL ok */
+
+/* Open: hands the weights groups to the forward and, unless the form is composed, builds
+ * every target's factors (U from the store, a Vᵀ copy, each group's diagonal: base s,
+ * expert k c s ⊙ m_k). */
+void t2_serve_form_prepare(t2_serve_engine *e);
+void t2_serve_form_free(t2_serve_engine *e);
+/* Engine thread: the form (0 composed, 1 factored) for a step of `rows` rows over `groups`
+ * distinct groups, and the measured seconds of the forward that ran it. */
+int t2_serve_form_pick(t2_serve_engine *e, int groups, int64_t rows);
+void t2_serve_form_record(t2_serve_engine *e, int factored, int groups, int64_t rows,
+                          double seconds);
 
 /* Engine thread: prepares slot s for its (just admitted) job. */
 void t2_serve_slot_begin(t2_serve_engine *e, int64_t s);

@@ -5,6 +5,7 @@ t2_add_test(NAME decode_attention SOURCES test_decode_attention.c LABELS forward
 t2_add_test(NAME forward_attention SOURCES test_forward_attention.c model_fixture.c
   LABELS forward)
 t2_add_test(NAME forward SOURCES test_forward.c model_fixture.c LABELS forward)
+t2_add_test(NAME forward_groups SOURCES test_forward_groups.c model_fixture.c LABELS forward)
 t2_add_test(NAME forward_rope SOURCES test_forward_rope.c LABELS forward)
 # Writes the fixture models into the build tree for the command-line tests below.
 set(T2_FORWARD_MODELS ${CMAKE_CURRENT_BINARY_DIR}/forward-models)

@@ -4,3 +4,5 @@
 # queue bound, every refusal, drain (tests/test_serve_engine.c).
 t2_add_test(NAME serve_engine SOURCES test_serve_engine.c serve_inputs.c bundle_fixture.c LABELS serve
   TIMEOUT 120)
+# the choice of form for steps that mix experts (rl/serve_form.c) on recorded timings
+t2_add_test(NAME serve_form SOURCES test_serve_form.c LABELS serve)

@@ -233,7 +233,7 @@ static float *run(const t2_model_dir *m, const int32_t *prompt, int64_t n_prompt
     t2_forward_init(&f, &m->cfg, &m->weights, n_prompt, CAPACITY);
     t2_kv_cache_init(&cache, &m->cfg, 1, CAPACITY);
     t2_error err = {{0}};
-    t2_forward_seq seq = {0, n_prompt, prompt};
+    t2_forward_seq seq = {0, n_prompt, prompt, 0};
     CHECK(t2_forward_run(&f, &cache, &seq, 1, T2_FORWARD_LOGITS_ALL, logits, &err) == 0, "%s",
           err.msg);
     for (int64_t s = 0; s < DECODE; s++) {
@@ -243,7 +243,7 @@ static float *run(const t2_model_dir *m, const int32_t *prompt, int64_t n_prompt
             if (last[v] > last[best]) best = (int32_t)v;
         picked[s] = best;
         int32_t next = feed != NULL ? feed[s] : best;
-        seq = (t2_forward_seq){0, 1, &next};
+        seq = (t2_forward_seq){0, 1, &next, 0};
         CHECK(t2_forward_run(&f, &cache, &seq, 1, T2_FORWARD_LOGITS_LAST,
                              logits + (n_prompt + s) * vocab, &err) == 0, "%s", err.msg);
     }

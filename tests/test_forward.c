@@ -34,7 +34,7 @@ static void full_logits(model *m, const int32_t *tokens, int64_t n, float *logit
     t2_kv_cache cache;
     t2_forward_init(&f, &m->cfg, &m->w, MAX_LEN, CAPACITY);
     t2_kv_cache_init(&cache, &m->cfg, 1, CAPACITY);
-    t2_forward_seq seq = {0, n, tokens};
+    t2_forward_seq seq = {0, n, tokens, 0};
     t2_error err = {{0}};
     CHECK(t2_forward_run(&f, &cache, &seq, 1, T2_FORWARD_LOGITS_ALL, logits, &err) == 0, "%s",
           err.msg);
@@ -55,14 +55,14 @@ static void test_decode_matches_full(model *m, const char *name, t2_rng *rng) {
     t2_forward_init(&f, &m->cfg, &m->w, 8, CAPACITY);
     t2_kv_cache_init(&cache, &m->cfg, 2, CAPACITY);
     t2_error err = {{0}};
-    t2_forward_seq seq = {1, PREFILL, tokens};
+    t2_forward_seq seq = {1, PREFILL, tokens, 0};
     CHECK(t2_forward_run(&f, &cache, &seq, 1, T2_FORWARD_LOGITS_LAST, step, &err) == 0, "%s",
           err.msg);
     char what[128];
     snprintf(what, sizeof what, "%s: prefill last logits vs full", name);
     t2_check_close(what, step, full + (PREFILL - 1) * m->vocab, m->vocab, 1e-5, 0.0);
     for (int64_t t = PREFILL; t < N; t++) {
-        t2_forward_seq one = {1, 1, &tokens[t]};
+        t2_forward_seq one = {1, 1, &tokens[t], 0};
         CHECK(t2_forward_run(&f, &cache, &one, 1, T2_FORWARD_LOGITS_LAST, step, &err) == 0, "%s",
               err.msg);
         snprintf(what, sizeof what, "%s: decode at position %lld vs full", name, (long long)t);
@@ -71,7 +71,7 @@ static void test_decode_matches_full(model *m, const char *name, t2_rng *rng) {
     CHECK(cache.length[1] == N && cache.length[0] == 0, "slot lengths %lld, %lld",
           (long long)cache.length[0], (long long)cache.length[1]);
     t2_kv_cache_reset(&cache, 1);
-    seq = (t2_forward_seq){1, 3, tokens};
+    seq = (t2_forward_seq){1, 3, tokens, 0};
     CHECK(t2_forward_run(&f, &cache, &seq, 1, T2_FORWARD_LOGITS_LAST, step, &err) == 0, "%s",
           err.msg);
     snprintf(what, sizeof what, "%s: reused slot", name);
@@ -114,13 +114,13 @@ static void test_batch_matches_single(model *m, const char *name, t2_rng *rng) {
             t2_error err = {{0}};
             for (int s = 0; s < N_SEQS; s++) {
                 if (prefix[s] == 0) continue;
-                t2_forward_seq pre = {slots[s], prefix[s], tokens[s]};
+                t2_forward_seq pre = {slots[s], prefix[s], tokens[s], 0};
                 CHECK(t2_forward_run(&f, &cache, &pre, 1, T2_FORWARD_LOGITS_LAST, last, &err) == 0,
                       "%s", err.msg);
             }
             t2_forward_seq batch[N_SEQS];
             for (int s = 0; s < N_SEQS; s++)
-                batch[s] = (t2_forward_seq){slots[s], fresh[s], tokens[s] + prefix[s]};
+                batch[s] = (t2_forward_seq){slots[s], fresh[s], tokens[s] + prefix[s], 0};
             char what[160];
             if (which == 0) {
                 CHECK(t2_forward_run(&f, &cache, batch, N_SEQS, T2_FORWARD_LOGITS_ALL, got, &err) ==
@@ -161,12 +161,12 @@ static void test_errors(model *m) {
     float *logits = t2_alloc_array((size_t)(2 * m->vocab), sizeof(float));
     int32_t good[12] = {0}, bad[2] = {5, (int32_t)m->vocab};
     t2_error err = {{0}};
-    t2_forward_seq seqs[2] = {{0, 3, good}, {1, 2, bad}};
+    t2_forward_seq seqs[2] = {{0, 3, good, 0}, {1, 2, bad, 0}};
     CHECK(t2_forward_run(&f, &cache, seqs, 2, T2_FORWARD_LOGITS_LAST, logits, &err) == -1,
           "token id %lld accepted", (long long)m->vocab);
     CHECK(strstr(err.msg, "outside the vocabulary") != NULL, "message: %s", err.msg);
     CHECK(cache.length[0] == 0 && cache.length[1] == 0, "cache changed by a failed call");
-    t2_forward_seq too_long = {1, 11, good};
+    t2_forward_seq too_long = {1, 11, good, 0};
     CHECK(t2_forward_run(&f, &cache, &too_long, 1, T2_FORWARD_LOGITS_LAST, logits, &err) == -1,
           "11 tokens fit a capacity of 10");
     CHECK(strstr(err.msg, "capacity") != NULL, "message: %s", err.msg);

@@ -159,11 +159,11 @@ static void forward_logits(const t2_model_config *cfg, const t2_model_weights *w
     t2_forward_attention_set_threads(&f.attention, threads);
     t2_kv_cache_init(&cache, cfg, 1, PROMPT + STEPS);
     t2_error err = {{0}};
-    t2_forward_seq seq = {0, PROMPT, tokens};
+    t2_forward_seq seq = {0, PROMPT, tokens, 0};
     CHECK(t2_forward_run(&f, &cache, &seq, 1, T2_FORWARD_LOGITS_LAST, logits, &err) == 0, "%s",
           err.msg);
     for (int64_t t = 0; t < STEPS; t++) {
-        t2_forward_seq one = {0, 1, tokens + PROMPT + t};
+        t2_forward_seq one = {0, 1, tokens + PROMPT + t, 0};
         CHECK(t2_forward_run(&f, &cache, &one, 1, T2_FORWARD_LOGITS_LAST,
                              logits + (t + 1) * cfg->vocab_size, &err) == 0, "%s", err.msg);
     }

@@ -32,11 +32,11 @@ static float *run_logits(const t2_model_dir *m) {
     int32_t tokens[PROMPT + STEPS];
     for (int i = 0; i < PROMPT + STEPS; i++) tokens[i] = (int32_t)((i * 37 + 11) % vocab);
     t2_error err = {{0}};
-    t2_forward_seq seq = {0, PROMPT, tokens};
+    t2_forward_seq seq = {0, PROMPT, tokens, 0};
     CHECK(t2_forward_run(&f, &cache, &seq, 1, T2_FORWARD_LOGITS_ALL, logits, &err) == 0, "%s",
           err.msg);
     for (int s = 0; s < STEPS; s++) {
-        seq = (t2_forward_seq){0, 1, tokens + PROMPT + s};
+        seq = (t2_forward_seq){0, 1, tokens + PROMPT + s, 0};
         CHECK(t2_forward_run(&f, &cache, &seq, 1, T2_FORWARD_LOGITS_LAST,
                              logits + (PROMPT + s) * vocab, &err) == 0, "%s", err.msg);
     }

@@ -135,7 +135,7 @@ static void check_variant(const char *variant, const char *temp_root) {
     t2_forward_init(&f, &cfg, &w, n, n);
     t2_kv_cache_init(&cache, &cfg, 1, n);
     t2_error err = {{0}};
-    t2_forward_seq seq = {0, n, g.tokens};
+    t2_forward_seq seq = {0, n, g.tokens, 0};
     CHECK(t2_forward_run(&f, &cache, &seq, 1, T2_FORWARD_LOGITS_ALL, logits, &err) == 0, "%s",
           err.msg);
     char what[160];
@@ -144,11 +144,11 @@ static void check_variant(const char *variant, const char *temp_root) {
 
     t2_kv_cache_reset(&cache, 0);
     enum { PREFILL = 5 };
-    seq = (t2_forward_seq){0, PREFILL, g.tokens};
+    seq = (t2_forward_seq){0, PREFILL, g.tokens, 0};
     CHECK(t2_forward_run(&f, &cache, &seq, 1, T2_FORWARD_LOGITS_LAST, logits, &err) == 0, "%s",
           err.msg);
     for (int64_t t = PREFILL; t < n; t++) {
-        seq = (t2_forward_seq){0, 1, &g.tokens[t]};
+        seq = (t2_forward_seq){0, 1, &g.tokens[t], 0};
         CHECK(t2_forward_run(&f, &cache, &seq, 1, T2_FORWARD_LOGITS_LAST, logits + t * vocab,
                              &err) == 0, "%s", err.msg);
     }

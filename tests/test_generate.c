@@ -118,7 +118,7 @@ static void check_against_full(model *m, const int32_t *prompt, int64_t len,
     float *logits = t2_alloc_array((size_t)(n * vocab), sizeof(float));
     t2_kv_cache cache;
     t2_kv_cache_init(&cache, &m->cfg, 1, CAPACITY);
-    t2_forward_seq seq = {0, n, tokens};
+    t2_forward_seq seq = {0, n, tokens, 0};
     t2_error err = {{0}};
     CHECK(t2_forward_run(&m->f, &cache, &seq, 1, T2_FORWARD_LOGITS_ALL, logits, &err) == 0, "%s",
           err.msg);

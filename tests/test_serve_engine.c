@@ -2,8 +2,8 @@
  * store of its MLP matrices (double ?gesdd, written as `t2 decompose` writes it) and a
  * bundle of random svf experts math, code, reasoning and the classifier cls, made here:
  *   - concurrent requests on base, an expert, auto (prompt and classifier routing), chat
- *     and completion, greedy and sampled, each complete; each one's text equals what the
- *     same prompt gets alone (t2_adapt_answer for base / expert / the two passes,
+ *     and completion, greedy and sampled, each complete, with the experts' matrices composed
+ *     and again factored (every step); each one's text equals what the same prompt gets alone (t2_adapt_answer for base / expert / the two passes,
  *     t2_generate_run for sampling, stop strings and max_tokens); usage counts agree;
  *   - the streamed pieces add up to the text; stop strings cut it; max_tokens ends it;
  *   - cancel frees the slot and on_done comes once with cancelled; the queue bound and a
@@ -12,7 +12,9 @@
  *   - open refuses bad options and inputs with one line.
  * Requests whose timing matters are held by a gate in on_text (no sleeps, no timing checks).
  * The store and bundle come from serve_inputs.h.
- *   test_serve_engine make DIR   writes DIR/model.svd and DIR/experts.t2b (for bench_serve). */
+ *   test_serve_engine make DIR [MODEL]   writes DIR/model.svd and DIR/experts.t2b for the
+ *                                        model folder MODEL (default: the shipped model), for
+ *                                        bench_serve. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -190,11 +192,15 @@ static int64_t encode(fixture *fx, const char *text, int32_t **ids) {
     return t2_prompt_encoder_encode(&fx->model.prompt, text, ids);
 }
 
+/* composed: texts do not depend on timing (auto picks forms by it) */
+static t2_serve_form engine_form = T2_SERVE_FORM_COMPOSED;
+
 static t2_serve_engine *open_engine(fixture *fx, int64_t slots, int64_t queue, int64_t context,
                                     t2_serve_routing routing) {
     t2_serve_engine_options o = {.model = fx->model_path, .store = fx->store_path,
                                  .bundle = fx->bundle_path, .routing = routing, .slots = slots,
-                                 .queue = queue, .context = context, .threads = 1};
+                                 .queue = queue, .context = context, .threads = 1,
+                                 .form = engine_form};
     t2_serve_engine *e = NULL;
     t2_error err = {{0}};
     CHECK(t2_serve_engine_open(&e, &o, &err) == 0, "open: %s", err.msg);
@@ -215,7 +221,7 @@ static const char *const questions[] = {
     "Question: Tom has 3 apples and eats one. How many are left?\nAnswer:",
 };
 
-/* Many requests at once, each as it is alone. */
+/* Many requests at once, each as it is alone, in the form engine_form. */
 static void test_concurrent(fixture *fx) {
     t2_serve_engine *e = open_engine(fx, 8, 8, 0, T2_SERVE_ROUTE_PROMPT);
     if (e == NULL) return;
@@ -360,6 +366,10 @@ static void test_concurrent(fixture *fx) {
           "routed, %lld completion tokens (expected %lld)", (long long)st.requests,
           (long long)st.cancelled, (long long)st.queued, (long long)st.active, st.n_names,
           (long long)sum, (long long)st.completion_tokens, (long long)completion_tokens);
+    int64_t want_factored = engine_form == T2_SERVE_FORM_FACTORED ? st.steps : 0;
+    CHECK(st.factored_steps == want_factored, "%s form: %lld of %lld steps factored; expected "
+          "%lld", t2_serve_form_name(engine_form), (long long)st.factored_steps,
+          (long long)st.steps, (long long)want_factored);
 
     t2_serve_engine_close(e);
     for (int i = 0; i < N; i++) t2_free(want[i]);
@@ -671,8 +681,9 @@ static void close_fixture(fixture *fx, const char *dir) {
 }
 
 int main(int argc, char **argv) {
-    if (argc == 3 && strcmp(argv[1], "make") == 0) {
-        char *model = t2_check_source_path("assets/default-model"), *store, *bundle;
+    if ((argc == 3 || argc == 4) && strcmp(argv[1], "make") == 0) {
+        char *model = argc == 4 ? t2_strdup(argv[3]) : t2_check_source_path("assets/default-model");
+        char *store = NULL, *bundle = NULL;
         if (t2_serve_inputs_make(model, argv[2], &store, &bundle) == 0)
             printf("wrote %s and %s\n", store, bundle);
         t2_free(model);
@@ -685,6 +696,9 @@ int main(int argc, char **argv) {
     if (open_fixture(&fx, dir) == 0) {
         test_open_errors(&fx, dir);
         test_concurrent(&fx);
+        engine_form = T2_SERVE_FORM_FACTORED;
+        test_concurrent(&fx);
+        engine_form = T2_SERVE_FORM_COMPOSED;
         test_refusals(&fx);
         test_queue_cancel(&fx);
         test_drain(&fx);

@@ -435,6 +435,8 @@ usage_error() {
 cli() {
     usage_error 2 "^t2 serve: error: strategy: 'fewshot' is not known; expected prompt or classifier$" \
         "$t2" serve --model "$model" --strategy fewshot
+    usage_error 2 "^t2 serve: error: expert_form: 'lora' is not known; expected auto, composed or factored$" \
+        "$t2" serve --model "$model" --expert-form lora
     usage_error 2 "^t2 serve: error: store: not set" \
         "$t2" serve --model "$model" --bundle "$dir/b.t2b"
     usage_error 2 "^t2 serve: error: .*--model" "$t2" serve --port 0
@@ -451,7 +453,8 @@ cli() {
         "$t2" serve --model "$model" --port "${url##*:}"
     stop TERM
     # a config file (CONFIG first or --config) sets the same keys
-    printf 'model = "%s";\nport = 0;\nslots = 2;\nstrategy = "classifier";\n' "$model" \
+    printf 'model = "%s";\nport = 0;\nslots = 2;\nstrategy = "classifier";\nexpert_form = "factored";\n' \
+        "$model" \
         >"$dir/serve.cfg"
     "$t2" serve --config "$dir/serve.cfg" --threads 1 2>"$dir/server.err" &
     pid=$!
@@ -460,7 +463,7 @@ cli() {
         i=$((i + 1)); [ $i -lt 600 ] || fail "config: no listening line"; sleep 0.1
     done
     i=0
-    until grep -q '; 2 slots, queue 64, strategy classifier$' "$dir/server.err"; do
+    until grep -q '; 2 slots, queue 64, strategy classifier, expert form factored$' "$dir/server.err"; do
         i=$((i + 1)); [ $i -lt 100 ] || fail "config keys: '$(cat "$dir/server.err")'"; sleep 0.1
     done
     stop TERM

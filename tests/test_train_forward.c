@@ -50,7 +50,7 @@ static void inference_logits(const t2_model_config *cfg, const t2_model_weights 
     t2_kv_cache_init(&cache, cfg, b->n_seqs, b->seq_len);
     t2_forward_seq seqs[MAX_SEQS];
     for (int64_t s = 0; s < b->n_seqs; s++)
-        seqs[s] = (t2_forward_seq){s, b->seq_len, b->tokens + s * b->seq_len};
+        seqs[s] = (t2_forward_seq){s, b->seq_len, b->tokens + s * b->seq_len, 0};
     t2_error err = {{0}};
     CHECK(t2_forward_run(&f, &cache, seqs, b->n_seqs, T2_FORWARD_LOGITS_ALL, logits, &err) == 0,
           "%s", err.msg);
