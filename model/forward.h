@@ -74,11 +74,15 @@ typedef struct t2_forward_factor {
     const float *scale;  /* [n_groups x r]: group g's diagonal at g * r */
 } t2_forward_factor;
 
-/* A contiguous run of a chunk's rows of one weights group (internal bookkeeping). */
+/* A contiguous run of a chunk's rows of one weights group, in one form (internal
+ * bookkeeping). */
 typedef struct t2_forward_run_span {
     int group;
     int64_t row, n;
+    int factored;  /* rows of short pieces (decode) when the call is factored */
 } t2_forward_run_span;
+
+enum { T2_FORWARD_FACTORED_PIECE_ROWS = 8 }; /* longer pieces (prefill) run composed */
 
 typedef struct t2_forward {
     const t2_model_config *cfg;     /* borrowed */
@@ -116,7 +120,9 @@ void t2_forward_free(t2_forward *f); /* accepts a zeroed object; may run twice *
  * The groups must have cfg's shapes; a matrix that is the same view in every group runs as
  * one GEMM over all rows, the others once per run of rows of one group (composed form) or,
  * when t2_forward_set_factored(f, 1) and factors[] holds that (layer, kind), in factored
- * form over all rows. groups[0] replaces `weights`. Everything is borrowed and must outlive
+ * form: the rows of pieces of at most T2_FORWARD_FACTORED_PIECE_ROWS tokens (decode) in one
+ * pair of GEMMs per stretch of consecutive such rows, whatever their groups, and longer
+ * pieces (prefill, where a group's own W' is the cheaper product) composed. groups[0] replaces `weights`. Everything is borrowed and must outlive
  * the workspace's use; factors may be NULL (n_factors 0). Call once, after init. */
 void t2_forward_set_groups(t2_forward *f, const t2_model_weights *const *groups, int n_groups,
                            const t2_forward_factor *factors, int n_factors);

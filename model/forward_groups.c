@@ -70,11 +70,13 @@ void t2_forward_groups_runs(t2_forward *f, const t2_forward_piece *pieces, int64
     f->n_runs = 0;
     for (int64_t p = 0; p < n_pieces; p++) {
         int64_t row = last_only ? p : pieces[p].row, n = last_only ? 1 : pieces[p].n;
+        int factored = f->factored && n <= T2_FORWARD_FACTORED_PIECE_ROWS;
         t2_forward_run_span *last = f->n_runs > 0 ? &f->runs[f->n_runs - 1] : NULL;
-        if (last != NULL && last->group == pieces[p].group && last->row + last->n == row)
+        if (last != NULL && last->group == pieces[p].group && last->factored == factored &&
+            last->row + last->n == row)
             last->n += n;
         else
-            f->runs[f->n_runs++] = (t2_forward_run_span){pieces[p].group, row, n};
+            f->runs[f->n_runs++] = (t2_forward_run_span){pieces[p].group, row, n, factored};
     }
 }
 
@@ -93,20 +95,22 @@ int t2_forward_groups_share(const t2_forward *f, int64_t layer, t2_linear_kind f
     return 1;
 }
 
-/* out = ((in V) ⊙ scale of each row's group) Uᵀ (+ out). */
-static void factored_linear(t2_forward *f, const t2_forward_factor *fac, float *out,
-                            int64_t ld_out, const float *in, int64_t ld_in, int64_t rows,
-                            int64_t n_out, int64_t n_in, float beta) {
-    int64_t r = fac->rank;
+/* Runs [first, end) of f->runs (factored, consecutive rows): out = ((in V) ⊙ each row's
+ * group's diagonal) Uᵀ (+ out) on their rows. */
+static void factored_linear(t2_forward *f, const t2_forward_factor *fac, int64_t first,
+                            int64_t end, float *out, int64_t ld_out, const float *in,
+                            int64_t ld_in, int64_t n_out, int64_t n_in, float beta) {
+    int64_t r = fac->rank, row0 = f->runs[first].row;
+    int64_t rows = f->runs[end - 1].row + f->runs[end - 1].n - row0;
     float *t = f->factor_work;
-    t2_weight_gemm(t, r, in, ld_in, fac->vt, rows, r, n_in, 0.0f);
-    for (int64_t i = 0; i < f->n_runs; i++) {
+    t2_weight_gemm(t, r, in + row0 * ld_in, ld_in, fac->vt, rows, r, n_in, 0.0f);
+    for (int64_t i = first; i < end; i++) {
         const t2_forward_run_span *run = &f->runs[i];
         const float *scale = fac->scale + (int64_t)run->group * r;
-        for (int64_t row = run->row; row < run->row + run->n; row++)
+        for (int64_t row = run->row - row0; row < run->row - row0 + run->n; row++)
             for (int64_t j = 0; j < r; j++) t[row * r + j] *= scale[j];
     }
-    t2_weight_gemm(out, ld_out, t, r, fac->u, rows, n_out, r, beta);
+    t2_weight_gemm(out + row0 * ld_out, ld_out, t, r, fac->u, rows, n_out, r, beta);
 }
 
 void t2_forward_groups_linear(t2_forward *f, int64_t layer, t2_linear_kind kind, float *out,
@@ -120,14 +124,20 @@ void t2_forward_groups_linear(t2_forward *f, int64_t layer, t2_linear_kind kind,
     }
     const t2_forward_factor *fac =
         f->factored ? f->factor_of[layer * T2_LINEAR_COUNT + kind] : NULL;
-    if (fac != NULL) {
-        factored_linear(f, fac, out, ld_out, in, ld_in, rows, n_out, n_in, beta);
-        return;
-    }
-    for (int64_t i = 0; i < f->n_runs; i++) {
+    for (int64_t i = 0; i < f->n_runs;) {
         const t2_forward_run_span *run = &f->runs[i];
+        if (fac != NULL && run->factored) { /* the stretch of factored runs from i */
+            int64_t end = i + 1;
+            while (end < f->n_runs && f->runs[end].factored &&
+                   f->runs[end].row == f->runs[end - 1].row + f->runs[end - 1].n)
+                end++;
+            factored_linear(f, fac, i, end, out, ld_out, in, ld_in, n_out, n_in, beta);
+            i = end;
+            continue;
+        }
         t2_weight_gemm(out + run->row * ld_out, ld_out, in + run->row * ld_in, ld_in,
                        layer_matrix(t2_forward_group_layer(f, run->group, layer), kind),
                        run->n, n_out, n_in, beta);
+        i++;
     }
 }

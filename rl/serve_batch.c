@@ -1,6 +1,6 @@
 /* One step of the serve engine over its slots (see serve_engine.h and serve_impl.h):
- *   1. the rows: one decode token per decoding slot, then prompt tokens of the slots still
- *      prefilling, up to the forward's max_rows per step in all (a long prompt is prefilled
+ *   1. the rows: one decode token per decoding slot (every group's, in group order), then
+ *      prompt tokens of the slots still prefilling, up to the forward's max_rows per step in all (a long prompt is prefilled
  *      over several steps: chunked prefill, so it does not stall the others' decoding);
  *   2. one t2_forward_run over every slot with only the last logits, each sequence with its
  *      weights group (base, each expert, the classifier; model/forward.h weights groups),
@@ -97,13 +97,17 @@ static void route(t2_serve_engine *e, int64_t s) {
     start_pass(e, s, 0);
 }
 
-/* Appends to the batch the rows of the slots of weights group g; returns the new count. */
-static int64_t add_group(t2_serve_engine *e, int g, int64_t n, int64_t *prefill_budget) {
+/* Appends to the batch the rows of the slots of weights group g that decode (prefill = 0) or
+ * prefill (prefill = 1); returns the new count. */
+static int64_t add_group(t2_serve_engine *e, int g, int prefill, int64_t n,
+                         int64_t *prefill_budget) {
     for (int64_t s = 0; s < e->n_slots; s++) {
         t2_serve_slot *slot = &e->slots[s];
-        if (slot->job == NULL || slot->done || slot->group != g) continue;
+        if (slot->job == NULL || slot->done || slot->group != g ||
+            (slot->pending != &slot->last) != prefill)
+            continue;
         int64_t take = slot->n_pending;
-        if (slot->pending != &slot->last) { /* prefilling */
+        if (prefill) {
             if (*prefill_budget <= 0) continue;
             if (take > *prefill_budget) take = *prefill_budget;
             *prefill_budget -= take;
@@ -123,12 +127,21 @@ int64_t t2_serve_batch_step(t2_serve_engine *e) {
             n_decode++;
     int64_t prefill_budget = e->forward.max_rows - n_decode;
     if (prefill_budget < PREFILL_MIN_ROWS) prefill_budget = PREFILL_MIN_ROWS;
+    /* every group's decode rows first, then prefill: the factored form runs the decode rows
+     * of all groups as one stretch */
     int64_t n = 0, rows = 0;
     int groups = 0;
     for (int g = 0; g < e->n_groups; g++) {
         int64_t first = n;
-        n = add_group(e, g, n, &prefill_budget);
+        n = add_group(e, g, 0, n, &prefill_budget);
         groups += n > first;
+    }
+    for (int g = 0; g < e->n_groups; g++) {
+        int64_t first = n;
+        n = add_group(e, g, 1, n, &prefill_budget);
+        int decoding = 0;
+        for (int64_t b = 0; b < first && !decoding; b++) decoding = e->batch[b].group == g;
+        groups += n > first && !decoding;
     }
     for (int64_t b = 0; b < n; b++) rows += e->batch[b].n_tokens;
     if (n > 0) {
