@@ -5,6 +5,7 @@
 
 int t2_cmd_generate(int argc, char **argv);
 int t2_cmd_tokenize(int argc, char **argv);
+int t2_cmd_tokenizer(int argc, char **argv); /* t2 tokenizer train */
 int t2_cmd_inspect(int argc, char **argv);
 int t2_cmd_new_model(int argc, char **argv);
 int t2_cmd_pretrain(int argc, char **argv);

@@ -14,6 +14,7 @@ typedef struct t2_command {
 static const t2_command commands[] = {
     {"generate", t2_cmd_generate, "continue a prompt with a Hugging Face model"},
     {"tokenize", t2_cmd_tokenize, "print the token ids of a text (or decode ids)"},
+    {"tokenizer", t2_cmd_tokenizer, "learn a byte-level BPE tokenizer (tokenizer.json) from the built-in tasks or text files"},
     {"inspect", t2_cmd_inspect, "show a model's architecture, tensors and parameter count, or an expert file, bundle or PEFT adapter"},
     {"pretrain", t2_cmd_pretrain, "pretrain a model on built-in tasks, data parallel over MPI ranks"},
     {"new-model", t2_cmd_new_model, "write a randomly initialised Llama-style model folder"},

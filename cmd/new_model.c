@@ -1,5 +1,6 @@
 /* `t2 new-model`: writes a randomly initialised Llama-family model folder (config.json,
- * model.safetensors, tokenizer.json with a byte-level vocabulary). The starting point of
+ * model.safetensors, tokenizer.json with a byte-level vocabulary, or the BPE tokenizer of
+ * --tokenizer DIR, t2 tokenizer train's output). The starting point of
  * pretraining, the model behind tests and benchmarks, and the default model of the README
  * until a trained one ships. Same flags and seed give byte-identical files. */
 #include <getopt.h>
@@ -12,6 +13,8 @@
 #include "cmd/commands.h"
 #include "model/config.h"
 #include "model/safetensors.h"
+#include "base/file.h"
+#include "model/tokenizer.h"
 #include "model/tokenizer_write.h"
 #include "model/weights.h"
 
@@ -31,7 +34,9 @@ static void print_usage(FILE *out) {
             "  --heads N             attention heads (default 4)\n"
             "  --kv-heads N          key/value heads (default 2)\n"
             "  --ffn N               MLP width (default 352)\n"
-            "  --vocab N             vocabulary size, at least 259 (default 259)\n"
+            "  --vocab N             vocabulary size, at least 259 (default 259, or the tokenizer's)\n"
+            "  --tokenizer DIR       take DIR's tokenizer.json and tokenizer_config.json (t2\n"
+            "                        tokenizer train writes them) instead of the byte-level one\n"
             "  --max-positions N     context length (default 1024)\n"
             "  --tie                 tie lm_head to the embeddings\n"
             "  --seed S              random seed (default 1)\n"
@@ -65,9 +70,52 @@ static void default_config(t2_model_config *cfg) {
     cfg->n_eos_token_ids = 1;
 }
 
-/* Writes the four files of the folder. */
+/* Copies from/name to dir/name. */
+static int copy_file(const char *from, const char *dir, const char *name, t2_error *err) {
+    char *src = t2_strdup_printf("%s/%s", from, name), *dst = t2_strdup_printf("%s/%s", dir, name);
+    char *data = NULL;
+    size_t len = 0;
+    int status = t2_file_read(src, &data, &len, err);
+    if (status == 0) status = t2_file_write_atomic(dst, data, len, err);
+    t2_free(data);
+    t2_free(src);
+    t2_free(dst);
+    return status;
+}
+
+/* --tokenizer DIR: its vocabulary size and the ids of <|bos|> and <|eos|>, which it must have
+ * (t2 tokenizer train's tokenizers do). 0, or -1 with err. */
+static int read_tokenizer(const char *from, t2_model_config *cfg, int vocab_given,
+                          t2_error *err) {
+    char *path = t2_strdup_printf("%s/tokenizer.json", from);
+    t2_tokenizer *tok = t2_tokenizer_load(path, err);
+    int status = tok == NULL ? -1 : 0;
+    if (status == 0) {
+        int32_t bos = t2_tokenizer_token_id(tok, special_tokens[0]);
+        int32_t eos = t2_tokenizer_token_id(tok, special_tokens[1]);
+        int64_t n = t2_tokenizer_vocab_size(tok);
+        if (bos < 0 || eos < 0)
+            status = t2_error_set(err, "%s: no %s or %s token; expected a tokenizer made by t2 "
+                                  "tokenizer train", path, special_tokens[0], special_tokens[1]);
+        else if (vocab_given && cfg->vocab_size < n)
+            status = t2_error_set(err, "--vocab: %lld is smaller than the tokenizer's %lld ids; "
+                                  "expected at least %lld", (long long)cfg->vocab_size,
+                                  (long long)n, (long long)n);
+        if (status == 0) {
+            if (!vocab_given) cfg->vocab_size = n;
+            cfg->bos_token_id = bos;
+            cfg->eos_token_ids[0] = eos;
+        }
+    }
+    t2_tokenizer_free(tok);
+    t2_free(path);
+    return status;
+}
+
+/* Writes the four files of the folder (the tokenizer's two copied from tokenizer_dir when
+ * set). */
 static int write_model(const char *dir, const t2_model_config *cfg, uint64_t seed, float std,
-                       t2_dtype dtype, t2_error *err) {
+                       t2_dtype dtype, const char *tokenizer_dir, t2_error *err) {
     size_t n = strlen(dir) + 32;
     char *path = t2_alloc(n);
     t2_model_weights weights;
@@ -81,13 +129,16 @@ static int write_model(const char *dir, const t2_model_config *cfg, uint64_t see
     int status = 0;
     snprintf(path, n, "%s/model.safetensors", dir);
     status = t2_safetensors_writer_write(&writer, path, err);
-    if (status == 0) {
+    if (status == 0 && tokenizer_dir != NULL) {
+        status = copy_file(tokenizer_dir, dir, "tokenizer.json", err);
+        if (status == 0) status = copy_file(tokenizer_dir, dir, "tokenizer_config.json", err);
+    } else if (status == 0) {
         snprintf(path, n, "%s/tokenizer.json", dir);
         status = t2_tokenizer_write_byte_level(path, special_tokens, N_SPECIAL, err);
-    }
-    if (status == 0) {
-        snprintf(path, n, "%s/tokenizer_config.json", dir);
-        status = t2_tokenizer_write_config(path, special_tokens[0], special_tokens[1], err);
+        if (status == 0) {
+            snprintf(path, n, "%s/tokenizer_config.json", dir);
+            status = t2_tokenizer_write_config(path, special_tokens[0], special_tokens[1], err);
+        }
     }
     if (status == 0) {
         snprintf(path, n, "%s/config.json", dir);
@@ -102,7 +153,7 @@ static int write_model(const char *dir, const t2_model_config *cfg, uint64_t see
 int t2_cmd_new_model(int argc, char **argv) {
     const char *cmd = "new-model";
     enum { OPT_HIDDEN = 256, OPT_LAYERS, OPT_HEADS, OPT_KV, OPT_FFN, OPT_VOCAB, OPT_POS,
-           OPT_SEED, OPT_STD, OPT_DTYPE, OPT_TYPE, OPT_TIE, OPT_OUT, OPT_HELP };
+           OPT_SEED, OPT_STD, OPT_DTYPE, OPT_TYPE, OPT_TIE, OPT_OUT, OPT_TOKENIZER, OPT_HELP };
     static const struct option options[] = {
         {"out", required_argument, NULL, OPT_OUT},       {"hidden", required_argument, NULL, OPT_HIDDEN},
         {"layers", required_argument, NULL, OPT_LAYERS}, {"heads", required_argument, NULL, OPT_HEADS},
@@ -111,10 +162,12 @@ int t2_cmd_new_model(int argc, char **argv) {
         {"seed", required_argument, NULL, OPT_SEED},     {"std", required_argument, NULL, OPT_STD},
         {"dtype", required_argument, NULL, OPT_DTYPE},   {"model-type", required_argument, NULL, OPT_TYPE},
         {"tie", no_argument, NULL, OPT_TIE},             {"help", no_argument, NULL, OPT_HELP},
+        {"tokenizer", required_argument, NULL, OPT_TOKENIZER},
         {NULL, 0, NULL, 0}};
     t2_model_config cfg;
     default_config(&cfg);
-    const char *out_dir = NULL;
+    const char *out_dir = NULL, *tokenizer_dir = NULL;
+    int vocab_given = 0;
     int64_t seed = 1;
     double std = 0.02;
     t2_dtype dtype = T2_DTYPE_F32;
@@ -126,12 +179,16 @@ int t2_cmd_new_model(int argc, char **argv) {
         int64_t *size_field = NULL;
         switch (opt) {
         case OPT_OUT: out_dir = optarg; break;
+        case OPT_TOKENIZER: tokenizer_dir = optarg; break;
         case OPT_HIDDEN: size_field = &cfg.hidden_size; break;
         case OPT_LAYERS: size_field = &cfg.num_hidden_layers; break;
         case OPT_HEADS: size_field = &cfg.num_attention_heads; break;
         case OPT_KV: size_field = &cfg.num_key_value_heads; break;
         case OPT_FFN: size_field = &cfg.intermediate_size; break;
-        case OPT_VOCAB: size_field = &cfg.vocab_size; break;
+        case OPT_VOCAB:
+            size_field = &cfg.vocab_size;
+            vocab_given = 1;
+            break;
         case OPT_POS: size_field = &cfg.max_position_embeddings; break;
         case OPT_TIE: cfg.tie_word_embeddings = 1; break;
         case OPT_SEED:
@@ -161,6 +218,8 @@ int t2_cmd_new_model(int argc, char **argv) {
     }
     if (optind < argc) return t2_cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
     if (out_dir == NULL) return t2_cli_usage(cmd, "--out DIR is required");
+    if (tokenizer_dir != NULL && read_tokenizer(tokenizer_dir, &cfg, vocab_given, &err) != 0)
+        return t2_cli_fail_error(cmd, &err);
     if (cfg.vocab_size < N_BYTE_TOKENS + N_SPECIAL)
         return t2_cli_usage(cmd, "--vocab: %lld is too small; expected at least %d (byte tokens "
                             "and specials)", (long long)cfg.vocab_size, N_BYTE_TOKENS + N_SPECIAL);
@@ -178,7 +237,7 @@ int t2_cmd_new_model(int argc, char **argv) {
         if (stat(out_dir, &st) != 0 || !S_ISDIR(st.st_mode))
             return t2_cli_fail(cmd, "%s: cannot create the folder; expected a writable path", out_dir);
     }
-    if (write_model(out_dir, &cfg, (uint64_t)seed, (float)std, dtype, &err) != 0)
+    if (write_model(out_dir, &cfg, (uint64_t)seed, (float)std, dtype, tokenizer_dir, &err) != 0)
         return t2_cli_fail_error(cmd, &err);
     fprintf(stderr, "t2 new-model: wrote %s (%lld parameters)\n", out_dir,
             (long long)t2_model_config_param_count(&cfg));

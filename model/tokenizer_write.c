@@ -1,6 +1,6 @@
 /* The byte-level tokenizer.json of t2's own models (see tokenizer_write.h). Built as a
  * jansson tree in the layout Hugging Face tokenizers writes (version 1.0, model BPE with
- * an empty merge list), dumped with two-space indentation in insertion order so the same
+ * the merges as "left right" strings, none for a byte-level tokenizer), dumped with two-space indentation in insertion order so the same
  * special tokens always give the same bytes, and written through base/file.h's atomic
  * write. Does not read tokenizers (tokenizer_load.c does). */
 #include "model/tokenizer_write.h"
@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
+#include "base/assert.h"
 #include "base/file.h"
 #include "model/tokenizer_impl.h"
 
@@ -17,29 +19,48 @@ static json_t *byte_level_step(int add_prefix_space) {
                      add_prefix_space, "trim_offsets", 1, "use_regex", 1);
 }
 
-/* The model: 256 byte tokens, no merges. */
-static json_t *byte_model(void) {
+/* Appends the GPT-2 spelling of byte b (one code point, UTF-8) to out; returns its length. */
+static size_t spell_byte(const uint32_t codepoint[256], unsigned char b, char *out) {
+    uint32_t cp = codepoint[b];
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    out[0] = (char)(0xc0 | (cp >> 6));
+    out[1] = (char)(0x80 | (cp & 0x3f));
+    return 2;
+}
+
+/* The model: 256 byte tokens (ids 0..255), then merge i as id first_merge + i, spelt as its
+ * two halves joined; merges as "left right" strings. */
+static json_t *bpe_model(const t2_bpe_merge *merges, int64_t n_merges, int32_t first_merge) {
     uint32_t codepoint[256];
     t2_tokenizer_byte_to_unicode(codepoint);
-    json_t *vocab = json_object();
+    int64_t n_ids = first_merge + n_merges;
+    char **spelt = t2_alloc_zero((size_t)n_ids * sizeof *spelt);
+    json_t *vocab = json_object(), *list = json_array();
     for (int b = 0; b < 256; b++) {
-        char spelt[3];
-        uint32_t cp = codepoint[b];
-        size_t n = 1;
-        if (cp < 0x80) {
-            spelt[0] = (char)cp;
-        } else {
-            spelt[0] = (char)(0xc0 | (cp >> 6));
-            spelt[1] = (char)(0x80 | (cp & 0x3f));
-            n = 2;
-        }
-        spelt[n] = '\0';
-        json_object_set_new(vocab, spelt, json_integer(b));
+        char buf[3];
+        size_t n = spell_byte(codepoint, (unsigned char)b, buf);
+        buf[n] = '\0';
+        spelt[b] = t2_strdup(buf);
+        json_object_set_new(vocab, buf, json_integer(b));
     }
-    return json_pack("{s:s, s:n, s:n, s:n, s:n, s:b, s:b, s:b, s:o, s:[]}", "type", "BPE",
+    for (int64_t i = 0; i < n_merges; i++) {
+        const char *l = spelt[merges[i].left], *r = spelt[merges[i].right];
+        T2_ASSERT(l != NULL && r != NULL);
+        spelt[first_merge + i] = t2_strdup_printf("%s%s", l, r);
+        json_object_set_new(vocab, spelt[first_merge + i], json_integer(first_merge + i));
+        char *pair = t2_strdup_printf("%s %s", l, r);
+        json_array_append_new(list, json_string(pair));
+        t2_free(pair);
+    }
+    for (int64_t i = 0; i < n_ids; i++) t2_free(spelt[i]);
+    t2_free(spelt);
+    return json_pack("{s:s, s:n, s:n, s:n, s:n, s:b, s:b, s:b, s:o, s:o}", "type", "BPE",
                      "dropout", "unk_token", "continuing_subword_prefix", "end_of_word_suffix",
                      "fuse_unk", 0, "byte_fallback", 0, "ignore_merges", 0, "vocab", vocab,
-                     "merges");
+                     "merges", list);
 }
 
 /* The added_tokens array, or NULL with err set for a bad special token. */
@@ -69,12 +90,17 @@ static json_t *special_list(const char *path, const char *const *special, int n,
 
 int t2_tokenizer_write_byte_level(const char *path, const char *const *special_tokens,
                                   int n_special, t2_error *err) {
+    return t2_tokenizer_write_bpe(path, special_tokens, n_special, NULL, 0, err);
+}
+
+int t2_tokenizer_write_bpe(const char *path, const char *const *special_tokens, int n_special,
+                           const t2_bpe_merge *merges, int64_t n_merges, t2_error *err) {
     json_t *added = special_list(path, special_tokens, n_special, err);
     if (added == NULL) return -1;
     json_t *root = json_pack("{s:s, s:n, s:n, s:o, s:n, s:o, s:n, s:o, s:o}", "version", "1.0",
                              "truncation", "padding", "added_tokens", added, "normalizer",
                              "pre_tokenizer", byte_level_step(0), "post_processor", "decoder",
-                             byte_level_step(1), "model", byte_model());
+                             byte_level_step(1), "model", bpe_model(merges, n_merges, 256 + n_special));
     char *text = json_dumps(root, JSON_INDENT(2));
     json_decref(root);
     if (text == NULL) return t2_error_set(err, "%s: cannot serialise the tokenizer", path);

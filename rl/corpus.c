@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/assert.h"
 #include "base/rng.h"
 
 void t2_corpus_free(t2_corpus *c) {
@@ -98,19 +99,25 @@ static uint64_t mix_seed(uint64_t seed, int64_t step, int64_t row, int split) {
     return h;
 }
 
+/* The next document of the stream rng: a task by weight, an index of its split. */
+static char *draw_document(const t2_corpus *c, t2_task_split split, t2_rng *rng, size_t *len) {
+    double u = t2_rng_uniform_double(rng);
+    int t = 0;
+    while (t < c->n_tasks - 1 && u >= c->cumulative[t]) t++;
+    int64_t size = t2_task_size(c->tasks[t], split);
+    int64_t index = (int64_t)(t2_rng_next(rng) % (uint64_t)size);
+    return t2_task_corpus_text(c->tasks[t], split, index, len);
+}
+
 void t2_corpus_fill_row(const t2_corpus *c, t2_task_split split, int64_t step,
                         int64_t row_index, int32_t *row, int64_t n) {
+    T2_ASSERT(c->tok != NULL);
     t2_rng rng;
     t2_rng_init(&rng, mix_seed(c->seed, step, row_index, (int)split));
     int64_t filled = 0;
     while (filled < n) {
-        double u = t2_rng_uniform_double(&rng);
-        int t = 0;
-        while (t < c->n_tasks - 1 && u >= c->cumulative[t]) t++;
-        int64_t size = t2_task_size(c->tasks[t], split);
-        int64_t index = (int64_t)(t2_rng_next(&rng) % (uint64_t)size);
         size_t len = 0;
-        char *text = t2_task_corpus_text(c->tasks[t], split, index, &len);
+        char *text = draw_document(c, split, &rng, &len);
         int32_t *ids = NULL;
         int64_t n_ids = t2_tokenizer_encode(c->tok, text, len, &ids);
         for (int64_t i = 0; i < n_ids && filled < n; i++) row[filled++] = ids[i];
@@ -118,4 +125,10 @@ void t2_corpus_fill_row(const t2_corpus *c, t2_task_split split, int64_t step,
         t2_free(ids);
         t2_free(text);
     }
+}
+
+char *t2_corpus_document(const t2_corpus *c, t2_task_split split, int64_t index, size_t *len) {
+    t2_rng rng;
+    t2_rng_init(&rng, mix_seed(c->seed, -1, index, (int)split));
+    return draw_document(c, split, &rng, len);
 }

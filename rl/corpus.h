@@ -28,7 +28,7 @@ typedef struct t2_corpus {
 
 /* Parses a mix "math:3,code:3,reasoning:3,cls:1" (task[:weight][@level], weight default 1,
  * level default the task's) and opens the tasks with the given seed. tok must outlive the
- * corpus. 0, or -1 with err ("corpus mix 'x': ...; expected task[:weight][@level],...")
+ * corpus; it may be NULL when only t2_corpus_document is used. 0, or -1 with err ("corpus mix 'x': ...; expected task[:weight][@level],...")
  * and the corpus left safe to free. */
 int t2_corpus_init(t2_corpus *c, const char *mix, uint64_t seed, const t2_tokenizer *tok,
                    int32_t eos_id, t2_error *err);
@@ -38,5 +38,10 @@ void t2_corpus_free(t2_corpus *c); /* accepts a zeroed corpus; may run twice */
  * from `split`. Deterministic. */
 void t2_corpus_fill_row(const t2_corpus *c, t2_task_split split, int64_t step,
                         int64_t row_index, int32_t *row, int64_t n);
+
+/* Document `index` (>= 0) of the mix's text stream from `split`: a task by weight, one of
+ * its items (prompt + worked answer), as t2_corpus_fill_row draws them, without the EOS.
+ * Deterministic in (seed, index); heap, t2_free. For training a tokenizer on the corpus. */
+char *t2_corpus_document(const t2_corpus *c, t2_task_split split, int64_t index, size_t *len);
 
 #endif

@@ -70,3 +70,50 @@ t2_add_cli_test(NAME tokenize_cli_missing_value LABELS tokenizer cli EXIT 2
 t2_add_cli_test(NAME tokenize_cli_round_trip LABELS tokenizer cli
   COMMAND sh -c "\"$0\" tokenize --model \"$1\" --no-special-tokens --file \"$2\" | \"$0\" tokenize --model \"$1\" --decode --file - | cmp - \"$2\""
           ${T2_EXE} ${TOK_DATA}/sentencepiece ${TOK_DATA}/bytelevel/tokenizer.json)
+
+# Training a tokenizer (model/tokenizer_train.h): the merges against the Python reference,
+# the written tokenizer.json loaded back, and `t2 tokenizer train`.
+t2_add_test(NAME tokenizer_train SOURCES test_tokenizer_train.c LABELS tokenizer)
+set(BPE_CORPUS ${PROJECT_SOURCE_DIR}/tests/reference/bpe/corpus.txt)
+set(BPE_OUT ${CMAKE_CURRENT_BINARY_DIR}/tokenizer-train)
+t2_add_cli_test(NAME tokenizer_train_cli_help LABELS tokenizer cli
+  STDOUT "^usage: t2 tokenizer train --out DIR --vocab-size N"
+  COMMAND ${T2_EXE} tokenizer train --help)
+# 400 ids = 256 bytes + 3 specials + 141 merges (the reference has 260 pairs seen twice or more)
+t2_add_cli_test(NAME tokenizer_train_cli_text LABELS tokenizer cli
+  STDERR "wrote .*/tokenizer-train/tokenizer.json: 141 merges, 400 ids"
+  COMMAND ${T2_EXE} tokenizer train --out ${BPE_OUT} --vocab-size 400 --text ${BPE_CORPUS})
+# the corpus mix: every merge found (vocab reached), and the compression printed
+t2_add_cli_test(NAME tokenizer_train_cli_corpus LABELS tokenizer cli
+  STDERR "1024 ids .* bytes per token on 1000 test documents"
+  COMMAND ${T2_EXE} tokenizer train --out ${BPE_OUT}-mix --vocab-size 1024
+          --corpus math:3,code:3,reasoning:3 --documents 2000)
+t2_add_cli_test(NAME tokenizer_train_cli_no_out LABELS tokenizer cli EXIT 2
+  STDERR "^t2 tokenizer train: error: --out DIR is required$"
+  COMMAND ${T2_EXE} tokenizer train --vocab-size 400 --text ${BPE_CORPUS})
+t2_add_cli_test(NAME tokenizer_train_cli_small_vocab LABELS tokenizer cli EXIT 2
+  STDERR "^t2 tokenizer train: error: .*vocab-size.*259"
+  COMMAND ${T2_EXE} tokenizer train --out ${BPE_OUT} --vocab-size 100 --text ${BPE_CORPUS})
+t2_add_cli_test(NAME tokenizer_train_cli_no_input LABELS tokenizer cli EXIT 2
+  STDERR "^t2 tokenizer train: error: nothing to learn from; expected --corpus MIX and/or --text FILE$"
+  COMMAND ${T2_EXE} tokenizer train --out ${BPE_OUT} --vocab-size 400)
+t2_add_cli_test(NAME tokenizer_train_cli_missing_text LABELS tokenizer cli EXIT 1
+  STDERR "^t2 tokenizer train: error: .*/missing.txt: "
+  COMMAND ${T2_EXE} tokenizer train --out ${BPE_OUT} --vocab-size 400 --text ${BPE_OUT}/missing.txt)
+t2_add_cli_test(NAME tokenizer_train_cli_bad_mix LABELS tokenizer cli EXIT 1
+  STDERR "^t2 tokenizer train: error: corpus mix"
+  COMMAND ${T2_EXE} tokenizer train --out ${BPE_OUT} --vocab-size 400 --corpus nope:2)
+t2_add_cli_test(NAME tokenizer_cli_no_subcommand LABELS tokenizer cli EXIT 2
+  STDERR "^t2 tokenizer: error: expected the subcommand train"
+  COMMAND ${T2_EXE} tokenizer)
+set_tests_properties(tokenizer_train_cli_text PROPERTIES FIXTURES_SETUP bpe_tokenizer)
+# a model on the trained tokenizer: its vocabulary and BOS / EOS ids come from it
+t2_add_cli_test(NAME new_model_cli_tokenizer LABELS tokenizer cli FIXTURES bpe_tokenizer
+  STDOUT "vocab_size +400"
+  COMMAND sh -c "'${T2_EXE}' new-model --out '${BPE_OUT}-model' --tokenizer '${BPE_OUT}' --hidden 64 --layers 1 --heads 2 --kv-heads 1 --ffn 64 && '${T2_EXE}' inspect '${BPE_OUT}-model' && cmp '${BPE_OUT}/tokenizer.json' '${BPE_OUT}-model/tokenizer.json'")
+t2_add_cli_test(NAME new_model_cli_tokenizer_small_vocab LABELS tokenizer cli FIXTURES bpe_tokenizer
+  EXIT 1 STDERR "^t2 new-model: error: --vocab: 300 is smaller than the tokenizer's 400 ids; expected at least 400$"
+  COMMAND ${T2_EXE} new-model --out ${BPE_OUT}-model2 --tokenizer ${BPE_OUT} --vocab 300)
+t2_add_cli_test(NAME new_model_cli_tokenizer_missing LABELS tokenizer cli EXIT 1
+  STDERR "^t2 new-model: error: .*/nowhere/tokenizer.json: "
+  COMMAND ${T2_EXE} new-model --out ${BPE_OUT}-model3 --tokenizer ${BPE_OUT}/nowhere)
