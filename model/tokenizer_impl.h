@@ -194,5 +194,8 @@ int t2_tokenizer_post_load(t2_tokenizer *tok, const json_t *node, const char *pa
 /* tokenizer_load.c helper also used by tokenizer_write.c: the GPT-2 bytes->unicode table,
  * the code point each byte is spelt with in a byte-level vocabulary. */
 void t2_tokenizer_byte_to_unicode(uint32_t codepoint[256]);
+/* Writes the UTF-8 form of a code point below U+0800 (the bytes->unicode alphabet's range);
+ * returns its length. */
+size_t t2_tokenizer_utf8_put_small(char *out, uint32_t cp);
 
 #endif

@@ -46,8 +46,7 @@ void t2_tokenizer_byte_to_unicode(uint32_t codepoint[256]) {
     }
 }
 
-/* Writes the UTF-8 form of a code point below U+0800; returns its length. */
-static size_t utf8_put_small(char *out, uint32_t cp) {
+size_t t2_tokenizer_utf8_put_small(char *out, uint32_t cp) {
     if (cp < 0x80) {
         out[0] = (char)cp;
         return 1;
@@ -511,7 +510,7 @@ static int load_model(t2_tokenizer *tok, const json_t *root, const char *path, t
     for (int b = 0; b < 256; b++) {
         char spelt[8];
         size_t n = tok->kind == T2_TOKENIZER_BYTE_LEVEL
-                       ? utf8_put_small(spelt, tok->byte_cp[b])
+                       ? t2_tokenizer_utf8_put_small(spelt, tok->byte_cp[b])
                        : (size_t)snprintf(spelt, sizeof spelt, "<0x%02X>", b);
         tok->byte_id[b] = t2_strmap_get(&tok->vocab, spelt, n);
         if (tok->kind == T2_TOKENIZER_BYTE_LEVEL && tok->byte_id[b] < 0)

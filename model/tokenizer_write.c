@@ -19,18 +19,6 @@ static json_t *byte_level_step(int add_prefix_space) {
                      add_prefix_space, "trim_offsets", 1, "use_regex", 1);
 }
 
-/* Appends the GPT-2 spelling of byte b (one code point, UTF-8) to out; returns its length. */
-static size_t spell_byte(const uint32_t codepoint[256], unsigned char b, char *out) {
-    uint32_t cp = codepoint[b];
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    out[0] = (char)(0xc0 | (cp >> 6));
-    out[1] = (char)(0x80 | (cp & 0x3f));
-    return 2;
-}
-
 /* The model: 256 byte tokens (ids 0..255), then merge i as id first_merge + i, spelt as its
  * two halves joined; merges as "left right" strings. */
 static json_t *bpe_model(const t2_bpe_merge *merges, int64_t n_merges, int32_t first_merge) {
@@ -41,7 +29,7 @@ static json_t *bpe_model(const t2_bpe_merge *merges, int64_t n_merges, int32_t f
     json_t *vocab = json_object(), *list = json_array();
     for (int b = 0; b < 256; b++) {
         char buf[3];
-        size_t n = spell_byte(codepoint, (unsigned char)b, buf);
+        size_t n = t2_tokenizer_utf8_put_small(buf, codepoint[b]);
         buf[n] = '\0';
         spelt[b] = t2_strdup(buf);
         json_object_set_new(vocab, buf, json_integer(b));
