@@ -47,6 +47,12 @@ endfunction()
 
 function(t2_add_cli_test)
   cmake_parse_arguments(T "" "NAME;RANKS;TIMEOUT;EXIT;STDERR;STDOUT;STDIN" "LABELS;COMMAND;FIXTURES" ${ARGN})
+  # A ';' inside a quoted STDERR / STDOUT regex splits it into list items: only the part
+  # before it would be checked and the rest dropped here. Write '.' for a ';' in a regex.
+  if(T_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "${T_NAME}: arguments '${T_UNPARSED_ARGUMENTS}' are not understood "
+            "(a ';' in a STDERR or STDOUT regex? write '.' instead)")
+  endif()
   if(NOT DEFINED T_EXIT)
     set(T_EXIT 0)
   endif()

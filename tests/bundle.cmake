@@ -22,7 +22,7 @@ endfunction()
 # member compared with its expert file byte for byte, and a damaged copy is made.
 set(EXPERTS ${B}/math.expert ${B}/code.expert ${B}/reasoning.expert)
 t2_bundle_cli_test(create 0
-  "^t2 bundle: wrote .*experts\\.t2b \\(3 experts: math, code, reasoning; classifier cls; base model 0123456789abcdef\\)$"
+  "^t2 bundle: wrote .*experts\\.t2b \\(3 experts: math, code, reasoning. classifier cls. base model 0123456789abcdef\\)$"
   "" bundle_inputs bundle create --out ${B}/experts.t2b ${EXPERTS} --classifier ${B}/cls.expert)
 set_tests_properties(bundle_cli_create PROPERTIES FIXTURES_SETUP bundle_created)
 t2_add_cli_test(NAME bundle_round_trip LABELS bundle TIMEOUT 30
@@ -36,7 +36,7 @@ t2_add_cli_test(NAME bundle_damage LABELS bundle TIMEOUT 30
 set_tests_properties(bundle_damage PROPERTIES FIXTURES_SETUP bundle_damaged)
 # Without a classifier, and a single expert.
 t2_bundle_cli_test(create_one 0
-  "^t2 bundle: wrote .*one\\.t2b \\(1 expert: code; classifier none; base model 0123456789abcdef\\)$"
+  "^t2 bundle: wrote .*one\\.t2b \\(1 expert: code. classifier none. base model 0123456789abcdef\\)$"
   "" bundle_inputs bundle create --out ${B}/one.t2b ${B}/code.expert)
 
 # `t2 inspect` on the bundle: its head, each member's fields, targets and summary line.
@@ -85,10 +85,10 @@ t2_bundle_cli_test(inspect_expert_named_t2b 0 "" "^expert: .*expert-named\\.t2b$
 # Damaged bundles: one line, exit 1.
 set(DAMAGED "bundle_inputs;bundle_created;bundle_damaged")
 t2_bundle_cli_test(inspect_truncated 1
-  "^t2 inspect: error: .*truncated\\.t2b: not a t2 expert bundle \\([0-9]+ bytes that do not end in a checksum field: truncated, or not written by t2\\); expected a protobuf message ending in its checksum$"
+  "^t2 inspect: error: .*truncated\\.t2b: not a t2 expert bundle \\([0-9]+ bytes that do not end in a checksum field: truncated, or not written by t2\\). expected a protobuf message ending in its checksum$"
   "" "${DAMAGED}" inspect ${B}/truncated.t2b)
 t2_bundle_cli_test(inspect_corrupt 1
-  "^t2 inspect: error: .*corrupt\\.t2b: not a t2 expert bundle \\(checksum [0-9a-f]+ of its contents differs from the recorded [0-9a-f]+: truncated or corrupt\\); expected the bytes t2 wrote$"
+  "^t2 inspect: error: .*corrupt\\.t2b: not a t2 expert bundle \\(checksum [0-9a-f]+ of its contents differs from the recorded [0-9a-f]+: truncated or corrupt\\). expected the bytes t2 wrote$"
   "" "${DAMAGED}" inspect ${B}/corrupt.t2b)
 t2_bundle_cli_test(inspect_missing 1 "^t2 inspect: error: .*nope\\.t2b: cannot open: No such file"
   "" bundle_inputs inspect ${B}/nope.t2b)
@@ -96,27 +96,27 @@ t2_bundle_cli_test(inspect_missing 1 "^t2 inspect: error: .*nope\\.t2b: cannot o
 # Experts that do not go together, and bad inputs: one line naming the file, exit 1, and
 # nothing written.
 t2_bundle_cli_test(create_other_model 1
-  "^t2 bundle create: error: .*other-model\\.expert: expert 'other' was made for another base model \\(fingerprint fedcba9876543210\\) than 'math' \\(fingerprint 0123456789abcdef\\); expected one base model for every expert$"
+  "^t2 bundle create: error: .*other-model\\.expert: expert 'other' was made for another base model \\(fingerprint fedcba9876543210\\) than 'math' \\(fingerprint 0123456789abcdef\\). expected one base model for every expert$"
   "" bundle_inputs bundle create --out ${B}/fail-model.t2b ${B}/math.expert ${B}/other-model.expert)
 t2_bundle_cli_test(create_other_targets 1
-  "^t2 bundle create: error: .*wide\\.expert: expert 'wide' adapts other matrices than 'math' \\(target 'model\\.layers\\.0\\.mlp\\.up_proj\\.weight' has shape \\[4, 8\\] against \\[4, 6\\]\\); expected the same targets$"
+  "^t2 bundle create: error: .*wide\\.expert: expert 'wide' adapts other matrices than 'math' \\(target 'model\\.layers\\.0\\.mlp\\.up_proj\\.weight' has shape \\[4, 8\\] against \\[4, 6\\]\\). expected the same targets$"
   "" bundle_inputs bundle create --out ${B}/fail-targets.t2b ${B}/math.expert ${B}/wide.expert)
 t2_bundle_cli_test(create_other_method 1
-  "^t2 bundle create: error: .*lora\\.expert: expert 'lora' is lora \\(rank=2 alpha=16\\) but 'math' is svf \\(parametrization=sigmoid max_mult=2 renormalize=true\\); expected the same method and settings$"
+  "^t2 bundle create: error: .*lora\\.expert: expert 'lora' is lora \\(rank=2 alpha=16\\) but 'math' is svf \\(parametrization=sigmoid max_mult=2 renormalize=true\\). expected the same method and settings$"
   "" bundle_inputs bundle create --out ${B}/fail-method.t2b ${B}/math.expert ${B}/lora.expert)
 t2_bundle_cli_test(create_duplicate 1
-  "^t2 bundle create: error: .*math\\.expert: expert 'math' has the name of expert 1 \\(.*math\\.expert\\); expected distinct names"
+  "^t2 bundle create: error: .*math\\.expert: expert 'math' has the name of expert 1 \\(.*math\\.expert\\). expected distinct names"
   "" bundle_inputs bundle create --out ${B}/fail-duplicate.t2b ${B}/math.expert ${B}/code.expert
   ${B}/math.expert)
 t2_bundle_cli_test(create_classifier_category 1
-  "^t2 bundle create: error: .*code\\.expert: classifier 'code' has the name of expert 2 \\(.*code\\.expert\\); expected a classifier name that is not a category$"
+  "^t2 bundle create: error: .*code\\.expert: classifier 'code' has the name of expert 2 \\(.*code\\.expert\\). expected a classifier name that is not a category$"
   "" bundle_inputs bundle create --out ${B}/fail-classifier.t2b ${EXPERTS}
   --classifier ${B}/code.expert)
 t2_bundle_cli_test(create_missing_expert 1
   "^t2 bundle create: error: .*nope\\.expert: cannot open: No such file or directory$"
   "" bundle_inputs bundle create --out ${B}/fail-missing.t2b ${B}/math.expert ${B}/nope.expert)
 t2_bundle_cli_test(create_corrupt_expert 1
-  "^t2 bundle create: error: .*corrupt\\.expert: not a t2 expert file \\(checksum .*; expected the bytes t2 wrote$"
+  "^t2 bundle create: error: .*corrupt\\.expert: not a t2 expert file \\(checksum .*. expected the bytes t2 wrote$"
   "" bundle_inputs bundle create --out ${B}/fail-corrupt.t2b ${B}/math.expert ${B}/corrupt.expert)
 t2_bundle_cli_test(create_bundle_as_expert 1
   "^t2 bundle create: error: .*transfer\\.t2b: not a t2 expert file \\("
@@ -140,7 +140,7 @@ t2_bundle_cli_test(classifier_no_value 2 "option '--classifier' needs a value" "
   bundle create --out ${B}/x.t2b ${B}/math.expert --classifier)
 t2_bundle_cli_test(unknown_option 2 "unknown option '--bogus'" "" "" bundle create --bogus)
 t2_bundle_cli_test(unknown_subcommand 2
-  "^t2 bundle: error: unknown subcommand 'merge'; expected create$" "" "" bundle merge)
+  "^t2 bundle: error: unknown subcommand 'merge'. expected create$" "" "" bundle merge)
 t2_bundle_cli_test(no_subcommand 2 "^usage: t2 bundle create --out FILE EXPERT" "" "" bundle)
 t2_bundle_cli_test(help 0 ""
   "^usage: t2 bundle create --out FILE EXPERT\\.\\.\\. \\[--classifier FILE\\]$" "" bundle --help)

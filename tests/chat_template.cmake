@@ -43,13 +43,13 @@ if(EXISTS ${SHARED_TOK}/llama3/tokenizer_config.json)
 endif()
 # bad inputs: one line each, exit 1
 t2_add_cli_test(NAME tokenize_cli_post_unsupported LABELS tokenizer cli EXIT 1
-  STDERR "^t2 tokenize: error: .*post_bert/tokenizer.json: post_processor type 'BertProcessing' is not supported; expected TemplateProcessing, ByteLevel or a Sequence of them$"
+  STDERR "^t2 tokenize: error: .*post_bert/tokenizer.json: post_processor type 'BertProcessing' is not supported. expected TemplateProcessing, ByteLevel or a Sequence of them$"
   COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/post_bert "hello")
 t2_add_cli_test(NAME tokenize_cli_post_two LABELS tokenizer cli EXIT 1
-  STDERR "post_two/tokenizer.json: post_processor TemplateProcessing puts several tokens before \\$A; expected"
+  STDERR "post_two/tokenizer.json: post_processor TemplateProcessing puts several tokens before \\$A. expected"
   COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/post_two "hello")
 t2_add_cli_test(NAME tokenize_cli_bad_bos LABELS tokenizer cli EXIT 1
-  STDERR "config_bad_bos/tokenizer_config.json: add_bos_token is true but bos_token '<bos>' is not a token of tokenizer.json; expected a token of its vocabulary"
+  STDERR "config_bad_bos/tokenizer_config.json: add_bos_token is true but bos_token '<bos>' is not a token of tokenizer.json. expected a token of its vocabulary"
   COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/config_bad_bos "hello")
 
 # Small models whose tokenizer files are the fixtures' (vocabulary 400 covers their ids);
@@ -96,7 +96,7 @@ t2_generate_test(format_missing_token chat_llama2
   "prompt format 'chatml' needs the token '<\\|im_start\\|>', which the tokenizer does not have" EXIT 1
   COMMAND ${T2_EXE} generate --model ${CT}/chat_llama2 --prompt "hi" --format chatml)
 t2_add_cli_test(NAME generate_cli_format_unknown LABELS tokenizer cli EXIT 2
-  STDERR "--format: 'alpaca' is not known; expected auto, plain, llama3, llama2, mistral or chatml"
+  STDERR "--format: 'alpaca' is not known. expected auto, plain, llama3, llama2, mistral or chatml"
   COMMAND ${T2_EXE} generate --model ${CT}/chat_llama2 --prompt "hi" --format alpaca)
 # inspect: the chat family and what a plain encoding adds
 t2_add_cli_test(NAME inspect_chat_llama2 LABELS tokenizer cli TIMEOUT 60

@@ -91,7 +91,7 @@ t2_add_cli_test(NAME decompose_verify_output RANKS 2 LABELS decompose TIMEOUT 12
 
 # A matching store is re-used, also when the same bytes come from shards.
 t2_add_cli_test(NAME decompose_reuse RANKS 2 LABELS decompose TIMEOUT 60
-  FIXTURES decompose_store_1rank STDERR "small-1\\.store already holds this decomposition \\(14 matrices, fingerprint [0-9a-f]{16}\\); re-used it"
+  FIXTURES decompose_store_1rank STDERR "small-1\\.store already holds this decomposition \\(14 matrices, fingerprint [0-9a-f]{16}\\). re-used it"
   COMMAND ${T2_EXE} decompose --model ${D}/small --out ${D}/small-1.store)
 t2_add_cli_test(NAME decompose_reuse_sharded LABELS decompose TIMEOUT 60
   FIXTURES decompose_store_1rank STDERR "re-used it"
@@ -103,12 +103,12 @@ function(t2_decompose_bad name ranks exit stderr)
     EXIT ${exit} STDERR "${stderr}" FIXTURES decompose_store_1rank COMMAND ${T2_EXE} decompose ${ARGN})
 endfunction()
 t2_decompose_bad(other_model 2 1
-  "t2 decompose: error: .*small-1\\.store: holds the decomposition of other weights or targets \\(source fingerprint [0-9a-f]+, made from .*small\\); expected [0-9a-f]+ for .*other \\(--force replaces it\\)"
+  "t2 decompose: error: .*small-1\\.store: holds the decomposition of other weights or targets \\(source fingerprint [0-9a-f]+, made from .*small\\). expected [0-9a-f]+ for .*other \\(--force replaces it\\)"
   --model ${D}/other --out ${D}/small-1.store)
 t2_decompose_bad(other_targets 3 1 "small-1\\.store: holds the decomposition of other weights or targets"
   --model ${D}/small --out ${D}/small-1.store --targets mlp)
 t2_decompose_bad(other_options 2 1
-  "small-1\\.store: was made with other options \\(precision=double\\); expected precision=float"
+  "small-1\\.store: was made with other options \\(precision=double\\). expected precision=float"
   --model ${D}/small --out ${D}/small-1.store --precision float)
 t2_decompose_bad(no_match 3 1
   "t2 decompose: error: .*small: the target selection \\(glob 'model\\.layers\\.\\*\\.mlp\\.nope'\\) matches no matrix"
@@ -118,12 +118,12 @@ t2_decompose_bad(bad_regex 2 1 "regex 'layers\\.\\(0': .*expected a POSIX extend
 t2_decompose_bad(unwritable 2 1
   "t2 decompose: error: /nonexistent-t2-dir/x\\.store: cannot write: No such file or directory"
   --model ${D}/small --out /nonexistent-t2-dir/x.store)
-t2_decompose_bad(out_is_folder 2 1 "decompose: is a folder; expected the path of a store file"
+t2_decompose_bad(out_is_folder 2 1 "decompose: is a folder. expected the path of a store file"
   --model ${D}/small --out ${D})
 t2_decompose_bad(missing_model 3 1 "nope: " --model ${D}/nope --out ${D}/none.store)
 # Usage errors come from argv, the same on every rank: one process is enough.
 t2_decompose_bad(no_model "" 2 "t2 decompose: error: --model DIR is required" --out x.store)
-t2_decompose_bad(bad_precision "" 2 "--precision: 'half' is not valid; expected double or float"
+t2_decompose_bad(bad_precision "" 2 "--precision: 'half' is not valid. expected double or float"
   --model ${D}/small --out x.store --precision half)
 t2_decompose_bad(both_patterns "" 2 "--match and --regex both given"
   --model ${D}/small --out x.store --match "*" --regex ".")
@@ -137,7 +137,7 @@ t2_add_cli_test(NAME decompose_make_truncated LABELS decompose TIMEOUT 30
 set_tests_properties(decompose_make_truncated PROPERTIES FIXTURES_SETUP decompose_truncated)
 t2_add_cli_test(NAME decompose_bad_truncated RANKS 2 LABELS decompose TIMEOUT 60 EXIT 1
   FIXTURES decompose_truncated
-  STDERR "truncated\\.store: tensor '[^']+': data_offsets .* lie outside the data buffer.*\\(the file at --out is not a store t2 can re-use; --force replaces it\\)"
+  STDERR "truncated\\.store: tensor '[^']+': data_offsets .* lie outside the data buffer.*\\(the file at --out is not a store t2 can re-use. --force replaces it\\)"
   COMMAND ${T2_EXE} decompose --model ${D}/small --out ${D}/truncated.store)
 t2_add_cli_test(NAME decompose_force RANKS 2 LABELS decompose TIMEOUT 60
   FIXTURES decompose_truncated STDERR "14 matrices .*wrote .*forced\\.store"
@@ -156,9 +156,9 @@ t2_add_cli_test(NAME decompose_config_flag_wins LABELS decompose TIMEOUT 60
   FIXTURES decompose_models STDERR "8 matrices"
   COMMAND ${T2_EXE} decompose --config ${C}/good.cfg --targets attn --out ${D}/config-attn.store)
 t2_decompose_bad(config_unknown_key 2 1
-  "unknown_key\\.cfg: unknown key 'blocksize'; expected model, out, targets" --config ${C}/unknown_key.cfg)
+  "unknown_key\\.cfg: unknown key 'blocksize'. expected model, out, targets" --config ${C}/unknown_key.cfg)
 t2_decompose_bad(config_wrong_type 2 1
-  "wrong_type\\.cfg: key 'block_size' has the wrong type; expected an integer" --config ${C}/wrong_type.cfg)
+  "wrong_type\\.cfg: key 'block_size' has the wrong type. expected an integer" --config ${C}/wrong_type.cfg)
 t2_decompose_bad(config_syntax 2 1 "syntax\\.cfg:2: syntax error" --config ${C}/syntax.cfg)
 t2_decompose_bad(config_missing 2 1 "missing\\.cfg: cannot open" --config ${C}/missing.cfg)
 t2_add_cli_test(NAME decompose_help LABELS decompose TIMEOUT 30 STDOUT "usage: \\[mpirun -n N\\] t2 decompose"

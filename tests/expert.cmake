@@ -38,7 +38,7 @@ t2_expert_cli_test(inspect_svf_target1 0 ""
 t2_expert_cli_test(inspect_svf_total 0 "" "^parameters: 7 trainable$" inspect ${X}/svf.expert)
 t2_expert_cli_test(inspect_svf_summary 0 "" "^  best validation accuracy +0\\.7500 \\(200 samples\\)$"
   inspect ${X}/svf.expert)
-t2_expert_cli_test(inspect_svf_config 0 "" "^  steps = 40;$" inspect ${X}/svf.expert)
+t2_expert_cli_test(inspect_svf_config 0 "" "^  steps = 40.$" inspect ${X}/svf.expert)
 # lora: the method's settings and the counts k (rows + cols); no task.
 t2_expert_cli_test(inspect_lora_method 0 "" "^  method +lora \\(rank=2 alpha=16\\)$"
   inspect ${X}/lora.expert)
@@ -49,12 +49,12 @@ t2_expert_cli_test(inspect_lora_target 0 ""
 t2_expert_cli_test(inspect_lora_total 0 "" "^parameters: 52 trainable$" inspect ${X}/lora.expert)
 # Bad expert files: one line, exit 1.
 t2_expert_cli_test(inspect_truncated 1
-  "^t2 inspect: error: .*truncated\\.expert: not a t2 expert file \\([0-9]+ bytes that do not end in a checksum field: truncated, or not written by t2\\); expected a protobuf message ending in its checksum$"
+  "^t2 inspect: error: .*truncated\\.expert: not a t2 expert file \\([0-9]+ bytes that do not end in a checksum field: truncated, or not written by t2\\). expected a protobuf message ending in its checksum$"
   "" inspect ${X}/truncated.expert)
 t2_expert_cli_test(inspect_corrupt 1 "corrupt\\.expert: not a t2 expert file \\(checksum " ""
   inspect ${X}/corrupt.expert)
 t2_expert_cli_test(inspect_garbage 1
-  "garbage: not a t2 expert file \\(29 bytes that do not end in a checksum field: truncated, or not written by t2\\); expected"
+  "garbage: not a t2 expert file \\(29 bytes that do not end in a checksum field: truncated, or not written by t2\\). expected"
   "" inspect ${X}/garbage)
 t2_expert_cli_test(inspect_missing 1 "nope\\.expert: cannot open: No such file" ""
   inspect ${X}/nope.expert)
@@ -87,10 +87,10 @@ t2_add_cli_test(NAME expert_export_metadata LABELS expert TIMEOUT 30
 # Errors: a bad expert, an unknown format, an unwritable output (exit 1, nothing written);
 # usage errors (exit 2).
 t2_expert_cli_test(export_corrupt 1
-  "^t2 export: error: .*corrupt\\.expert: not a t2 expert file \\(checksum .*; expected" ""
+  "^t2 export: error: .*corrupt\\.expert: not a t2 expert file \\(checksum .*. expected" ""
   export --out ${X}/corrupt.safetensors ${X}/corrupt.expert)
 t2_expert_cli_test(export_format 1
-  "^t2 export: error: --format: 'onnx' is not a known format; expected safetensors, hf or gguf$" ""
+  "^t2 export: error: --format: 'onnx' is not a known format. expected safetensors, hf, gguf, peft or expert$" ""
   export --format onnx --out ${X}/x.onnx ${X}/svf.expert)
 t2_expert_cli_test(export_unwritable 1
   "^t2 export: error: /nonexistent-t2-dir/x\\.safetensors: cannot write: No such file or directory$"
@@ -98,7 +98,7 @@ t2_expert_cli_test(export_unwritable 1
 t2_expert_cli_test(export_no_out 2 "--out FILE is required" "" export ${X}/svf.expert)
 t2_expert_cli_test(export_no_expert 2 "expected the EXPERT file to export" ""
   export --out ${X}/x.safetensors)
-t2_expert_cli_test(export_two_experts 2 "unexpected argument '.*lora\\.expert'; expected one EXPERT"
+t2_expert_cli_test(export_two_experts 2 "unexpected argument '.*lora\\.expert'. expected one EXPERT"
   "" export --out ${X}/x.safetensors ${X}/svf.expert ${X}/lora.expert)
 t2_expert_cli_test(export_unknown_option 2 "unknown option '--bogus'" "" export --bogus)
 t2_expert_cli_test(export_help 0 "" "^usage: t2 export \\[--format safetensors\\] --out FILE EXPERT$"

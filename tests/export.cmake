@@ -141,10 +141,10 @@ function(t2_export_error name exit stderr)
     STDERR "${stderr}" FIXTURES export_inputs COMMAND ${ARGN})
 endfunction()
 t2_export_error(pre_unknown 1
-  "^t2 export: error: .*tokenizer\\.json: pre-tokenizer pattern '.*' is not one llama\\.cpp names; expected the GPT-2, Llama-3 or Qwen2 pattern$"
+  "^t2 export: error: .*tokenizer\\.json: pre-tokenizer pattern '.*' is not one llama\\.cpp names. expected the GPT-2, Llama-3 or Qwen2 pattern$"
   ${T2_EXE} export --format gguf --model ${X}/other-pre --out ${X}/never-pre.gguf)
 t2_export_error(exists 1
-  "^t2 export: error: .*export_inputs: already exists; expected a new folder name"
+  "^t2 export: error: .*export_inputs: already exists. expected a new folder name"
   ${EXPORT} --format hf --expert ${X}/svf.expert --out ${X})
 t2_export_error(no_store 1 "svf\\.expert: an SVF expert needs the model's decomposition store"
   ${T2_EXE} export --format hf --model ${XM} --expert ${X}/svf.expert --out ${X}/never-a)
@@ -152,7 +152,7 @@ t2_export_error(other_model 1 "svf\\.expert: expert made for another base model"
   ${T2_EXE} export --format gguf --model ${PROJECT_SOURCE_DIR}/assets/seed2-model
   --store ${X}/S --expert ${X}/svf.expert --out ${X}/never-b.gguf)
 t2_export_error(bundle_name 1
-  "^t2 export: error: .*b\\.t2b: no expert 'nope'; expected one of math, code$"
+  "^t2 export: error: .*b\\.t2b: no expert 'nope'. expected one of math, code$"
   ${EXPORT} --format hf --bundle ${X}/b.t2b --name nope --out ${X}/never-c)
 t2_export_error(bad_model 1 "^t2 export: error: .*nowhere"
   ${T2_EXE} export --format hf --model ${X}/nowhere --out ${X}/never-d)
@@ -168,7 +168,7 @@ t2_export_error(both 2 "--expert and --bundle both given"
 t2_export_error(bundle_no_name 2 "--bundle needs --name NAME"
   ${EXPORT} --format hf --bundle b --out x)
 t2_export_error(name_alone 2 "--name is set without --bundle" ${EXPORT} --format hf --name c --out x)
-t2_export_error(dtype 2 "--dtype: 'F64' is not a dtype t2 writes; expected F32, BF16 or F16"
+t2_export_error(dtype 2 "--dtype: 'F64' is not a dtype t2 writes. expected F32, BF16 or F16"
   ${EXPORT} --format gguf --dtype F64 --out x)
 t2_export_error(shard_zero 2 "--shard-size: '0'" ${EXPORT} --format hf --shard-size 0 --out x)
 t2_export_error(shard_gguf 2 "--shard-size applies to --format hf only"

@@ -53,5 +53,5 @@ endif()
 # A regression whose input is accepted without its fix rather than crashing: libconfig 1.5
 # reads 5000000000 as 705032704 (its low 32 bits); t2 refuses it (cmd/settings.c).
 t2_add_cli_test(NAME fuzz_settings_int_beyond_32_bits EXIT 1 LABELS fuzz cmd
-  STDERR "int-beyond-32-bits.cfg:2: seed = 5000000000 does not fit the 32-bit integers libconfig reads without a suffix; expected it written with an L suffix \\(5000000000L\\)"
+  STDERR "int-beyond-32-bits.cfg:2: seed = 5000000000 does not fit the 32-bit integers libconfig reads without a suffix. expected it written with an L suffix \\(5000000000L\\)"
   COMMAND ${T2_EXE} pretrain ${T2_FUZZ_DIR}/regressions/settings/int-beyond-32-bits.cfg --init-model x --out y)

@@ -44,7 +44,7 @@ t2_mbpp_cli_test(score_unknown_id 1
   "qa_predictions\\.jsonl:1: id 'capital' is not a sample of task 'mbpp' \\(8 samples\\)" ""
   score --task mbpp --data ${T2_MBPP_DATA}/mbpp.jsonl
   --predictions ${T2_MBPP_DATA}/qa_predictions.jsonl)
-t2_mbpp_cli_test(no_data 2 "task 'mbpp' reads a JSON-lines file; give --data FILE" ""
+t2_mbpp_cli_test(no_data 2 "task 'mbpp' reads a JSON-lines file. give --data FILE" ""
   show --task mbpp)
 
 # t2_mbpp_bad(file stderr-regex): `t2 task show` on a bad file fails with one line (CMake

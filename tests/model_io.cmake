@@ -20,10 +20,10 @@ function(t2_inspect_test name exit stderr stdout path)
 endfunction()
 
 # Good inputs: the counts in the files agree with the config.
-t2_inspect_test(good 0 "" "parameters: ([0-9]+) in the files; \\1 implied by config.json" good)
+t2_inspect_test(good 0 "" "parameters: ([0-9]+) in the files. \\1 implied by config.json" good)
 t2_inspect_test(good_sharded 0 "" "tensors: 39 in 2 files" good_sharded)
 t2_inspect_test(good_sharded_count 0 ""
-  "parameters: ([0-9]+) in the files; \\1 implied by config.json" good_sharded)
+  "parameters: ([0-9]+) in the files. \\1 implied by config.json" good_sharded)
 t2_inspect_test(good_generation_config 0 "" "eos_token_id +2, 3" good)
 t2_inspect_test(good_tied_with_lm_head 0 "" "tie_word_embeddings +true" good_tied_with_lm_head)
 t2_inspect_test(good_file 0 "" "model.layers.3.mlp.up_proj.weight +BF16 +\\[24, 16\\]"
@@ -44,7 +44,7 @@ t2_inspect_test(end_before_begin 1
 t2_inspect_test(overlapping 1 "overlapping\\.safetensors: tensors 'a' and 'b' overlap" ""
   overlapping.safetensors)
 t2_inspect_test(unknown_dtype 1
-  "unknown_dtype\\.safetensors: tensor 'w' has unknown dtype 'Q4_K'; expected one of" ""
+  "unknown_dtype\\.safetensors: tensor 'w' has unknown dtype 'Q4_K'. expected one of" ""
   unknown_dtype.safetensors)
 t2_inspect_test(size_mismatch 1
   "size_mismatch\\.safetensors: tensor 'w': shape \\[3\\] of F32 needs 12 bytes but data_offsets \\[0, 16\\] span 16"
@@ -56,28 +56,28 @@ t2_inspect_test(header_invalid_json 1
   "header_invalid_json\\.safetensors: invalid JSON at line 1 column [0-9]+" ""
   header_invalid_json.safetensors)
 t2_inspect_test(header_not_object 1
-  "header_not_object\\.safetensors: the JSON text is an array; expected a JSON object" ""
+  "header_not_object\\.safetensors: the JSON text is an array. expected a JSON object" ""
   header_not_object.safetensors)
 t2_inspect_test(duplicate_key 1 "duplicate_key\\.safetensors: invalid JSON .*duplicate" ""
   duplicate_key.safetensors)
 t2_inspect_test(bad_metadata 1
-  "bad_metadata\\.safetensors: __metadata__ key 'k' is an integer; expected a string" ""
+  "bad_metadata\\.safetensors: __metadata__ key 'k' is an integer. expected a string" ""
   bad_metadata.safetensors)
 t2_inspect_test(nonexistent 1 "does_not_exist\\.safetensors: cannot open: No such file" ""
   does_not_exist.safetensors)
 
 # Bad model folders.
 t2_inspect_test(missing_tensor 1
-  "missing_tensor/model\\.safetensors: missing tensor 'model\\.layers\\.3\\.mlp\\.up_proj\\.weight'; expected by config\\.json \\(num_hidden_layers = 4\\)"
+  "missing_tensor/model\\.safetensors: missing tensor 'model\\.layers\\.3\\.mlp\\.up_proj\\.weight'. expected by config\\.json \\(num_hidden_layers = 4\\)"
   "" missing_tensor)
 t2_inspect_test(shape_mismatch 1
-  "shape_mismatch/model\\.safetensors: tensor 'model\\.norm\\.weight' has shape \\[15\\]; expected \\[16\\]"
+  "shape_mismatch/model\\.safetensors: tensor 'model\\.norm\\.weight' has shape \\[15\\]. expected \\[16\\]"
   "" shape_mismatch)
 t2_inspect_test(no_weights 1
   "no_weights: no model\\.safetensors or model\\.safetensors\\.index\\.json in this folder" ""
   no_weights)
 t2_inspect_test(missing_shard 1
-  "missing_shard/model-00002-of-00002\\.safetensors: cannot open: No such file or directory; expected the shard named by .*missing_shard/model\\.safetensors\\.index\\.json"
+  "missing_shard/model-00002-of-00002\\.safetensors: cannot open: No such file or directory. expected the shard named by .*missing_shard/model\\.safetensors\\.index\\.json"
   "" missing_shard)
 t2_inspect_test(absent_in_shard 1
   "absent_in_shard/model-00001-of-00002\\.safetensors: tensor '[^']+' is listed in .*index\\.json but absent from this shard"
@@ -93,13 +93,13 @@ t2_inspect_test(index_invalid_json 1
 t2_inspect_test(config_invalid_json 1
   "config_invalid_json/config\\.json: invalid JSON at line 3 column [0-9]+" "" config_invalid_json)
 t2_inspect_test(config_missing_key 1
-  "config_missing_key/config\\.json: missing required key 'hidden_size'; expected an integer" ""
+  "config_missing_key/config\\.json: missing required key 'hidden_size'. expected an integer" ""
   config_missing_key)
 t2_inspect_test(config_wrong_type 1
-  "config_wrong_type/config\\.json: key 'num_hidden_layers' is a string; expected an integer" ""
+  "config_wrong_type/config\\.json: key 'num_hidden_layers' is a string. expected an integer" ""
   config_wrong_type)
 t2_inspect_test(config_unknown_type 1
-  "config_unknown_type/config\\.json: model_type 'gpt2' is not supported; expected one of llama, mistral, qwen2"
+  "config_unknown_type/config\\.json: model_type 'gpt2' is not supported. expected one of llama, mistral, qwen2"
   "" config_unknown_type)
 t2_inspect_test(config_heads 1
   "config_heads/config\\.json: num_key_value_heads 3 does not divide num_attention_heads 4" ""

@@ -12,7 +12,7 @@ t2_add_cli_test(NAME pretrain_bad_unknown_key RANKS 2 EXIT 1 LABELS pretrain
   STDERR "pretrain-unknown-key.cfg:2: unknown key 'bogus_key'"
   COMMAND ${T2_EXE} pretrain ${T2_BAD_CONFIGS}/pretrain-unknown-key.cfg --init-model x --out y)
 t2_add_cli_test(NAME pretrain_bad_wrong_type RANKS 2 EXIT 1 LABELS pretrain
-  STDERR "pretrain-wrong-type.cfg:1: key 'steps' has the wrong type; expected an integer"
+  STDERR "pretrain-wrong-type.cfg:1: key 'steps' has the wrong type. expected an integer"
   COMMAND ${T2_EXE} pretrain ${T2_BAD_CONFIGS}/pretrain-wrong-type.cfg --init-model x --out y)
 t2_add_cli_test(NAME pretrain_bad_syntax RANKS 2 EXIT 1 LABELS pretrain
   STDERR "pretrain-syntax.cfg:2: syntax error"

@@ -42,7 +42,7 @@ t2_add_cli_test(NAME prompt_settings_eval_named LABELS tokenizer cli TIMEOUT 60
           --prompt-format plain)
 t2_add_cli_test(NAME prompt_settings_format_unknown LABELS tokenizer cli EXIT 1 TIMEOUT 60
   FIXTURES chat_template_chat_llama2
-  STDERR "prompt_format: 'alpaca' is not known; expected auto, plain, llama3, llama2, mistral or chatml"
+  STDERR "prompt_format: 'alpaca' is not known. expected auto, plain, llama3, llama2, mistral or chatml"
   COMMAND ${T2_EXE} task eval --task math --model ${CT}/chat_llama2 -n 1 --prompt-format alpaca)
 
 # where completions end: the task's terminator in the plain format, end-of-turn in a chat one

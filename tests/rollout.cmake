@@ -7,7 +7,7 @@ t2_add_test(NAME rollout_loss SOURCES test_rollout_loss.c model_fixture.c LABELS
 t2_add_test(NAME rollout_kl SOURCES test_rollout_kl.c test_adapter_fixture.c
   test_train_reference.c LABELS train TIMEOUT 120)
 
-set(RO_OFF "with objective reinforce samples off-policy; expected")
+set(RO_OFF "with objective reinforce samples off-policy. expected")
 set(RO_TRAIN ${T2_EXE} train --model ${CMAKE_CURRENT_BINARY_DIR}/rollout-no-model --task math
   --steps 1 --out ${CMAKE_CURRENT_BINARY_DIR}/rollout-offpolicy.expert)
 foreach(case "temperature;0.7;1" "temperature;0;1" "top_k;40;0" "top_p;0.9;1")

@@ -44,7 +44,7 @@ t2_task_cli_test(show_gsm8k 0 "" "== 1  id 1  answer 1000  \\(numeric match\\)" 
   --data ${T2_TASK_DATA}/gsm8k.jsonl)
 t2_task_cli_test(show_arc 0 "" "^4\\. squid$" show
   --task arc --data ${T2_TASK_DATA}/arc_hf.jsonl)
-t2_task_cli_test(show_start_past_end 1 "t2 task show: error: --start: 5 is past the last sample; expected 0 to 4"
+t2_task_cli_test(show_start_past_end 1 "t2 task show: error: --start: 5 is past the last sample. expected 0 to 4"
   "" show --task gsm8k --data ${T2_TASK_DATA}/gsm8k.jsonl --start 5)
 
 # Scoring: the worked answers score 100 %, shifted ones less, other seeds less.
@@ -71,21 +71,21 @@ t2_task_cli_test(score_qa_no_answer 0 "" "^no answer: +1$" score --task qa
 
 # Bad input: one line, exit 2 for usage, 1 for files.
 t2_task_cli_test(no_subcommand 2 "usage: t2 task list" "")
-t2_task_cli_test(bad_subcommand 2 "t2 task: error: unknown subcommand 'run'; expected list, show, score or eval" "" run)
-t2_task_cli_test(no_task 2 "t2 task show: error: --task NAME is required; one of math, code" "" show)
-t2_task_cli_test(unknown_task 2 "--task: unknown task 'algebra'; expected one of math" "" show
+t2_task_cli_test(bad_subcommand 2 "t2 task: error: unknown subcommand 'run'. expected list, show, score or eval" "" run)
+t2_task_cli_test(no_task 2 "t2 task show: error: --task NAME is required. one of math, code" "" show)
+t2_task_cli_test(unknown_task 2 "--task: unknown task 'algebra'. expected one of math" "" show
   --task algebra)
-t2_task_cli_test(bad_split 2 "--split: 'dev' is not a split; expected train or test" "" show
+t2_task_cli_test(bad_split 2 "--split: 'dev' is not a split. expected train or test" "" show
   --task math --split dev)
-t2_task_cli_test(bad_level 2 "--level: '9' is not valid; expected an integer in \\[1, 5\\]" ""
+t2_task_cli_test(bad_level 2 "--level: '9' is not valid. expected an integer in \\[1, 5\\]" ""
   show --task math --level 9)
 t2_task_cli_test(bad_n 2 "--n: '0' is not valid" "" show --task math -n 0)
 t2_task_cli_test(bad_option 2 "unknown option or missing value '--colour'" "" show --task math
   --colour)
 t2_task_cli_test(extra_argument 2 "unexpected argument 'more'" "" show --task math more)
-t2_task_cli_test(data_for_generator 2 "task 'math' is built in; --data applies to gsm8k, arc, qa and mbpp"
+t2_task_cli_test(data_for_generator 2 "task 'math' is built in. --data applies to gsm8k, arc, qa and mbpp"
   "" show --task math --data ${T2_TASK_DATA}/qa.jsonl)
-t2_task_cli_test(no_data 2 "task 'gsm8k' reads a JSON-lines file; give --data FILE" "" show
+t2_task_cli_test(no_data 2 "task 'gsm8k' reads a JSON-lines file. give --data FILE" "" show
   --task gsm8k)
 t2_task_cli_test(split_for_dataset 2 "--split, --level and the sizes apply to built-in tasks" ""
   score --task qa --data ${T2_TASK_DATA}/qa.jsonl --split test --predictions x)

@@ -34,10 +34,10 @@ t2_add_cli_test(NAME tokenize_cli_decode_sentencepiece LABELS tokenizer cli STDO
   COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/sentencepiece --decode 1 271 276)
 # bad input: one clear line each
 t2_add_cli_test(NAME tokenize_cli_invalid_json LABELS tokenizer cli EXIT 1
-  STDERR "^t2 tokenize: error: .*invalid/tokenizer.json: invalid JSON at line 3 column 27: .*; expected a Hugging Face tokenizer.json$"
+  STDERR "^t2 tokenize: error: .*invalid/tokenizer.json: invalid JSON at line 3 column 27: .*. expected a Hugging Face tokenizer.json$"
   COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/invalid "x")
 t2_add_cli_test(NAME tokenize_cli_unsupported LABELS tokenizer cli EXIT 1
-  STDERR "wordpiece/tokenizer.json: model type 'WordPiece' is not supported; expected BPE \\(byte-level or SentencePiece-style\\)$"
+  STDERR "wordpiece/tokenizer.json: model type 'WordPiece' is not supported. expected BPE \\(byte-level or SentencePiece-style\\)$"
   COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/wordpiece "x")
 t2_add_cli_test(NAME tokenize_cli_missing_file LABELS tokenizer cli EXIT 1
   STDERR "^t2 tokenize: error: .*absent/tokenizer.json: cannot open: No such file or directory$"
@@ -46,10 +46,10 @@ t2_add_cli_test(NAME tokenize_cli_missing_text_file LABELS tokenizer cli EXIT 1
   STDERR "^t2 tokenize: error: .*absent.txt: cannot open"
   COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/bytelevel --file ${TOK_DATA}/absent.txt)
 t2_add_cli_test(NAME tokenize_cli_decode_malformed LABELS tokenizer cli EXIT 1
-  STDERR "^t2 tokenize: error: --decode: '12x' is not a token id; expected an integer in \\[0, 265\\]$"
+  STDERR "^t2 tokenize: error: --decode: '12x' is not a token id. expected an integer in \\[0, 265\\]$"
   COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/bytelevel --decode 261 12x)
 t2_add_cli_test(NAME tokenize_cli_decode_out_of_range LABELS tokenizer cli EXIT 1
-  STDERR "'266' is not a token id; expected an integer in \\[0, 265\\]$"
+  STDERR "'266' is not a token id. expected an integer in \\[0, 265\\]$"
   COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/bytelevel --decode 266)
 t2_add_cli_test(NAME tokenize_cli_decode_malformed_file LABELS tokenizer cli EXIT 1
   STDERR "hello.txt: 'hello' is not a token id"
@@ -58,7 +58,7 @@ t2_add_cli_test(NAME tokenize_cli_no_tokenizer LABELS tokenizer cli EXIT 2
   STDERR "give one of --model DIR or --tokenizer FILE"
   COMMAND ${T2_EXE} tokenize "x")
 t2_add_cli_test(NAME tokenize_cli_two_texts LABELS tokenizer cli EXIT 2
-  STDERR "expected one TEXT argument \\(quote it\\) or --file; got 2"
+  STDERR "expected one TEXT argument \\(quote it\\) or --file. got 2"
   COMMAND ${T2_EXE} tokenize --model ${TOK_DATA}/bytelevel hello there)
 t2_add_cli_test(NAME tokenize_cli_missing_value LABELS tokenizer cli EXIT 2
   STDERR "option '--file' needs a value"
@@ -95,7 +95,7 @@ t2_add_cli_test(NAME tokenizer_train_cli_small_vocab LABELS tokenizer cli EXIT 2
   STDERR "^t2 tokenizer train: error: .*vocab-size.*259"
   COMMAND ${T2_EXE} tokenizer train --out ${BPE_OUT} --vocab-size 100 --text ${BPE_CORPUS})
 t2_add_cli_test(NAME tokenizer_train_cli_no_input LABELS tokenizer cli EXIT 2
-  STDERR "^t2 tokenizer train: error: nothing to learn from; expected --corpus MIX and/or --text FILE$"
+  STDERR "^t2 tokenizer train: error: nothing to learn from. expected --corpus MIX and/or --text FILE$"
   COMMAND ${T2_EXE} tokenizer train --out ${BPE_OUT} --vocab-size 400)
 t2_add_cli_test(NAME tokenizer_train_cli_missing_text LABELS tokenizer cli EXIT 1
   STDERR "^t2 tokenizer train: error: .*/missing.txt: "
@@ -112,7 +112,7 @@ t2_add_cli_test(NAME new_model_cli_tokenizer LABELS tokenizer cli FIXTURES bpe_t
   STDOUT "vocab_size +400"
   COMMAND sh -c "'${T2_EXE}' new-model --out '${BPE_OUT}-model' --tokenizer '${BPE_OUT}' --hidden 64 --layers 1 --heads 2 --kv-heads 1 --ffn 64 && '${T2_EXE}' inspect '${BPE_OUT}-model' && cmp '${BPE_OUT}/tokenizer.json' '${BPE_OUT}-model/tokenizer.json'")
 t2_add_cli_test(NAME new_model_cli_tokenizer_small_vocab LABELS tokenizer cli FIXTURES bpe_tokenizer
-  EXIT 1 STDERR "^t2 new-model: error: --vocab: 300 is smaller than the tokenizer's 400 ids; expected at least 400$"
+  EXIT 1 STDERR "^t2 new-model: error: --vocab: 300 is smaller than the tokenizer's 400 ids. expected at least 400$"
   COMMAND ${T2_EXE} new-model --out ${BPE_OUT}-model2 --tokenizer ${BPE_OUT} --vocab 300)
 t2_add_cli_test(NAME new_model_cli_tokenizer_missing LABELS tokenizer cli EXIT 1
   STDERR "^t2 new-model: error: .*/nowhere/tokenizer.json: "

@@ -40,11 +40,11 @@ set_tests_properties(transfer_cli_bundle transfer_cli_bundle_lora transfer_cli_b
 # The transfers: one line each; then the new bundles checked against their sources.
 set(FP "[0-9a-f]{16}")
 t2_transfer_cli_test(small 0
-  "^t2 transfer: wrote .*small\\.t2b \\(3 experts \\+ classifier; 4 layers -> 2, from model ${FP} to ${FP}\\)$"
+  "^t2 transfer: wrote .*small\\.t2b \\(3 experts \\+ classifier. 4 layers -> 2, from model ${FP} to ${FP}\\)$"
   "" transfer_inputs transfer --bundle ${X}/experts.t2b --to ${XM}/small-model
   --out ${X}/small.t2b)
 t2_transfer_cli_test(seed2 0
-  "^t2 transfer: wrote .*seed2\\.t2b \\(3 experts \\+ classifier; 4 layers -> 4, from model ${FP} to ${FP}\\)$"
+  "^t2 transfer: wrote .*seed2\\.t2b \\(3 experts \\+ classifier. 4 layers -> 4, from model ${FP} to ${FP}\\)$"
   "" transfer_inputs transfer --bundle ${X}/experts.t2b --to ${XM}/seed2-model
   --out ${X}/seed2.t2b)
 t2_transfer_cli_test(norenorm 0 "^t2 transfer: wrote .*norenorm-small\\.t2b \\(1 expert;" ""
@@ -70,7 +70,7 @@ t2_transfer_cli_test(inspect_record 0 ""
   "^  transfer +from ${FP} \\(4 layers\\) to this model \\(2 layers\\)$" "${DONE}"
   inspect ${X}/small.t2b)
 t2_transfer_cli_test(inspect_note 0 ""
-  "^  transfer note +t2 transfer: layers by relative depth \\(4 to 2\\), singular values by relative rank, masks interpolated linearly; stored as linear vectors z = m$"
+  "^  transfer note +t2 transfer: layers by relative depth \\(4 to 2\\), singular values by relative rank, masks interpolated linearly. stored as linear vectors z = m$"
   "${DONE}" inspect ${X}/small.t2b)
 t2_transfer_cli_test(inspect_note_same 0 ""
   "^  transfer note +t2 transfer: same layer count \\(4\\) and ranks, masks copied exactly" "${DONE}"
@@ -95,24 +95,24 @@ t2_transfer_cli_test(eval_target 0 "" "^\\| math@[0-9]+ \\| expert:math \\| [0-9
   "${DONE};transfer_store" eval --model ${XM}/small-model --store ${X}/small.svd
   --bundle ${X}/small.t2b ${EVAL_ARGS})
 t2_transfer_cli_test(eval_source 1
-  "^t2 eval: error: .*small\\.t2b: bundle made for another base model \\(fingerprint ${FP}, transferred from ${FP}\\); expected ${FP} \\(.*default-model\\)$"
+  "^t2 eval: error: .*small\\.t2b: bundle made for another base model \\(fingerprint ${FP}, transferred from ${FP}\\). expected ${FP} \\(.*default-model\\)$"
   "" "${DONE};transfer_store" eval --model ${XM}/default-model --store ${X}/small.svd
   --bundle ${X}/small.t2b ${EVAL_ARGS})
 
 # Refused inputs: one line, exit 1, and no output file.
 t2_transfer_cli_test(lora 1
-  "^t2 transfer: error: .*lora\\.t2b: the bundle's experts are lora \\(rank=2 alpha=16\\) and cannot be transferred; expected svf experts$"
+  "^t2 transfer: error: .*lora\\.t2b: the bundle's experts are lora \\(rank=2 alpha=16\\) and cannot be transferred. expected svf experts$"
   "" transfer_inputs transfer --bundle ${X}/lora.t2b --to ${XM}/small-model
   --out ${X}/fail-lora.t2b)
 t2_transfer_cli_test(again 1
-  "^t2 transfer: error: .*small\\.t2b: already transferred \\(from model ${FP}, 4 layers, to ${FP}, 2 layers\\); expected a bundle trained on its model \\(transfer the original bundle instead\\)$"
+  "^t2 transfer: error: .*small\\.t2b: already transferred \\(from model ${FP}, 4 layers, to ${FP}, 2 layers\\). expected a bundle trained on its model \\(transfer the original bundle instead\\)$"
   "" "${DONE}" transfer --bundle ${X}/small.t2b --to ${XM}/seed2-model --out ${X}/fail-again.t2b)
 t2_transfer_cli_test(same_model 1
-  "^t2 transfer: error: .*experts\\.t2b: already made for .*default-model \\(fingerprint ${FP}\\); expected another base model$"
+  "^t2 transfer: error: .*experts\\.t2b: already made for .*default-model \\(fingerprint ${FP}\\). expected another base model$"
   "" transfer_inputs transfer --bundle ${X}/experts.t2b --to ${XM}/default-model
   --out ${X}/fail-same.t2b)
 t2_transfer_cli_test(partial 1
-  "^t2 transfer: error: .*partial\\.t2b: expert 'math' adapts mlp\\.up_proj\\.weight on some layers but not on layer 1; expected every adapted matrix on every layer 0 to 2 \\(a transfer maps whole layers\\)$"
+  "^t2 transfer: error: .*partial\\.t2b: expert 'math' adapts mlp\\.up_proj\\.weight on some layers but not on layer 1. expected every adapted matrix on every layer 0 to 2 \\(a transfer maps whole layers\\)$"
   "" transfer_inputs transfer --bundle ${X}/partial.t2b --to ${XM}/small-model
   --out ${X}/fail-partial.t2b)
 t2_transfer_cli_test(missing_bundle 1
@@ -120,7 +120,7 @@ t2_transfer_cli_test(missing_bundle 1
   "" transfer_inputs transfer --bundle ${X}/nope.t2b --to ${XM}/small-model
   --out ${X}/fail-missing.t2b)
 t2_transfer_cli_test(corrupt_bundle 1
-  "^t2 transfer: error: .*corrupt\\.t2b: not a t2 expert bundle \\(checksum .*; expected the bytes t2 wrote$"
+  "^t2 transfer: error: .*corrupt\\.t2b: not a t2 expert bundle \\(checksum .*. expected the bytes t2 wrote$"
   "" transfer_inputs transfer --bundle ${X}/corrupt.t2b --to ${XM}/small-model
   --out ${X}/fail-corrupt.t2b)
 t2_transfer_cli_test(truncated_bundle 1
