@@ -85,8 +85,8 @@ static void qkv_rows(t2_forward *f, const t2_layer_weights *lw, int64_t row, int
 }
 
 /* [Q K V] of `rows` rows of f->xn into f->qkv (+ biases): group 0's matrices for all rows
- * when the groups share them, else each factored matrix over all rows and the others per run
- * of one group (factored), or each run with its group's matrices (composed). */
+ * when the groups share them; else, in factored form, each matrix through
+ * t2_forward_groups_linear, or, composed, each run of one group with its group's matrices. */
 static void qkv_projection(t2_forward *f, int64_t layer, int64_t rows) {
     int64_t d = f->cfg->hidden_size;
     const t2_layer_weights *lw = t2_forward_group_layer(f, 0, layer);
