@@ -7,7 +7,7 @@
  *   3. bundle them into DIR/experts.t2b (rl/bundle.h), cls as the classifier;
  *   4. evaluate the base model and each expert on the three training tasks (dist/eval.h);
  *   5. evaluate the base model and the prompt, classifier and few-shot adaptations on the
- *      held-out tasks arith_code and mc_math;
+ *      held-out tasks math_shift and code_shift;
  *   6. print both tables (cmd/eval_report.h) with headings to stdout, write them and their
  *      JSON reports into DIR, and the report page with plots of the trainings, the few-shot
  *      searches (their log DIR/fewshot.jsonl) and both tables into DIR/report (cmd/report.h;
@@ -67,9 +67,9 @@ static const struct demo_table {
      "Table 1: the experts on their own tasks",
      "The base model against each expert on the test splits of the training tasks; each "
      "expert should beat the base model on its own task."},
-    {"arith_code,mc_math", "base,prompt,classifier,fewshot",
+    {"math_shift,code_shift", "base,prompt,classifier,fewshot",
      "Table 2, the base model and the prompt, classifier and few-shot adaptations on the "
-     "held-out tasks arith_code and mc_math",
+     "held-out tasks math_shift and code_shift",
      "Table 2: adaptation on held-out tasks",
      "The base model against the three adaptations on tasks no expert was trained on: the "
      "model names the query's category (prompt), the classifier expert does (classifier), or "
@@ -134,8 +134,8 @@ static void print_usage(const t2_setting *table, int n) {
            "DIR/<task>.expert, with checkpoints and metrics in DIR; (3) bundle them into\n"
            "DIR/experts.t2b; (4) Table 1: the base model against each expert on math, code\n"
            "and reasoning; (5) Table 2: the base model against the prompt, classifier and\n"
-           "few-shot adaptations on the held-out tasks arith_code and mc_math; (6) print\n"
-           "both tables and write DIR/table1.md, DIR/table2.md, DIR/table1.json and\n"
+           "few-shot adaptations on the held-out tasks math_shift and code_shift;\n"
+           "(6) print both tables and write DIR/table1.md, DIR/table2.md, DIR/table1.json and\n"
            "DIR/table2.json, and a report page with plots (t2 report) in DIR/report.\n"
            "Progress goes to stderr, the tables to stdout. About 9 minutes\n"
            "on 2 ranks of an idle 2-core machine. A second run with the same settings re-uses\n"

@@ -4,7 +4,7 @@
 #   quick   the whole demo into DIR (emptied first): exit 0, the six steps announced on
 #           stderr, both tables on stdout under their headings with every row (base and the
 #           three experts on math, code and reasoning; base, prompt, classifier and fewshot
-#           on arith_code and mc_math), the table files equal to what stdout printed, the
+#           on math_shift and code_shift), the table files equal to what stdout printed, the
 #           JSON reports, store, experts and bundle written, no temporary file left;
 #   rerun   the demo again into the same DIR with fewer samples: the store and the four
 #           finished trainings are re-used (nothing retrained), the tables say n = 2;
@@ -50,7 +50,7 @@ quick() {
     grep -q "^## Table 1: " "$dir.run.out" || fail "no Table 1 heading"
     grep -q "^## Table 2: " "$dir.run.out" || fail "no Table 2 heading"
     rows 1 "math code reasoning" "base expert:math expert:code expert:reasoning"
-    rows 2 "arith_code mc_math" "base prompt classifier fewshot"
+    rows 2 "math_shift code_shift" "base prompt classifier fewshot"
     [ "$(grep -c '^| [a-z_]*@[0-9] | ' "$dir.run.out")" -eq 20 ] || fail "not 12 + 8 rows"
     for k in 1 2; do
         sed -n "/^## Table $k:/,/^## Table $((k + 1)):/p" "$dir.run.out" | grep '^|' \
