@@ -1,7 +1,8 @@
 /* One step of the serve engine over its slots (see serve_engine.h and serve_impl.h):
  *   1. the rows: one decode token per decoding slot (every group's, in group order), then
- *      prompt tokens of the slots still prefilling, up to the forward's max_rows per step in all (a long prompt is prefilled
- *      over several steps: chunked prefill, so it does not stall the others' decoding);
+ *      prompt tokens of the slots still prefilling, up to the forward's max_rows per step in
+ *      all (a long prompt is prefilled over several steps: chunked prefill, so it does not
+ *      stall the others' decoding);
  *   2. one t2_forward_run over every slot with only the last logits, each sequence with its
  *      weights group (base, each expert, the classifier; model/forward.h weights groups),
  *      the groups' rows side by side, in the form serve_form.c picks for the step and timed

@@ -2,10 +2,11 @@
  * (see serve_engine.h t2_serve_form):
  *   composed  each group's own W' (composed once at open) over that group's rows: the
  *             shared matrices once per step, the targets once per group present;
- *   factored  W'_g x = U (e_g ⊙ (Vᵀ x)) over all rows at once: U and Vᵀ are read once
- *             whatever the number of groups, at (out + in) r / (out in) the FLOPs of one
- *             W' (1.3-2x), with each row scaled by its group's diagonal e_g (base: s;
- *             expert k: c s ⊙ m_k, model/adapter.h t2_adapter_svf_diagonal).
+ *   factored  W'_g x = U (e_g ⊙ (Vᵀ x)) over the decode rows of every group at once (prompt
+ *             pieces longer than T2_FORWARD_FACTORED_PIECE_ROWS run composed): U and Vᵀ
+ *             are read once whatever the number of groups, at (out + in) r / (out in) the
+ *             FLOPs of one W' (1.3-2x), each row scaled by its group's diagonal e_g (base:
+ *             s; expert k: c s ⊙ m_k, model/adapter.h t2_adapter_svf_diagonal).
  * auto measures: the forward's seconds per row of each form are kept per bucket of
  * (groups present, rows rounded down to a power of two) as moving averages; each form runs
  * twice in a bucket before the faster is taken; then the slower runs again after 16 steps of
@@ -13,11 +14,10 @@
  * change of load is seen without paying for the slower form often (the gap is back to 16
  * when the faster changes). U is read from the store's mapping: its pages are touched at
  * open, so a first factored step is not charged with their page faults. A step with one
- * group present always runs
- * composed under auto: the factored form does more arithmetic on the same rows and cannot
- * read fewer bytes. The two forms give the same products up to float32 rounding, so under
- * auto a sampled token may depend on the form its step took. Engine thread, except
- * prepare / free (open and close). */
+ * group present always runs composed under auto: the factored form does more arithmetic on
+ * the same rows and cannot read fewer bytes. The two forms give the same products up to
+ * float32 rounding, so under auto a sampled token may depend on the form its step took.
+ * Engine thread, except prepare / free (open and close). */
 #include <string.h>
 
 #include "base/alloc.h"
