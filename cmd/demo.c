@@ -137,7 +137,7 @@ static void print_usage(const t2_setting *table, int n) {
            "few-shot adaptations on the held-out tasks math_shift and code_shift;\n"
            "(6) print both tables and write DIR/table1.md, DIR/table2.md, DIR/table1.json and\n"
            "DIR/table2.json, and a report page with plots (t2 report) in DIR/report.\n"
-           "Progress goes to stderr, the tables to stdout. About 9 minutes\n"
+           "Progress goes to stderr, the tables to stdout. About 4 minutes\n"
            "on 2 ranks of an idle 2-core machine. A second run with the same settings re-uses\n"
            "the store and trainings the first left in DIR (an interrupted demo continues);\n"
            "with other training settings, use another DIR. CONFIG is an optional libconfig\n"
