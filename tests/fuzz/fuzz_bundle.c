@@ -1,7 +1,7 @@
 /* Fuzz target: expert bundles (rl/bundle.c t2_bundle_unpack: the seal, the sniffing of the
  * first byte, the Bundle message, every member read as a sealed expert file, the members'
  * rules, the transfer record). Every input is tried as it is, resealed as a whole
- * (t2_fuzz_reseal), and, when it parses as a Bundle, with every member's checksum and the
+ * (t2_fuzz_try_resealed), and, when it parses as a Bundle, with every member's checksum and the
  * bundle's made right, so mutations of a member reach the member checks. An accepted bundle
  * is packed again and must unpack to the same members.
  * Seeds: tests/fuzz/corpus/bundle/ (tests/fuzz/make_seeds.c). */
@@ -60,21 +60,13 @@ static void try_deep_resealed(const uint8_t *data, size_t size) {
     unsigned char *body = t2_alloc(len + 1);
     t2__bundle__pack(m, body);
     t2__bundle__free_unpacked(m, NULL);
-    unsigned char *sealed;
-    size_t sealed_len;
-    t2_fuzz_reseal(body, len, &sealed, &sealed_len);
-    try_bytes(sealed, sealed_len);
-    t2_free(sealed);
+    t2_fuzz_try_resealed(body, len, try_bytes);
     t2_free(body);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     try_bytes(data, size);
-    unsigned char *sealed;
-    size_t len;
-    t2_fuzz_reseal(data, size, &sealed, &len);
-    try_bytes(sealed, len);
-    t2_free(sealed);
+    t2_fuzz_try_resealed(data, size, try_bytes);
     try_deep_resealed(data, size);
     return 0;
 }

@@ -1,7 +1,7 @@
 /* Fuzz target: training checkpoints, both kinds.
  *   - t2 train's TrainState files (rl/train_state.c t2_train_state_read: the seal, the
  *     message, the run, the parameter count, every array's length and the counters): each
- *     input is tried as it is and resealed (t2_fuzz_reseal), read with the run and parameter
+ *     input is tried as it is and resealed (t2_fuzz_try_resealed), read with the run and parameter
  *     count the message itself names (so the checks after them run too); an accepted state
  *     is written and read back, and must come back the same.
  *   - t2 pretrain's checkpoints (rl/checkpoint.c t2_checkpoint_read: a safetensors file with
@@ -18,6 +18,7 @@
 #include "proto/t2.pb-c.h"
 #include "rl/checkpoint.h"
 #include "rl/expert.h"
+#include "tiny_model.h"
 
 static char *state_path, *trip_path, *pretrain_path;
 static t2_model_config cfg;
@@ -27,19 +28,7 @@ static void setup(void) {
     state_path = t2_fuzz_path("state.ckpt");
     trip_path = t2_fuzz_path("trip.ckpt");
     pretrain_path = t2_fuzz_path("pretrain.safetensors");
-    memset(&cfg, 0, sizeof cfg);
-    snprintf(cfg.model_type, sizeof cfg.model_type, "llama");
-    cfg.hidden_size = 4;
-    cfg.intermediate_size = 8;
-    cfg.num_hidden_layers = 1;
-    cfg.num_attention_heads = 1;
-    cfg.num_key_value_heads = 1;
-    cfg.head_dim = 4;
-    cfg.vocab_size = 8;
-    cfg.max_position_embeddings = 16;
-    cfg.rms_norm_eps = 1e-5f;
-    cfg.rope_theta = 1e4;
-    cfg.bos_token_id = -1;
+    t2_fuzz_tiny_config(&cfg);
     t2_model_weights_init(&weights, &cfg);
     t2_model_weights_init(&adam_m, &cfg);
     t2_model_weights_init(&adam_v, &cfg);
@@ -80,11 +69,7 @@ static void try_state(const unsigned char *bytes, size_t len) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (state_path == NULL) setup();
     try_state(data, size);
-    unsigned char *sealed;
-    size_t len;
-    t2_fuzz_reseal(data, size, &sealed, &len);
-    try_state(sealed, len);
-    t2_free(sealed);
+    t2_fuzz_try_resealed(data, size, try_state);
 
     t2_fuzz_write(pretrain_path, data, size);
     t2_error err = {{0}};

@@ -42,7 +42,9 @@ char *t2_fuzz_path(const char *name) {
 
 enum { SEAL_BYTES = 10 };
 
-void t2_fuzz_reseal(const uint8_t *data, size_t size, unsigned char **out, size_t *out_len) {
+/* bytes with the seal made right: a seal already at the end is replaced, else one is
+ * appended. A heap copy (t2_free) in *out, *out_len. */
+static void reseal(const uint8_t *data, size_t size, unsigned char **out, size_t *out_len) {
     size_t body = size;
     if (size >= SEAL_BYTES && data[size - SEAL_BYTES] == 0xC1 &&
         data[size - SEAL_BYTES + 1] == 0x3E)
@@ -55,6 +57,14 @@ void t2_fuzz_reseal(const uint8_t *data, size_t size, unsigned char **out, size_
     for (int b = 0; b < 8; b++) bytes[body + 2 + b] = (unsigned char)(sum >> (8 * b));
     *out = bytes;
     *out_len = body + SEAL_BYTES;
+}
+
+void t2_fuzz_try_resealed(const uint8_t *data, size_t size, t2_fuzz_try_fn try_fn) {
+    unsigned char *sealed;
+    size_t len;
+    reseal(data, size, &sealed, &len);
+    try_fn(sealed, len);
+    t2_free(sealed);
 }
 
 void t2_fuzz_require(int ok, const char *what) {

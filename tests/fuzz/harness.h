@@ -17,11 +17,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * with the files in it when the process exits normally. */
 char *t2_fuzz_path(const char *name);
 
-/* bytes with t2's checksum seal (rl/expert_impl.h: the key of field 1000, C1 3E, and the
- * XXH64 of every byte before it) made right: a seal already at the end is replaced, else one
- * is appended. A heap copy (t2_free) in *out, *out_len. Lets mutated expert, bundle and
- * checkpoint files reach the checks behind the checksum. */
-void t2_fuzz_reseal(const uint8_t *data, size_t size, unsigned char **out, size_t *out_len);
+/* Runs try_fn on a copy of the bytes with t2's checksum seal (rl/expert_impl.h: the key of
+ * field 1000, C1 3E, and the XXH64 of every byte before it) made right: a seal already at
+ * the end is replaced, else one is appended. Lets mutated expert, bundle and checkpoint
+ * files reach the checks behind the checksum. */
+typedef void (*t2_fuzz_try_fn)(const uint8_t *data, size_t size);
+void t2_fuzz_try_resealed(const uint8_t *data, size_t size, t2_fuzz_try_fn try_fn);
 
 /* A promise of the parser that the target checks beyond what the sanitizers see (a bound, a
  * round trip): when ok is 0, prints "t2 fuzz: <what>" and aborts, which libFuzzer reports as

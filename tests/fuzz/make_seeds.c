@@ -20,6 +20,7 @@
 #include "rl/bundle.h"
 #include "rl/checkpoint.h"
 #include "rl/expert.h"
+#include "tiny_model.h"
 
 static const char *out_dir;
 static const char *const fingerprint = "0123456789abcdef";
@@ -169,19 +170,7 @@ static void checkpoint_seeds(void) {
     t2_train_state_free(&s);
 
     t2_model_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    snprintf(cfg.model_type, sizeof cfg.model_type, "llama");
-    cfg.hidden_size = 4;
-    cfg.intermediate_size = 8;
-    cfg.num_hidden_layers = 1;
-    cfg.num_attention_heads = 1;
-    cfg.num_key_value_heads = 1;
-    cfg.head_dim = 4;
-    cfg.vocab_size = 8;
-    cfg.max_position_embeddings = 16;
-    cfg.rms_norm_eps = 1e-5f;
-    cfg.rope_theta = 1e4;
-    cfg.bos_token_id = -1;
+    t2_fuzz_tiny_config(&cfg);
     t2_model_weights w, m, v;
     t2_model_weights_init(&w, &cfg);
     t2_model_weights_init(&m, &cfg);
