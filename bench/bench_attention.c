@@ -12,7 +12,7 @@
  * machine; each round starts again from the filled context.
  *
  *   bench_attention [--d N] [--heads N] [--kv-heads N] [--layers N] [--ffn N] [--vocab N]
- *                   [--contexts A,B,...] [--steps N] [--repeats N]
+ *                   [--contexts A,B,...] [--steps N] [--repeats N] [--kv F32|F16]
  * Threads: t2_blis_setup(0, 1), i.e. BLIS_NUM_THREADS or every CPU available. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +31,7 @@ typedef struct options {
     int64_t d, heads, kv_heads, layers, ffn, vocab, steps, repeats;
     int64_t contexts[MAX_CONTEXTS];
     int n_contexts;
+    t2_weight_type kv; /* the KV cache's type */
 } options;
 
 static int parse_contexts(options *o, const char *list) {
@@ -48,7 +49,7 @@ static int parse_contexts(options *o, const char *list) {
 }
 
 static int parse_options(options *o, int argc, char **argv) {
-    *o = (options){1024, 8, 4, 4, 2816, 512, 16, 3, {128, 2048, 8192}, 3};
+    *o = (options){1024, 8, 4, 4, 2816, 512, 16, 3, {128, 2048, 8192}, 3, T2_WEIGHT_F32};
     const char *names[] = {"--d",   "--heads", "--kv-heads", "--layers",
                            "--ffn", "--vocab", "--steps",    "--repeats"};
     int64_t *values[] = {&o->d,   &o->heads, &o->kv_heads, &o->layers,
@@ -57,6 +58,10 @@ static int parse_options(options *o, int argc, char **argv) {
         int known = 0;
         if (strcmp(argv[i], "--contexts") == 0 && i + 1 < argc) {
             known = parse_contexts(o, argv[++i]) == 0;
+        } else if (strcmp(argv[i], "--kv") == 0 && i + 1 < argc) {
+            const char *name = argv[++i];
+            known = strcmp(name, "F32") == 0 || strcmp(name, "F16") == 0;
+            o->kv = strcmp(name, "F16") == 0 ? T2_WEIGHT_F16 : T2_WEIGHT_F32;
         } else {
             known = bench_int_flag(argc, argv, &i, names, values, sizeof names / sizeof names[0]);
         }
@@ -83,15 +88,21 @@ static double median(double *v, int64_t n) {
 /* Slot 0 holds ctx positions of random keys and values in every layer and KV head. */
 static void fill_context(t2_kv_cache *cache, int64_t ctx, t2_rng *rng) {
     t2_kv_cache_reset(cache, 0);
+    int64_t hd = cache->head_dim;
+    float *k = t2_alloc_array((size_t)hd, sizeof(float)), *v = t2_alloc_array((size_t)hd, sizeof(float));
     for (int64_t layer = 0; layer < cache->n_layers; layer++) {
         for (int64_t h = 0; h < cache->n_kv_heads; h++) {
-            float *k = t2_kv_cache_k(cache, 0, layer, h), *v = t2_kv_cache_v(cache, 0, layer, h);
-            for (int64_t i = 0; i < ctx * cache->head_dim; i++) {
-                k[i] = t2_rng_normal(rng);
-                v[i] = t2_rng_normal(rng);
+            for (int64_t pos = 0; pos < ctx; pos++) {
+                for (int64_t i = 0; i < hd; i++) {
+                    k[i] = t2_rng_normal(rng);
+                    v[i] = t2_rng_normal(rng);
+                }
+                t2_kv_cache_store(cache, 0, layer, h, pos, k, v);
             }
         }
     }
+    t2_free(k);
+    t2_free(v);
     cache->length[0] = ctx;
 }
 
@@ -111,7 +122,7 @@ int main(int argc, char **argv) {
     t2_forward f;
     t2_kv_cache cache;
     t2_forward_init(&f, &cfg, &w, 1, capacity);
-    t2_kv_cache_init(&cache, &cfg, 1, capacity);
+    t2_kv_cache_init_typed(&cache, &cfg, 1, capacity, o.kv);
     float *logits = t2_alloc_array((size_t)cfg.vocab_size, sizeof(float));
     int64_t n_timed = o.steps * o.repeats;
     double *times = t2_alloc_array((size_t)(o.n_contexts * n_timed), sizeof(double));
@@ -136,17 +147,18 @@ int main(int argc, char **argv) {
         }
     }
     printf("bench_attention: d_model %lld, heads %lld/%lld, layers %lld, ffn %lld, vocab %lld; "
-           "decode of 1 sequence; BLIS %s, %d threads; median of %lld steps\n",
+           "KV cache %s; decode of 1 sequence; BLIS %s, %d threads; median of %lld steps\n",
            (long long)o.d, (long long)o.heads, (long long)o.kv_heads, (long long)o.layers,
-           (long long)o.ffn, (long long)o.vocab, t2_blis_arch_name(), t2_blis_threads(),
-           (long long)n_timed);
+           (long long)o.ffn, (long long)o.vocab, t2_weight_type_name(o.kv), t2_blis_arch_name(),
+           t2_blis_threads(), (long long)n_timed);
     printf("%10s %10s %12s %12s %14s\n", "context", "tokens/s", "ms/token", "K/V MB/step",
            "vs first ctx");
     double first = 0.0;
     for (int c = 0; c < o.n_contexts; c++) {
         double step = median(times + c * n_timed, n_timed);
         double kv_mb = 2.0 * (double)(o.contexts[c] + o.steps / 2) * (double)cfg.head_dim *
-                       (double)(cfg.num_key_value_heads * cfg.num_hidden_layers) * 4.0 / 1e6;
+                       (double)(cfg.num_key_value_heads * cfg.num_hidden_layers) *
+                       (double)t2_weight_type_size(o.kv) / 1e6;
         if (c == 0) first = 1.0 / step;
         printf("%10lld %10.1f %12.2f %12.1f %13.0f %%\n", (long long)o.contexts[c], 1.0 / step,
                1e3 * step, kv_mb, 100.0 * (1.0 / step) / first);

@@ -23,6 +23,7 @@
  *   bench_forward [--llama-1b] [--d N] [--heads N] [--kv-heads N] [--layers N] [--ffn N]
  *                 [--vocab N] [--prompts N] [--prompt-len N] [--context N] [--steps N]
  *                 [--repeats N] [--only-batch N]  (only the decode phase of batch N: profiling)
+ *                 [--kv F32|F16]  (the KV cache's type; llama.cpp's default is F16)
  *                 [--dtype F32|BF16|F16]  (the matrices' type; BF16/F16 also run batch-1 decode
  *                 with every step followed by the float32 twin's, and print the ratio)
  * Threads: t2_blis_setup(0, 1), i.e. BLIS_NUM_THREADS or every CPU available. T2_KERNEL=blis
@@ -47,6 +48,7 @@ typedef struct options {
     int64_t prompts, prompt_len, context, steps, repeats;
     int tied; /* lm_head = embed_tokens */
     t2_weight_type dtype; /* of the matrices */
+    t2_weight_type kv;    /* of the KV cache: F32 or F16 */
     int64_t only_batch; /* > 0: run only the decode phase of that batch size (for profiling) */
 } options;
 
@@ -59,7 +61,7 @@ typedef struct phase_result {
 } phase_result;
 
 static int parse_options(options *o, int argc, char **argv) {
-    *o = (options){1024, 8, 4, 4, 2816, 512, 4, 256, 128, 16, 3, 0, T2_WEIGHT_F32, 0};
+    *o = (options){1024, 8, 4, 4, 2816, 512, 4, 256, 128, 16, 3, 0, T2_WEIGHT_F32, T2_WEIGHT_F32, 0};
     const char *names[] = {"--d",      "--heads",      "--kv-heads", "--layers",
                            "--ffn",    "--vocab",      "--prompts",  "--prompt-len",
                            "--context", "--steps",     "--repeats",  "--only-batch"};
@@ -72,6 +74,13 @@ static int parse_options(options *o, int argc, char **argv) {
             o->d = 2048, o->heads = 32, o->kv_heads = 8, o->layers = 16, o->ffn = 8192;
             o->vocab = 128256, o->tied = 1;
             continue;
+        }
+        if (strcmp(argv[i], "--kv") == 0 && i + 1 < argc) {
+            const char *name = argv[++i];
+            if (strcmp(name, "F32") == 0 || strcmp(name, "F16") == 0) {
+                o->kv = name[1] == '3' ? T2_WEIGHT_F32 : T2_WEIGHT_F16;
+                continue;
+            }
         }
         if (strcmp(argv[i], "--dtype") == 0 && i + 1 < argc) {
             const char *name = argv[++i];
@@ -203,7 +212,7 @@ static phase_result bench_prefill(const options *o, const t2_model_config *cfg,
     t2_forward f;
     t2_kv_cache cache;
     t2_forward_init(&f, cfg, w, rows, len);
-    t2_kv_cache_init(&cache, cfg, n, len);
+    t2_kv_cache_init_typed(&cache, cfg, n, len, o->kv);
     int32_t *tokens = t2_alloc_array((size_t)rows, sizeof(int32_t));
     t2_forward_seq *seqs = t2_alloc_array((size_t)n, sizeof *seqs);
     float *logits = t2_alloc((size_t)(n * cfg->vocab_size) * sizeof(float));
@@ -256,12 +265,12 @@ static phase_result bench_decode(const options *o, const t2_model_config *cfg,
     t2_kv_cache cache;
     int64_t max_rows = batch * ctx < 4096 ? batch * ctx : 4096;
     t2_forward_init(&f, cfg, w, max_rows, capacity);
-    t2_kv_cache_init(&cache, cfg, batch, capacity);
+    t2_kv_cache_init_typed(&cache, cfg, batch, capacity, o->kv);
     twin_decoder td;
     memset(&td, 0, sizeof td);
     if (twin != NULL) {
         t2_forward_init(&td.f, cfg, twin, max_rows, capacity);
-        t2_kv_cache_init(&td.cache, cfg, batch, capacity);
+        t2_kv_cache_init_typed(&td.cache, cfg, batch, capacity, o->kv);
         td.times = t2_alloc_array((size_t)(steps * o->repeats), sizeof(double));
     }
     int32_t *tokens = t2_alloc_array((size_t)(batch * ctx), sizeof(int32_t));
@@ -400,9 +409,10 @@ int main(int argc, char **argv) {
     }
     const t2_model_weights *w = wp;
     printf("bench_forward: d_model %lld, heads %lld/%lld, layers %lld, ffn %lld, vocab %lld%s, "
-           "%s; BLIS %s, %d threads; skinny kernel %s\n", (long long)o.d, (long long)o.heads,
-           (long long)o.kv_heads, (long long)o.layers, (long long)o.ffn, (long long)o.vocab,
-           o.tied ? " (tied)" : "", t2_weight_type_name(o.dtype), t2_blis_arch_name(),
+           "%s, KV cache %s; BLIS %s, %d threads; skinny kernel %s\n", (long long)o.d,
+           (long long)o.heads, (long long)o.kv_heads, (long long)o.layers, (long long)o.ffn,
+           (long long)o.vocab, o.tied ? " (tied)" : "", t2_weight_type_name(o.dtype),
+           t2_weight_type_name(o.kv), t2_blis_arch_name(),
            t2_blis_threads(), t2_skinny_kernel_name(t2_skinny_active_kernel()));
     references ref = {0.0, 0.0, 0.0};
     measure_references(&ref, &o, &cfg, w);

@@ -123,12 +123,9 @@ static void rope_and_store(t2_forward *f, t2_kv_cache *cache, int64_t layer,
             const float *cos = t2_rope_cos(&f->rope, pos), *sin = t2_rope_sin(&f->rope, pos);
             t2_rope_forward(q_row, n_heads, hd, cos, sin);
             t2_rope_forward(k_row, n_kv, hd, cos, sin);
-            for (int64_t h = 0; h < n_kv; h++) {
-                memcpy(t2_kv_cache_k(cache, piece->slot, layer, h) + pos * hd, k_row + h * hd,
-                       (size_t)hd * sizeof(float));
-                memcpy(t2_kv_cache_v(cache, piece->slot, layer, h) + pos * hd, v_row + h * hd,
-                       (size_t)hd * sizeof(float));
-            }
+            for (int64_t h = 0; h < n_kv; h++)
+                t2_kv_cache_store(cache, piece->slot, layer, h, pos, k_row + h * hd,
+                                  v_row + h * hd);
         }
     }
 }

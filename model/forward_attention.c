@@ -46,8 +46,9 @@ void t2_forward_attention_free(t2_forward_attention *a) {
     t2_free(a->scores);
     t2_free(a->parts);
     t2_free(a->block_scores);
+    t2_free(a->kv_wide);
     t2_free(a->pairs);
-    a->scores = a->parts = a->block_scores = NULL;
+    a->scores = a->parts = a->block_scores = a->kv_wide = NULL;
     a->pairs = NULL;
 }
 
@@ -56,21 +57,22 @@ void t2_forward_attention_set_threads(t2_forward_attention *a, int n_threads) {
     if (a->block_scores != NULL && a->n_threads == n_threads) return;
     t2_free(a->block_scores);
     a->n_threads = n_threads;
-    a->block_scores = t2_alloc_array((size_t)(n_threads * a->group * T2_DECODE_ATTENTION_BLOCK),
-                                     sizeof(float));
+    a->block_scores = t2_alloc_array(
+        (size_t)(n_threads * t2_decode_attention_block_scratch_floats(a->group, a->head_dim)),
+        sizeof(float));
 }
 
 /* The wave's parts [begin, end) (a part is a block of a pair), with scores scratch. Pairs'
  * first_part ascend, so the pair of `begin` is found by bisection and the rest follow. */
-static void wave_blocks(const t2_forward_attention *a, int64_t n_pairs, int64_t begin,
-                        int64_t end, float scale, float *scores) {
+static void wave_blocks(const t2_forward_attention *a, t2_weight_type kv_type, int64_t n_pairs,
+                        int64_t begin, int64_t end, float scale, float *scratch) {
     int64_t lo = 0, hi = n_pairs - 1; /* the last pair whose first_part <= begin */
     while (lo < hi) {
         int64_t mid = (lo + hi + 1) / 2;
         if (a->pairs[mid].first_part <= begin) lo = mid;
         else hi = mid - 1;
     }
-    int64_t hd = a->head_dim;
+    int64_t hd = a->head_dim, row_bytes = hd * (int64_t)t2_weight_type_size(kv_type);
     for (int64_t p = lo, part = begin; part < end; p++) {
         const t2_forward_attention_pair *pair = &a->pairs[p];
         int64_t n_blocks = t2_decode_attention_blocks(pair->n_ctx);
@@ -78,8 +80,9 @@ static void wave_blocks(const t2_forward_attention *a, int64_t n_pairs, int64_t 
             int64_t j0 = b * T2_DECODE_ATTENTION_BLOCK, n_pos = pair->n_ctx - j0;
             if (n_pos > T2_DECODE_ATTENTION_BLOCK) n_pos = T2_DECODE_ATTENTION_BLOCK;
             t2_decode_attention_block(a->parts + part * a->part_floats, pair->q,
-                                      pair->k + j0 * hd, pair->v + j0 * hd, a->group, hd, n_pos,
-                                      scale, scores);
+                                      (const unsigned char *)pair->k + j0 * row_bytes,
+                                      (const unsigned char *)pair->v + j0 * row_bytes, kv_type,
+                                      a->group, hd, n_pos, scale, scratch);
         }
     }
 }
@@ -96,12 +99,13 @@ static void wave_merge(const t2_forward_attention *a, int64_t begin, int64_t end
 
 /* Runs the n_pairs pairs of a wave holding n_parts parts: the parts split into n_threads
  * contiguous ranges (the same ranges whatever OpenMP grants), then the merges likewise. */
-static void wave_run(t2_forward_attention *a, int64_t n_pairs, int64_t n_parts, float scale) {
+static void wave_run(t2_forward_attention *a, t2_weight_type kv_type, int64_t n_pairs,
+                     int64_t n_parts, float scale) {
     if (n_pairs == 0) return;
     int parts = a->n_threads;
-    int64_t scores_floats = a->group * T2_DECODE_ATTENTION_BLOCK;
+    int64_t scratch_floats = t2_decode_attention_block_scratch_floats(a->group, a->head_dim);
     if (parts == 1 || n_parts == 1) {
-        wave_blocks(a, n_pairs, 0, n_parts, scale, a->block_scores);
+        wave_blocks(a, kv_type, n_pairs, 0, n_parts, scale, a->block_scores);
         wave_merge(a, 0, n_pairs);
         return;
     }
@@ -111,7 +115,8 @@ static void wave_run(t2_forward_attention *a, int64_t n_pairs, int64_t n_parts, 
         for (int r = thread; r < parts; r += n_granted) {
             int64_t begin = n_parts * r / parts, end = n_parts * (r + 1) / parts;
             if (begin < end)
-                wave_blocks(a, n_pairs, begin, end, scale, a->block_scores + r * scores_floats);
+                wave_blocks(a, kv_type, n_pairs, begin, end, scale,
+                            a->block_scores + r * scratch_floats);
         }
 #pragma omp barrier
         for (int r = thread; r < parts; r += n_granted)
@@ -157,7 +162,7 @@ void t2_forward_attention_run(t2_forward_attention *a, float *out, int64_t ld_ou
             int64_t n_blocks = t2_decode_attention_blocks(n_ctx);
             for (int64_t h = 0; h < a->n_kv; h++) {
                 if (n_parts + n_blocks > a->part_capacity) {
-                    wave_run(a, n_pairs, n_parts, scale);
+                    wave_run(a, cache->type, n_pairs, n_parts, scale);
                     n_pairs = n_parts = 0;
                 }
                 a->pairs[n_pairs++] = (t2_forward_attention_pair){
@@ -172,14 +177,23 @@ void t2_forward_attention_run(t2_forward_attention *a, float *out, int64_t ld_ou
             }
         }
     }
-    wave_run(a, n_pairs, n_parts, scale);
+    wave_run(a, cache->type, n_pairs, n_parts, scale);
     /* prefill spans: per (KV head, query head), GEMMs threaded by BLIS */
     for (int64_t s = 0; s < n_spans; s++) {
         const t2_forward_attention_span *span = &spans[s];
         if (span->n <= T2_FORWARD_ATTENTION_DECODE_ROWS) continue;
+        int64_t n_ctx = span->first_pos + span->n;
         for (int64_t h = 0; h < a->n_kv; h++) {
             const float *k = t2_kv_cache_k(cache, span->slot, layer, h);
             const float *v = t2_kv_cache_v(cache, span->slot, layer, h);
+            if (cache->type != T2_WEIGHT_F32) { /* the GEMMs read float32 */
+                if (a->kv_wide == NULL)
+                    a->kv_wide = t2_alloc_array((size_t)(2 * a->max_positions * hd), sizeof(float));
+                t2_kv_cache_widen(cache, span->slot, layer, h, n_ctx, a->kv_wide,
+                                  a->kv_wide + n_ctx * hd);
+                k = a->kv_wide;
+                v = a->kv_wide + n_ctx * hd;
+            }
             for (int64_t g = 0; g < a->group; g++) {
                 int64_t col = h * group_dim + g * hd;
                 prefill_head(a, out + span->row * ld_out + col, ld_out,

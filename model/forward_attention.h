@@ -44,7 +44,7 @@ typedef struct t2_forward_attention_span {
 /* One (query token, KV head) pair of a decode wave (internal bookkeeping). */
 typedef struct t2_forward_attention_pair {
     const float *q;     /* group x head_dim query heads */
-    const float *k, *v; /* n_ctx x head_dim cache blocks */
+    const void *k, *v;  /* n_ctx x head_dim cache blocks, in the cache's type */
     float *out;         /* group x head_dim */
     int64_t n_ctx;      /* positions the token sees */
     int64_t first_part; /* its first block's index among the wave's parts */
@@ -59,8 +59,10 @@ typedef struct t2_forward_attention {
     int64_t part_floats;            /* floats per part (t2_decode_attention_part_floats) */
     int64_t part_capacity;          /* parts the buffer holds: the largest wave */
     float *parts;                   /* part_capacity x part_floats */
-    float *block_scores;            /* n_threads x group x T2_DECODE_ATTENTION_BLOCK */
+    float *block_scores; /* n_threads x t2_decode_attention_block_scratch_floats(group, head_dim) */
     t2_forward_attention_pair *pairs; /* [max_rows * n_kv]: the current wave */
+    float *kv_wide; /* 2 x max_positions x head_dim: a float16 cache's K and V of one head,
+                     * widened for the prefill GEMMs (allocated at first use) */
 } t2_forward_attention;
 
 /* Prepares the workspace for cfg's heads, chunks of up to max_rows query rows and

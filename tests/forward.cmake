@@ -2,11 +2,17 @@
 # sampling, generation and the generate command.
 t2_add_test(NAME ops SOURCES test_ops.c LABELS forward)
 t2_add_test(NAME decode_attention SOURCES test_decode_attention.c LABELS forward)
+# the same on the portable loops (the automatic run takes the AVX-512 passes where present)
+add_test(NAME decode_attention_plain COMMAND $<TARGET_FILE:test_decode_attention>
+  WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+set_tests_properties(decode_attention_plain PROPERTIES
+  ENVIRONMENT "${T2_TEST_ENV};T2_KERNEL=plain" TIMEOUT 120 LABELS forward)
 t2_add_test(NAME forward_attention SOURCES test_forward_attention.c model_fixture.c
   LABELS forward)
 t2_add_test(NAME forward SOURCES test_forward.c model_fixture.c LABELS forward)
 t2_add_test(NAME forward_groups SOURCES test_forward_groups.c model_fixture.c LABELS forward)
 t2_add_test(NAME forward_rope SOURCES test_forward_rope.c LABELS forward)
+t2_add_test(NAME kv_cache SOURCES test_kv_cache.c LABELS forward)
 # Writes the fixture models into the build tree for the command-line tests below.
 set(T2_FORWARD_MODELS ${CMAKE_CURRENT_BINARY_DIR}/forward-models)
 t2_add_test(NAME forward_fixture SOURCES test_forward_fixture.c model_fixture.c LABELS forward

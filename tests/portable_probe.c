@@ -76,9 +76,20 @@ int main(void) {
     float *scratch = t2_alloc_array((size_t)scratch_floats, sizeof(float));
     fill(q, GROUP * HEAD_DIM, -1.0f, 1.0f, &state);
     fill(kv, 2 * CTX * HEAD_DIM, -1.0f, 1.0f, &state);
-    t2_decode_attention_forward(out, q, kv, kv + CTX * HEAD_DIM, GROUP, HEAD_DIM, CTX, 0.125f,
-                                scratch);
+    t2_decode_attention_forward(out, q, kv, kv + CTX * HEAD_DIM, T2_WEIGHT_F32, GROUP, HEAD_DIM,
+                                CTX, 0.125f, scratch);
     h = hash(h, out, GROUP * HEAD_DIM);
+    /* a float16 cache: normal halves of magnitude 2^-7 .. 2^3 from the same LCG */
+    uint16_t *kv16 = t2_alloc_array(2 * CTX * HEAD_DIM, sizeof(uint16_t));
+    for (int64_t i = 0; i < 2 * CTX * HEAD_DIM; i++) {
+        state = state * 6364136223846793005u + 1442695040888963407u;
+        uint64_t r = state >> 33;
+        kv16[i] = (uint16_t)((r & 1u) << 15 | (8 + (r >> 1) % 11) << 10 | ((r >> 8) & 0x3ffu));
+    }
+    t2_decode_attention_forward(out, q, kv16, kv16 + CTX * HEAD_DIM, T2_WEIGHT_F16, GROUP,
+                                HEAD_DIM, CTX, 0.125f, scratch);
+    h = hash(h, out, GROUP * HEAD_DIM);
+    t2_free(kv16);
     printf("kernels %016" PRIx64 "\n", h);
 
     t2_free(scratch);

@@ -2,7 +2,9 @@
  * (one position, two weighted positions, equal keys across a block boundary), then the
  * blocked kernel against its plain-loop `_ref` twin on random data for odd and even head
  * sizes, grouped-query ratios 1, 4 and 8, and contexts on both sides of the block size;
- * and scores far apart (stability of the max shifts, a block whose weight underflows). */
+ * and scores far apart (stability of the max shifts, a block whose weight underflows); and
+ * float16 keys and values against their float32 widening, bit for bit. ctest runs it on the
+ * automatic kernel and on T2_KERNEL=plain (the portable loops). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,7 +23,7 @@ static void run_fast(float *out, const float *q, const float *k, const float *v,
                      int64_t n_group, int64_t head_dim, int64_t n_ctx, float scale) {
     float *scratch = t2_alloc_array(
         (size_t)t2_decode_attention_scratch_floats(n_ctx, n_group, head_dim), sizeof(float));
-    t2_decode_attention_forward(out, q, k, v, n_group, head_dim, n_ctx, scale, scratch);
+    t2_decode_attention_forward(out, q, k, v, T2_WEIGHT_F32, n_group, head_dim, n_ctx, scale, scratch);
     t2_free(scratch);
 }
 
@@ -109,8 +111,56 @@ static void test_underflowing_block(void) {
     CHECK(fabsf(out[1] - 1.0f) <= 1e-6f, "the low block leaks in: %.9g; expected 1", out[1]);
 }
 
+/* n random normal float16 values (magnitudes 2^-7 .. 2^3) as bits, and their widening. */
+static void fill_half(uint16_t *bits, float *wide, int64_t n, t2_rng *rng) {
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t r = t2_rng_next(rng);
+        uint16_t sign = (uint16_t)((r & 1u) << 15), exponent = (uint16_t)(8 + (r >> 1) % 11);
+        bits[i] = (uint16_t)(sign | exponent << 10 | ((r >> 8) & 0x3ffu));
+        wide[i] = t2_weight_f16_to_f32(bits[i]);
+    }
+}
+
+/* A float16 cache gives what its float32 widening gives, bit for bit. */
+static void test_f16_matches_widened(void) {
+    t2_rng rng;
+    t2_rng_init(&rng, 22);
+    const int64_t groups[3] = {1, 2, 8}, head_dims[3] = {17, 64, 128}, contexts[3] = {3, 130, 513};
+    for (int gi = 0; gi < 3; gi++)
+        for (int hi = 0; hi < 3; hi++)
+            for (int ci = 0; ci < 3; ci++) {
+                int64_t g = groups[gi], hd = head_dims[hi], n = contexts[ci];
+                float *q = t2_alloc_array((size_t)(g * hd), sizeof(float));
+                uint16_t *kv16 = t2_alloc_array((size_t)(2 * n * hd), sizeof(uint16_t));
+                float *kv32 = t2_alloc_array((size_t)(2 * n * hd), sizeof(float));
+                float *out16 = t2_alloc_array((size_t)(g * hd), sizeof(float));
+                float *out32 = t2_alloc_array((size_t)(g * hd), sizeof(float));
+                float *scratch = t2_alloc_array(
+                    (size_t)t2_decode_attention_scratch_floats(n, g, hd), sizeof(float));
+                fill_normal(q, g * hd, &rng, 0.5f);
+                fill_half(kv16, kv32, 2 * n * hd, &rng);
+                float scale = 1.0f / sqrtf((float)hd);
+                t2_decode_attention_forward(out16, q, kv16, kv16 + n * hd, T2_WEIGHT_F16, g, hd,
+                                            n, scale, scratch);
+                t2_decode_attention_forward(out32, q, kv32, kv32 + n * hd, T2_WEIGHT_F32, g, hd,
+                                            n, scale, scratch);
+                char what[128];
+                snprintf(what, sizeof what, "float16 vs widened: group %lld, head_dim %lld, "
+                         "context %lld", (long long)g, (long long)hd, (long long)n);
+                CHECK(memcmp(out16, out32, (size_t)(g * hd) * sizeof(float)) == 0,
+                      "%s: not bitwise equal", what);
+                t2_free(q);
+                t2_free(kv16);
+                t2_free(kv32);
+                t2_free(out16);
+                t2_free(out32);
+                t2_free(scratch);
+            }
+}
+
 int main(void) {
     test_by_hand();
+    test_f16_matches_widened();
     test_against_ref();
     test_underflowing_block();
     return t2_check_exit_code();
