@@ -30,6 +30,7 @@ typedef struct adapt_settings {
     t2_fewshot_settings fewshot;
     t2_prompt_settings prompt;        /* chat format, BOS/EOS, system message */
     char *save_expert, *expert_name;  /* few-shot: write the mixture as an expert file */
+    char *kv_cache;                   /* "f32" or "f16" */
     int64_t batch, max_new_tokens, seed;
 } adapt_settings;
 
@@ -42,6 +43,7 @@ static int make_table(t2_setting *table, adapt_settings *s) {
     s->batch = 32;
     s->max_new_tokens = 96;
     s->seed = 1;
+    s->kv_cache = t2_strdup("f32");
     const t2_setting entries[] = {
         {"model", T2_SETTING_STRING, &s->model, 0, 0, 1, "base model folder"},
         {"store", T2_SETTING_STRING, &s->store, 0, 0, 0, "decomposition store of the model (t2 decompose); needed by every strategy but base"},
@@ -57,6 +59,7 @@ static int make_table(t2_setting *table, adapt_settings *s) {
         {"expert_name", T2_SETTING_STRING, &s->expert_name, 0, 0, 0, "fewshot: the saved expert's name"},
         {"batch", T2_SETTING_INT, &s->batch, 1, 4096, 0, "queries decoded together"},
         {"max_new_tokens", T2_SETTING_INT, &s->max_new_tokens, 1, 1e6, 0, "longest answer"},
+        {"kv_cache", T2_SETTING_STRING, &s->kv_cache, 0, 0, 0, "the attention cache: f32, or f16 (half the memory and the bytes a decode step reads; keys and values rounded)"},
         {"seed", T2_SETTING_INT, &s->seed, 0, 9e18, 0, "seed of the few-shot search (and of a built-in examples_task)"},
     };
     int n = (int)(sizeof entries / sizeof entries[0]);
@@ -192,7 +195,9 @@ static int run(const t2_runtime *rt, const adapt_settings *s, t2_error *err) {
     char **prompts = NULL;
     int64_t n = 0;
     t2_adapt_strategy strategy;
+    t2_weight_type kv_cache = T2_WEIGHT_F32;
     int status = t2_adapt_session_read_bundle(rt, &ss, s->bundle, err);
+    if (status == 0) status = t2_kv_cache_type_parse("kv_cache", s->kv_cache, &kv_cache, err);
     if (status == 0) {
         status = t2_adapt_strategy_parse(&strategy, s->strategy, &ss.bundle, s->bundle, err);
         if (status != 0) t2_error_prefix(err, "strategy");
@@ -210,7 +215,7 @@ static int run(const t2_runtime *rt, const adapt_settings *s, t2_error *err) {
                                        &s->prompt, err);
     t2_eval_decoding dec = {.batch = s->batch, .max_new_tokens = s->max_new_tokens,
                             .sampler = {.temperature = 0.0f, .top_p = 1.0f},
-                            .seed = (uint64_t)s->seed};
+                            .seed = (uint64_t)s->seed, .kv_cache = kv_cache};
     float *alpha = NULL;
     if (status == 0 && strategy.kind == T2_ADAPT_FEWSHOT) {
         alpha = t2_alloc_array((size_t)t2_adapt_dim(&ss.adapt), sizeof *alpha);

@@ -40,6 +40,7 @@ static int make_table(t2_setting *table, eval_command *e) {
     s->batch = 32;
     s->max_new_tokens = 96;
     s->seed = 1;
+    s->kv_cache = t2_strdup("f32");
     s->fewshot = t2_fewshot_settings_default();
     s->prompt = t2_run_config_prompt_defaults();
     const t2_setting entries[] = {
@@ -52,6 +53,7 @@ static int make_table(t2_setting *table, eval_command *e) {
         {"n", T2_SETTING_INT, &s->n, 1, 1e9, 0, "samples per task, from the first (fewer if the split has fewer)"},
         {"batch", T2_SETTING_INT, &s->batch, 1, 4096, 0, "samples decoded together; blocks of this many are shared out to the ranks"},
         {"max_new_tokens", T2_SETTING_INT, &s->max_new_tokens, 1, 1e6, 0, "longest answer"},
+        {"kv_cache", T2_SETTING_STRING, &s->kv_cache, 0, 0, 0, "the attention cache: f32, or f16 (half the memory and the bytes a decode step reads; keys and values rounded)"},
         {"report", T2_SETTING_STRING, &o->report, 0, 0, 0, "JSON report to write (none if unset)"},
         {"table", T2_SETTING_STRING, &o->table, 0, 0, 0, "markdown table to write (printed either way)"},
         {"seed", T2_SETTING_INT, &s->seed, 0, 9e18, 0, "seed of the built-in tasks' generators (and of the few-shot search)"},

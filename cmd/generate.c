@@ -32,7 +32,7 @@ static void print_usage(FILE *out) {
             "                   [--temperature T] [--seed S] [--top-k K] [--top-p P]\n"
             "                   [--format auto|plain|llama3|llama2|mistral|chatml]\n"
             "                   [--system TEXT] [--no-special-tokens] [--bos] [--stop STR]...\n"
-            "                   [--verbose]\n"
+            "                   [--kv-cache f32|f16] [--verbose]\n"
             "\n"
             "Continues TEXT with the model in DIR (a Hugging Face folder: config.json,\n"
             "model.safetensors, tokenizer.json, tokenizer_config.json) and prints the\n"
@@ -58,6 +58,8 @@ static void print_usage(FILE *out) {
             "  --no-special-tokens   add no BOS / EOS to a plain prompt\n"
             "  --bos                 make the model's BOS token the first token\n"
             "  --stop STR            stop when the text contains STR (not printed); repeatable\n"
+            "  --kv-cache T          the attention cache's type: f32 (default) or f16 (half the\n"
+            "                        memory and the bytes a step reads; keys and values rounded)\n"
             "  --verbose             print token counts and speed to standard error\n"
             "  -h, --help            show this help\n"
             "\n"
@@ -70,6 +72,7 @@ typedef struct options {
     double temperature, top_p;
     const char *stops[MAX_STOPS];
     int n_stops, bos, verbose, no_special_tokens;
+    t2_weight_type kv_cache;
 } options;
 
 /* Parses the flags; returns 0 to run, else the exit status to return (usage or --help). */
@@ -83,6 +86,7 @@ static int parse_options(int argc, char **argv, options *opt, int *done) {
         {"stop", required_argument, NULL, 'S'},    {"bos", no_argument, NULL, 'b'},
         {"system", required_argument, NULL, 'y'},  {"no-special-tokens", no_argument, NULL, 'N'},
         {"verbose", no_argument, NULL, 'v'},       {"help", no_argument, NULL, 'h'},
+        {"kv-cache", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
     memset(opt, 0, sizeof *opt);
@@ -127,6 +131,7 @@ static int parse_options(int argc, char **argv, options *opt, int *done) {
                 opt->stops[opt->n_stops++] = optarg;
             }
             break;
+        case 'K': rc = t2_kv_cache_type_parse("--kv-cache", optarg, &opt->kv_cache, &err); break;
         case 'h': print_usage(stdout); return T2_EXIT_OK;
         default:
             return t2_cli_usage(command, "unknown option or missing value '%s'",
@@ -226,7 +231,7 @@ static int run(const options *opt) {
     t2_kv_cache cache;
     t2_forward_init(&f, &m.cfg, &m.weights, n_prompt < PREFILL_ROWS ? n_prompt : PREFILL_ROWS,
                     capacity);
-    t2_kv_cache_init(&cache, &m.cfg, 1, capacity);
+    t2_kv_cache_init_typed(&cache, &m.cfg, 1, capacity, opt->kv_cache);
     t2_generate_params params = {
         .max_new_tokens = opt->max_new_tokens,
         .sampler = {(float)opt->temperature, opt->top_k, (float)opt->top_p},
@@ -251,9 +256,10 @@ static int run(const options *opt) {
                 end - loaded_at, (double)out.n_tokens / (end - loaded_at));
         if (first.at > 0.0 && out.n_tokens > 1)
             fprintf(stderr, "t2 generate: prompt and first token %.2f s, then %.1f tokens/s; "
-                    "weights %s, skinny kernel %s, %d threads\n", first.at - loaded_at,
-                    (double)(out.n_tokens - 1) / (end - first.at),
+                    "weights %s, KV cache %s, skinny kernel %s, %d threads\n",
+                    first.at - loaded_at, (double)(out.n_tokens - 1) / (end - first.at),
                     type >= 0 ? t2_weight_type_name((t2_weight_type)type) : "mixed",
+                    t2_weight_type_name(opt->kv_cache),
                     t2_skinny_kernel_name(t2_skinny_active_kernel()), t2_blis_threads());
     }
     if (rc == 0) t2_generate_free(&out, 1);

@@ -16,12 +16,13 @@
 #include "cmd/run_config.h"
 #include "cmd/serve_http.h"
 #include "cmd/settings.h"
+#include "model/kv_cache.h"
 #include "rl/serve_engine.h"
 
 enum { SERVE_MAX_SETTINGS = 24 };
 
 typedef struct serve_settings {
-    char *model, *store, *bundle, *strategy, *host, *expert_form;
+    char *model, *store, *bundle, *strategy, *host, *expert_form, *kv_cache;
     int64_t port, slots, queue, context, threads, max_body, connections, http_threads;
     double timeout, grace;
 } serve_settings;
@@ -30,6 +31,7 @@ static int make_table(t2_setting *table, serve_settings *s) {
     memset(s, 0, sizeof *s);
     s->strategy = t2_strdup("prompt");
     s->expert_form = t2_strdup("auto");
+    s->kv_cache = t2_strdup("f32");
     s->host = t2_strdup("127.0.0.1");
     s->port = 8080;
     s->slots = 8;
@@ -50,6 +52,7 @@ static int make_table(t2_setting *table, serve_settings *s) {
         {"slots", T2_SETTING_INT, &s->slots, 1, 4096, 0, "sequences decoded together (the batch)"},
         {"queue", T2_SETTING_INT, &s->queue, 0, 1e6, 0, "requests waiting for a slot at most; past it 503 with Retry-After"},
         {"context", T2_SETTING_INT, &s->context, 0, 1e7, 0, "positions per sequence, prompt and answer (0: the model's own)"},
+        {"kv_cache", T2_SETTING_STRING, &s->kv_cache, 0, 0, 0, "the attention cache's type: f32, or f16 (half the memory per slot and the bytes a step reads; keys and values rounded)"},
         {"threads", T2_SETTING_INT, &s->threads, 0, 4096, 0, "compute threads (0: every CPU)"},
         {"timeout", T2_SETTING_FLOAT, &s->timeout, 1, 86400, 0, "seconds a request may take to arrive, and an idle connection may stay open"},
         {"max_body", T2_SETTING_INT, &s->max_body, 1024, 1e9, 0, "largest request body in bytes; larger ones get 413"},
@@ -75,7 +78,8 @@ static void print_usage(const t2_setting *table, int n) {
 }
 
 static int check(const serve_settings *s, t2_serve_routing *routing, t2_serve_form *form,
-                 t2_error *err) {
+                 t2_weight_type *kv_cache, t2_error *err) {
+    if (t2_kv_cache_type_parse("kv_cache", s->kv_cache, kv_cache, err) != 0) return -1;
     if (t2_serve_form_from_name(s->expert_form, form) != 0)
         return t2_error_set(err, "expert_form: '%s' is not known; expected auto, composed or "
                             "factored", s->expert_form);
@@ -109,11 +113,11 @@ static int wait_for_signal(t2_serve_http *h) {
 }
 
 static int serve(const serve_settings *s, t2_serve_routing routing, t2_serve_form form,
-                 t2_error *err) {
+                 t2_weight_type kv_cache, t2_error *err) {
     t2_serve_engine_options eo = {.model = s->model, .store = s->store, .bundle = s->bundle,
                                   .routing = routing, .slots = s->slots, .queue = s->queue,
                                   .context = s->context, .threads = (int)s->threads,
-                                  .form = form};
+                                  .form = form, .kv_cache = kv_cache};
     t2_serve_engine *engine = NULL;
     if (t2_serve_engine_open(&engine, &eo, err) != 0) return T2_EXIT_FAILURE;
     t2_serve_http_options ho = {.host = s->host, .port = s->port, .timeout = s->timeout,
@@ -127,8 +131,8 @@ static int serve(const serve_settings *s, t2_serve_routing routing, t2_serve_for
     fprintf(stderr, "t2 serve: models");
     for (const char *const *m = t2_serve_engine_models(engine); *m != NULL; m++)
         fprintf(stderr, " %s", *m);
-    fprintf(stderr, "; %lld slots, queue %lld, strategy %s, expert form %s\n",
-            (long long)s->slots, (long long)s->queue, s->strategy, s->expert_form);
+    fprintf(stderr, "; %lld slots, queue %lld, strategy %s, expert form %s, KV cache %s\n",
+            (long long)s->slots, (long long)s->queue, s->strategy, s->expert_form, s->kv_cache);
     int v6 = strchr(s->host, ':') != NULL;
     fprintf(stderr, "t2 serve: listening on http://%s%s%s:%d\n", v6 ? "[" : "", s->host,
             v6 ? "]" : "", t2_serve_http_port(h));
@@ -155,8 +159,9 @@ static int run_command(const t2_runtime *rt, void *settings, const char *config_
     }
     t2_serve_routing routing = T2_SERVE_ROUTE_PROMPT;
     t2_serve_form form = T2_SERVE_FORM_AUTO;
-    if (check(s, &routing, &form, err) != 0) return T2_EXIT_USAGE;
-    return serve(s, routing, form, err);
+    t2_weight_type kv_cache = T2_WEIGHT_F32;
+    if (check(s, &routing, &form, &kv_cache, err) != 0) return T2_EXIT_USAGE;
+    return serve(s, routing, form, kv_cache, err);
 }
 
 /* `--config FILE` anywhere is the same as CONFIG first: argv rewritten into out (heap

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/assert.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/run_config.h"
@@ -45,6 +46,7 @@ int t2_train_settings_table(t2_setting *table, t2_train_settings *s) {
         {"batch", T2_SETTING_INT, &s->batch, 1, 1e7, 0, "prompts per step, over all ranks"},
         {"chunk", T2_SETTING_INT, &s->chunk, 1, 1e5, 0, "prompts per hand-out unit (decoded together)"},
         {"trainer_memory", T2_SETTING_INT, &s->trainer_memory, 1, 1 << 30, 0, "MB of activations a rank's training pass may hold: a chunk goes through in as many passes as that takes"},
+        {"kv_cache", T2_SETTING_STRING, &s->kv_cache, 0, 0, 0, "the rollouts' attention cache: f32, or f16 (half the memory and the bytes a decode step reads; keys and values rounded)"},
         {"temperature", T2_SETTING_FLOAT, &s->temperature, 0, 100, 0, "rollout sampling temperature (0: greedy)"},
         {"top_k", T2_SETTING_INT, &s->top_k, 0, 1e9, 0, "rollout top-k (0: off)"},
         {"top_p", T2_SETTING_FLOAT, &s->top_p, 1e-6, 1, 0, "rollout nucleus mass (1: off)"},
@@ -59,7 +61,9 @@ int t2_train_settings_table(t2_setting *table, t2_train_settings *s) {
     int n = (int)(sizeof entries / sizeof entries[0]);
     memcpy(table, entries, sizeof entries);
     n += t2_run_config_prompt_settings(table + n, &s->prompt);
-    return n + t2_run_config_control_settings(table + n, &s->control);
+    n += t2_run_config_control_settings(table + n, &s->control);
+    T2_ASSERT(n <= T2_TRAIN_MAX_SETTINGS);
+    return n;
 }
 
 static void print_usage(const t2_setting *table, int n) {

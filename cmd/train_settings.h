@@ -6,7 +6,7 @@
 #include "cmd/settings.h"
 #include "dist/train.h"
 
-enum { T2_TRAIN_MAX_SETTINGS = 48 };
+enum { T2_TRAIN_MAX_SETTINGS = 64 };
 
 /* Sets s to the defaults (t2_train_settings_init) and writes its table into
  * table[0..T2_TRAIN_MAX_SETTINGS); returns the count. t2_settings_free(table, n) frees the

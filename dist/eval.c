@@ -33,6 +33,7 @@ typedef struct eval_job {
     const t2_runtime *rt;
     const t2_eval_settings *s;
     t2_task_split split;
+    t2_weight_type kv_cache;
     int n_tasks;
     char **task_texts;         /* [n_tasks] as given, "name" or "name@level" */
     t2_task **tasks;           /* [n_tasks] */
@@ -112,6 +113,10 @@ static int parse_tasks(eval_job *job, t2_error *err) {
     if (strcmp(s->split, "test") == 0) job->split = T2_TASK_SPLIT_TEST;
     else if (strcmp(s->split, "train") == 0) job->split = T2_TASK_SPLIT_TRAIN;
     else return t2_error_set(err, "split: '%s'; expected test or train", s->split);
+    job->kv_cache = T2_WEIGHT_F32;
+    if (s->kv_cache != NULL &&
+        t2_kv_cache_type_parse("kv_cache", s->kv_cache, &job->kv_cache, err) != 0)
+        return -1;
     if (split_list("tasks", s->tasks, &job->task_texts, &job->n_tasks, err) != 0) return -1;
     job->tasks = t2_alloc_array((size_t)job->n_tasks, sizeof *job->tasks);
     for (int t = 0; t < job->n_tasks; t++) {
@@ -197,7 +202,7 @@ static int run_pair(eval_job *job, int t, int k, t2_eval_row *row, t2_error *err
     const t2_adapt_strategy *strategy = &job->strategies[k];
     t2_eval_decoding dec = {.batch = s->batch, .max_new_tokens = s->max_new_tokens,
                             .sampler = {.temperature = 0.0f, .top_p = 1.0f},
-                            .seed = (uint64_t)s->seed};
+                            .seed = (uint64_t)s->seed, .kv_cache = job->kv_cache};
     t2_adapt_strategy mixture;
     if (strategy->kind == T2_ADAPT_FEWSHOT) {
         if (search_mixture(job, t, &dec, &mixture, row, err) != 0) return -1;

@@ -64,6 +64,8 @@ static int parse_names(t2_train_job *job, t2_adapter_options *opt, t2_error *err
     t2_objective objective;
     if (t2_objective_from_name(s->objective, &objective) != 0)
         return t2_error_set(err, "objective: '%s'; expected reinforce or sft", s->objective);
+    t2_weight_type kv_cache;
+    if (t2_kv_cache_type_parse("kv_cache", s->kv_cache, &kv_cache, err) != 0) return -1;
     if (t2_reward_norm_from_name(s->reward_norm, &job->reward_norm) != 0)
         return t2_error_set(err, "reward_norm: '%s'; expected none, center or standardize",
                             s->reward_norm);
@@ -82,6 +84,7 @@ static int parse_names(t2_train_job *job, t2_adapter_options *opt, t2_error *err
         .kl_beta = (float)s->kl_beta,
         .batch_prompts = s->batch,
         .trainer_bytes = s->trainer_memory << 20,
+        .kv_cache = kv_cache,
     };
     return 0;
 }
@@ -105,6 +108,7 @@ void t2_train_settings_init(t2_train_settings *s) {
     s->batch = 256;
     s->chunk = 16;
     s->trainer_memory = 1024;
+    s->kv_cache = t2_strdup("f32");
     s->temperature = 1.0;
     s->top_p = 1.0;
     s->max_new_tokens = 96;
@@ -136,6 +140,9 @@ static void make_run_id(t2_train_job *job) {
              (long long)s->val_samples, job->model.prompt.format, job->model.prompt.bos_id,
              job->model.prompt.eos_id, job->model.prompt.system ? job->model.prompt.system : "",
              s->prompt_template ? s->prompt_template : "");
+    /* rollouts on a float16 cache differ; float32 runs keep the identity they had */
+    if (strcmp(s->kv_cache, "f32") != 0)
+        snprintf(text + strlen(text), sizeof text - strlen(text), " kv=%s", s->kv_cache);
     t2_fingerprint_format(t2_decomposition_xxh64(text, strlen(text), 0), job->run_id);
 }
 
@@ -291,7 +298,8 @@ static int validate(t2_train_job *job, double *accuracy, t2_error *err) {
     t2_model_dir view = job->model; /* the policy weights, borrowed */
     view.weights = job->policy;
     t2_eval_options opt = {.batch = VAL_BATCH, .max_new_tokens = job->s->max_new_tokens,
-                           .sampler = {.temperature = 0.0f, .top_p = 1.0f}};
+                           .sampler = {.temperature = 0.0f, .top_p = 1.0f},
+                           .kv_cache = job->rollout.kv_cache};
     long long correct = 0;
     int status = 0;
     for (int64_t i = lo, end; status == 0 && i < hi; i = end) {

@@ -57,6 +57,7 @@ typedef struct t2_train_settings {
     int64_t batch;          /* prompts per step */
     int64_t chunk;          /* prompts per hand-out unit */
     int64_t trainer_memory; /* MB a rank's training pass may hold in activations */
+    char *kv_cache;         /* "f32" or "f16": the rollouts' and validation's KV cache */
     double temperature, top_p;
     int64_t top_k;
     int64_t max_new_tokens;
@@ -71,7 +72,7 @@ typedef struct t2_train_settings {
 } t2_train_settings;
 
 /* Sets every setting to its default (docs/train.md): strings on the heap (targets, method,
- * parametrization, objective, reward_norm, prompt.format "auto"), model, store, task, out,
+ * parametrization, objective, reward_norm, kv_cache, prompt.format "auto"), model, store, task, out,
  * the files and the system prompt NULL. */
 void t2_train_settings_init(t2_train_settings *s);
 

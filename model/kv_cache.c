@@ -99,9 +99,10 @@ void t2_kv_cache_widen(const t2_kv_cache *cache, int64_t slot, int64_t layer, in
     t2_weight_widen(v_out, v, 0, n * cache->head_dim);
 }
 
-int t2_kv_cache_type_parse(const char *name, t2_weight_type *type) {
+int t2_kv_cache_type_parse(const char *key, const char *name, t2_weight_type *type,
+                           t2_error *err) {
     if (strcmp(name, "f32") == 0) *type = T2_WEIGHT_F32;
     else if (strcmp(name, "f16") == 0) *type = T2_WEIGHT_F16;
-    else return -1;
+    else return t2_error_set(err, "%s: '%s' is not known; expected f32 or f16", key, name);
     return 0;
 }

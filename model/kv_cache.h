@@ -18,6 +18,7 @@
 
 #include <stdint.h>
 
+#include "base/error.h"
 #include "linalg/weight.h"
 #include "model/config.h"
 
@@ -69,7 +70,9 @@ void t2_kv_cache_store(t2_kv_cache *cache, int64_t slot, int64_t layer, int64_t 
 void t2_kv_cache_widen(const t2_kv_cache *cache, int64_t slot, int64_t layer, int64_t kv_head,
                        int64_t n, float *k_out, float *v_out);
 
-/* "f32" / "f16" -> the type; 0, or -1 for another name. */
-int t2_kv_cache_type_parse(const char *name, t2_weight_type *type);
+/* "f32" / "f16" -> the type: 0, or -1 for another name with err set to "KEY: 'name' is not
+ * known; expected f32 or f16" (key: the flag or setting that gave the name). */
+int t2_kv_cache_type_parse(const char *key, const char *name, t2_weight_type *type,
+                           t2_error *err);
 
 #endif

@@ -78,7 +78,7 @@ int t2_evaluate_prompts(const t2_model_dir *model, const char *const *prompts, i
         t2_kv_cache cache;
         int64_t slots = dec->batch < n ? dec->batch : n;
         t2_forward_init(&f, &model->cfg, &model->weights, EVAL_PREFILL_ROWS, capacity);
-        t2_kv_cache_init(&cache, &model->cfg, slots, capacity);
+        t2_kv_cache_init_typed(&cache, &model->cfg, slots, capacity, dec->kv_cache);
         const char *stops[T2_PROMPT_ENCODER_MAX_STOPS + 1];
         int n_stops = t2_evaluate_stop_strings(&model->prompt, dec->terminator, stops);
         t2_generate_params params = {
@@ -114,7 +114,8 @@ int t2_evaluate_task(const t2_model_dir *model, const t2_task *task, t2_task_spl
     }
     t2_eval_decoding dec = {.batch = opt->batch, .max_new_tokens = opt->max_new_tokens,
                             .terminator = t2_task_terminator(task),
-                            .sampler = opt->sampler, .seed = opt->seed};
+                            .sampler = opt->sampler, .seed = opt->seed,
+                            .kv_cache = opt->kv_cache};
     t2_generation *gens = t2_alloc_array((size_t)n, sizeof *gens);
     int status = t2_evaluate_prompts(model, prompts, n, &dec, gens, lens, err);
     if (status == 0) {

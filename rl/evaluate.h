@@ -24,6 +24,7 @@ typedef struct t2_eval_options {
     int64_t max_new_tokens;
     t2_sampler_params sampler; /* temperature 0: greedy */
     uint64_t seed;
+    t2_weight_type kv_cache;   /* the KV cache's type: T2_WEIGHT_F32 (0) or _F16 */
 } t2_eval_options;
 
 typedef struct t2_eval_result {
@@ -40,6 +41,7 @@ typedef struct t2_eval_decoding {
     uint64_t seed;             /* prompt i of a call samples from t2_generate_seed(seed, i) */
     const char *terminator;    /* plain format: where an answer ends (t2_task_terminator);
                                   NULL: T2_TASK_TERMINATOR */
+    t2_weight_type kv_cache;   /* the KV cache's type: T2_WEIGHT_F32 (0) or _F16 */
 } t2_eval_decoding;
 
 /* Completes prompts[0..n) (texts, tokenized here without BOS) in one t2_generate_run over

@@ -57,7 +57,7 @@ int t2_rollout_engine_init(t2_rollout_engine *e, const t2_model_config *cfg,
                             (long long)max_prompt_len, (long long)options->max_new_tokens,
                             (long long)cfg->max_position_embeddings);
     t2_forward_init(&e->forward, cfg, policy, ROLLOUT_PREFILL_ROWS, capacity);
-    t2_kv_cache_init(&e->cache, cfg, max_prompts, capacity);
+    t2_kv_cache_init_typed(&e->cache, cfg, max_prompts, capacity, options->kv_cache);
     e->policy_weights = policy;
     e->base_weights = base;
     int64_t per_seq = t2_trainer_workspace_bytes(cfg, 1, capacity);

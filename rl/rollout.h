@@ -72,6 +72,7 @@ typedef struct t2_rollout_options {
     int64_t batch_prompts;      /* B: prompts per optimiser step (loss normalisation) */
     int64_t trainer_bytes;      /* activations a training pass may hold (0: the default
                                    T2_ROLLOUT_TRAINER_BYTES) */
+    t2_weight_type kv_cache;    /* the generator's KV cache: T2_WEIGHT_F32 (0) or _F16 */
 } t2_rollout_options;
 
 /* One prompt of a chunk and what became of it. */

@@ -168,7 +168,7 @@ int t2_serve_engine_open(t2_serve_engine **out, const t2_serve_engine_options *o
     t2_forward_init(&e->forward, &e->model.cfg, &e->model.weights, rows, e->context);
     e->form = options->form;
     t2_serve_form_prepare(e);
-    t2_kv_cache_init(&e->cache, &e->model.cfg, e->n_slots, e->context);
+    t2_kv_cache_init_typed(&e->cache, &e->model.cfg, e->n_slots, e->context, options->kv_cache);
     e->logits = t2_alloc((size_t)(e->n_slots * e->model.cfg.vocab_size) * sizeof(float));
     e->batch = t2_alloc_array((size_t)e->n_slots, sizeof *e->batch);
     e->batch_slot = t2_alloc_array((size_t)e->n_slots, sizeof *e->batch_slot);

@@ -32,6 +32,12 @@ t2_add_cli_test(NAME generate_cli_verbose STDOUT "^bcdefghijkl$"
   STDERR "1 prompt tokens, 11 new tokens \\(stopped at max-new-tokens\\).*tokens/s"
   FIXTURES forward_models
   COMMAND ${T2_GEN} --prompt a --max-new-tokens 11 --verbose LABELS forward)
+t2_add_cli_test(NAME generate_cli_kv_f16 STDOUT "^bcdefghijkl$" STDERR "KV cache F16"
+  FIXTURES forward_models
+  COMMAND ${T2_GEN} --prompt a --max-new-tokens 11 --kv-cache f16 --verbose LABELS forward)
+t2_add_cli_test(NAME generate_cli_kv_bad EXIT 2
+  STDERR "--kv-cache: 'bf16' is not known. expected f32 or f16" FIXTURES forward_models
+  COMMAND ${T2_GEN} --prompt a --kv-cache bf16 LABELS forward)
 t2_add_cli_test(NAME generate_cli_stop STDOUT "^bcde$" FIXTURES forward_models
   COMMAND ${T2_GEN} --prompt a --max-new-tokens 11 --stop xyz --stop fg LABELS forward)
 t2_add_cli_test(NAME generate_cli_top_k_1 STDOUT "^bcdefghijkl$" FIXTURES forward_models

@@ -99,8 +99,10 @@ adapt() {
     ok="--model $model --store $dir/S --bundle $dir/b.t2b --max_new_tokens 24"
     printf 'Tom has 5 apples and buys 7 more. How many apples does Tom have?\n\nprint 3+4\n' \
         >"$dir/q.txt"
+    # (on a float16 KV cache: the kv_cache setting reaches the decoding)
     $mpiexec -n 2 --oversubscribe "$t2" adapt $ok --strategy classifier --queries "$dir/q.txt" \
-        >"$dir/adapt.out" 2>"$dir/adapt.err" || { cat "$dir/adapt.err"; fail "adapt classifier"; }
+        --kv-cache f16 >"$dir/adapt.out" 2>"$dir/adapt.err" ||
+        { cat "$dir/adapt.err"; fail "adapt classifier"; }
     cat "$dir/adapt.out"
     [ "$(grep -c '^== query [12] (answered by [a-z]*)$' "$dir/adapt.out")" -eq 2 ] ||
         fail "classifier: expected two answered queries (the blank line skipped)"
@@ -132,6 +134,8 @@ adapt() {
     expect 1 "save_expert: set with strategy prompt; expected the fewshot strategy" \
         $ok --strategy prompt --query x --save_expert "$dir/x.expert"
     expect 1 "strategy: bogus: not a strategy" $ok --strategy bogus --query x
+    expect 1 "kv_cache: 'bf16' is not known; expected f32 or f16" $ok --strategy prompt --query x \
+        --kv-cache bf16
     expect 1 "no questions; expected a --query or a file of questions" $ok --strategy prompt
     expect 1 "nope.txt: cannot open" $ok --strategy prompt --queries "$dir/nope.txt"
     echo '{"prompt": 3}' >"$dir/badshots.jsonl"
@@ -157,6 +161,10 @@ bad() {
     expect 1 "tasks: 'math@x': level 'x' is not a level" $ok --tasks math@x
     expect 1 "tasks: task 'gsm8k': no data file given" $ok --tasks gsm8k
     expect 1 "split: 'dev'; expected test or train" $ok --split dev
+    expect 1 "kv_cache: 'bf16' is not known; expected f32 or f16" $ok --kv-cache bf16
+    $mpiexec -n 2 --oversubscribe "$t2" eval $ok --kv-cache f16 >"$dir/f16.md" 2>"$dir/f16.err" ||
+        { cat "$dir/f16.err"; fail "eval on a float16 KV cache"; }
+    grep -q '^| math@3 | base | ' "$dir/f16.md" || fail "float16 KV cache: no base row"
     for s in prompt classifier expert:math; do
         expect 1 "strategies: $s: needs an expert bundle; expected the bundle setting" \
             $ok --strategies $s

@@ -111,10 +111,14 @@ static void test_type(t2_weight_type type, t2_rng *rng) {
 
 static void test_parse(void) {
     t2_weight_type type = T2_WEIGHT_BF16;
-    CHECK(t2_kv_cache_type_parse("f16", &type) == 0 && type == T2_WEIGHT_F16, "f16");
-    CHECK(t2_kv_cache_type_parse("f32", &type) == 0 && type == T2_WEIGHT_F32, "f32");
-    CHECK(t2_kv_cache_type_parse("bf16", &type) == -1, "bf16 accepted");
-    CHECK(t2_kv_cache_type_parse("F16", &type) == -1, "F16 accepted (names are lower case)");
+    t2_error err = {{0}};
+    CHECK(t2_kv_cache_type_parse("k", "f16", &type, &err) == 0 && type == T2_WEIGHT_F16, "f16");
+    CHECK(t2_kv_cache_type_parse("k", "f32", &type, &err) == 0 && type == T2_WEIGHT_F32, "f32");
+    CHECK(t2_kv_cache_type_parse("kv_cache", "bf16", &type, &err) == -1 &&
+              strcmp(err.msg, "kv_cache: 'bf16' is not known; expected f32 or f16") == 0,
+          "bf16 accepted, or the message is '%s'", err.msg);
+    CHECK(t2_kv_cache_type_parse("k", "F16", &type, &err) == -1,
+          "F16 accepted (names are lower case)");
 }
 
 int main(void) {

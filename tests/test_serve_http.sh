@@ -437,6 +437,8 @@ cli() {
         "$t2" serve --model "$model" --strategy fewshot
     usage_error 2 "^t2 serve: error: expert_form: 'lora' is not known; expected auto, composed or factored$" \
         "$t2" serve --model "$model" --expert-form lora
+    usage_error 2 "^t2 serve: error: kv_cache: 'bf16' is not known; expected f32 or f16$" \
+        "$t2" serve --model "$model" --kv-cache bf16
     usage_error 2 "^t2 serve: error: store: not set" \
         "$t2" serve --model "$model" --bundle "$dir/b.t2b"
     usage_error 2 "^t2 serve: error: .*--model" "$t2" serve --port 0
@@ -453,7 +455,7 @@ cli() {
         "$t2" serve --model "$model" --port "${url##*:}"
     stop TERM
     # a config file (CONFIG first or --config) sets the same keys
-    printf 'model = "%s";\nport = 0;\nslots = 2;\nstrategy = "classifier";\nexpert_form = "factored";\n' \
+    printf 'model = "%s";\nport = 0;\nslots = 2;\nstrategy = "classifier";\nexpert_form = "factored";\nkv_cache = "f16";\n' \
         "$model" \
         >"$dir/serve.cfg"
     "$t2" serve --config "$dir/serve.cfg" --threads 1 2>"$dir/server.err" &
@@ -463,9 +465,14 @@ cli() {
         i=$((i + 1)); [ $i -lt 600 ] || fail "config: no listening line"; sleep 0.1
     done
     i=0
-    until grep -q '; 2 slots, queue 64, strategy classifier, expert form factored$' "$dir/server.err"; do
+    until grep -q '; 2 slots, queue 64, strategy classifier, expert form factored, KV cache f16$' "$dir/server.err"; do
         i=$((i + 1)); [ $i -lt 100 ] || fail "config keys: '$(cat "$dir/server.err")'"; sleep 0.1
     done
+    # the float16 cache answers like any other
+    url=$(sed -n 's/^t2 serve: listening on \(http:[^ ]*\)$/\1/p' "$dir/server.err")
+    body '{"model":"base","prompt":"Question: What is 4 + 4?\nAnswer:","max_tokens":8,"temperature":0}'
+    req 200 POST /v1/completions "$dir/req.json"
+    check "d['object'] == 'text_completion' and 1 <= d['usage']['completion_tokens'] <= 8"
     stop TERM
     echo "serve cli: all checks passed"
 }

@@ -1,6 +1,7 @@
 #!/bin/sh
 # t2 train on bad input, on 2 ranks: each case exits non-zero with one clear line (printed
-# once, by rank 0), no crash, no hang, and no expert file.
+# once, by rank 0), no crash, no hang, and no expert file; then one good run on a float16 KV
+# cache (kv_cache = "f16").
 # usage: test_train_bad.sh T2_EXE MPIEXEC SOURCE_DIR
 set -eu
 t2=$1; mpiexec=$2; src=$3
@@ -41,6 +42,7 @@ expect 1 "method: 'dora'; expected svf or lora" $ok --method dora
 expect 1 "parametrization: 'tanh'" $ok --parametrization tanh
 expect 1 "objective: 'ppo'" $ok --objective ppo
 expect 1 "reward_norm: 'zscore'" $ok --reward-norm zscore
+expect 1 "kv_cache: 'bf16' is not known; expected f32 or f16" $ok --kv-cache bf16
 expect 1 "store: not set" --model "$model" --task math --steps 1 --batch 4 --chunk 2
 expect 1 "other.svd" $ok --store "$dir/other.svd"
 expect 1 "no decomposition of" $ok --store "$dir/attn.svd"
@@ -62,4 +64,9 @@ set -e
 [ "$got" -eq 1 ] && grep -q "out: cannot write" "$dir/err" || { cat "$dir/err"; fail "unwritable out"; }
 grep -q "^train " "$dir/err" && fail "an unwritable out was only found after training"
 echo "ok: out: cannot write"
+# the same settings on a float16 KV cache train (the rollouts and validation decode on it)
+$mpiexec -n 2 --oversubscribe "$t2" train $ok --kv-cache f16 --out "$dir/f16.expert" \
+    2>"$dir/err" || { cat "$dir/err"; fail "training on a float16 KV cache"; }
+[ -s "$dir/f16.expert" ] || fail "no expert from the float16 KV cache run"
+echo "ok: kv_cache f16 trains"
 echo "train bad input: all checks passed"
