@@ -31,6 +31,8 @@ static int make_table(t2_setting *table, t2_pretrain_settings *s) {
     s->control.checkpoint_every = 100;
     s->eval_every = 100;
     s->eval_rows = 32;
+    s->distill = 1.0;
+    s->distill_temperature = 1.0;
     const t2_setting entries[] = {
         {"init_model", T2_SETTING_STRING, &s->init_model, 0, 0, 1, "model folder to start from (t2 new-model makes one)"},
         {"out", T2_SETTING_STRING, &s->out, 0, 0, 1, "model folder to write"},
@@ -49,6 +51,10 @@ static int make_table(t2_setting *table, t2_pretrain_settings *s) {
         {"seed", T2_SETTING_INT, &s->seed, 0, 9e18, 0, "seed of the corpus stream"},
         {"eval_every", T2_SETTING_INT, &s->eval_every, 0, 1e9, 0, "steps between validation losses (0: at the end)"},
         {"eval_rows", T2_SETTING_INT, &s->eval_rows, 1, 1e6, 0, "test-split rows in the validation loss"},
+        {"keep_layers", T2_SETTING_STRING, &s->keep_layers, 0, 0, 0, "comma list of init_model's layers to start from, e.g. 0,3 (unset: all): a smaller model with the larger one's lineage"},
+        {"teacher", T2_SETTING_STRING, &s->teacher, 0, 0, 0, "model folder to distil from (same tokenizer and vocabulary): the loss learns its next-token distributions"},
+        {"distill", T2_SETTING_FLOAT, &s->distill, 0, 1, 0, "with a teacher: the distillation term's share of the loss (1 - distill stays cross-entropy)"},
+        {"distill_temperature", T2_SETTING_FLOAT, &s->distill_temperature, 0.01, 100, 0, "with a teacher: the softmax temperature of both models in the distillation term"},
     };
     int n = (int)(sizeof entries / sizeof entries[0]);
     memcpy(table, entries, sizeof entries);
@@ -78,7 +84,7 @@ static int run(const t2_runtime *rt, void *settings, const char *config_text, t2
 }
 
 int t2_cmd_pretrain(int argc, char **argv) {
-    t2_setting table[32];
+    t2_setting table[40];
     t2_pretrain_settings s;
     int n = make_table(table, &s);
     t2_run_config_command c = {"pretrain", table, n, print_usage, run, &s};

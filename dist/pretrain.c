@@ -7,6 +7,7 @@
 #include <math.h>
 #include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include "model/weights.h"
 #include "rl/checkpoint.h"
 #include "rl/corpus.h"
+#include "rl/distill_loss.h"
 #include "rl/optim.h"
 
 /* One tensor's place in the slab and whether weight decay applies to it (matrices only). */
@@ -42,8 +44,29 @@ typedef struct pretrain_state {
     int32_t *rows;         /* micro_batch x (seq_len + 1) */
     int32_t *inputs, *targets;
     float *loss_weights;   /* micro_batch x seq_len */
-    char run_id[256];
+    char run_id[512];
+    /* distillation (teacher set): the teacher, its forward, and per cell the term's value */
+    t2_model_dir teacher;
+    t2_trainer *teacher_trainer;
+    double *distill_cells; /* micro_batch x seq_len */
 } pretrain_state;
+
+/* The distillation term of a micro-batch: the teacher's logits of the same rows, and α times
+ * the step's per-token weight as the term's scale. */
+typedef struct distill_term {
+    pretrain_state *ps;
+    const float *teacher_logits; /* rows x vocab */
+    double scale, temperature;
+} distill_term;
+
+static void distill_logit_grad(void *ctx, int64_t begin, int64_t end, const float *logits,
+                               float *dlogits, int64_t vocab) {
+    const distill_term *d = ctx;
+    for (int64_t i = begin; i < end; i++)
+        d->ps->distill_cells[i] = t2_distill_loss_backward(
+            dlogits + (i - begin) * vocab, logits + (i - begin) * vocab,
+            d->teacher_logits + i * vocab, vocab, d->temperature, d->scale);
+}
 
 typedef struct segment_list {
     const float *slab;
@@ -63,6 +86,9 @@ static void collect_segment(void *ctx, const char *name, int n_dims, const int64
 
 static void state_free(pretrain_state *ps) {
     t2_trainer_free(ps->trainer);
+    t2_trainer_free(ps->teacher_trainer);
+    t2_model_dir_free(&ps->teacher);
+    t2_free(ps->distill_cells);
     t2_corpus_free(&ps->corpus);
     t2_model_dir_free(&ps->model);
     t2_model_weights_free(&ps->grads);
@@ -76,9 +102,59 @@ static void state_free(pretrain_state *ps) {
     memset(ps, 0, sizeof *ps);
 }
 
+/* Replaces the loaded model by the layers `list` names ("0,3"): keep_layers. */
+static int keep_layers(pretrain_state *ps, const char *list, t2_error *err) {
+    const t2_model_config *cfg = &ps->model.cfg;
+    int64_t n_src = cfg->num_hidden_layers, layers[256], n = 0;
+    for (const char *p = list; *p != '\0';) {
+        char *end;
+        long long layer = strtoll(p, &end, 10);
+        if (end == p || (*end != ',' && *end != '\0'))
+            return t2_error_set(err, "keep_layers: '%s' is not a comma list of layer numbers",
+                                list);
+        if (layer < 0 || layer >= n_src)
+            return t2_error_set(err, "keep_layers: layer %lld is out of range; expected 0 to "
+                                "%lld (the init_model's layers)", layer, (long long)n_src - 1);
+        if (n > 0 && layer <= layers[n - 1])
+            return t2_error_set(err, "keep_layers: '%s' is not increasing; expected each layer "
+                                "once, in order", list);
+        layers[n++] = layer;
+        p = *end == ',' ? end + 1 : end;
+    }
+    if (n == 0) return t2_error_set(err, "keep_layers: empty; expected layer numbers");
+    t2_model_config small = *cfg;
+    small.num_hidden_layers = n;
+    t2_model_weights kept;
+    t2_model_weights_init(&kept, &small);
+    t2_model_weights_keep_layers(&kept, &small, &ps->model.weights, cfg, layers);
+    t2_model_weights_free(&ps->model.weights);
+    ps->model.weights = kept;
+    ps->model.cfg = small;
+    return 0;
+}
+
+/* Loads the teacher and checks it reads the same tokens (teacher). */
+static int load_teacher(pretrain_state *ps, const t2_pretrain_settings *s, t2_error *err) {
+    if (t2_model_dir_load(&ps->teacher, s->teacher, err) != 0) return -1;
+    const t2_model_config *t = &ps->teacher.cfg, *m = &ps->model.cfg;
+    if (t->vocab_size != m->vocab_size)
+        return t2_error_set(err, "teacher: %s has a vocabulary of %lld; expected the model's "
+                            "%lld (the same tokenizer)", s->teacher, (long long)t->vocab_size,
+                            (long long)m->vocab_size);
+    if (t->max_position_embeddings < s->seq_len)
+        return t2_error_set(err, "teacher: %s has %lld positions; expected at least seq_len = "
+                            "%lld", s->teacher, (long long)t->max_position_embeddings,
+                            (long long)s->seq_len);
+    ps->teacher_trainer = t2_trainer_new(t, &ps->teacher.weights, s->micro_batch, s->seq_len);
+    ps->distill_cells = t2_alloc_array((size_t)(s->micro_batch * s->seq_len), sizeof(double));
+    return 0;
+}
+
 /* Loads the starting model, tokenizer and corpus on this rank (local; may fail). */
 static int state_load(pretrain_state *ps, const t2_pretrain_settings *s, t2_error *err) {
     if (t2_model_dir_load_writable(&ps->model, s->init_model, err) != 0) return -1;
+    if (s->keep_layers != NULL && keep_layers(ps, s->keep_layers, err) != 0) return -1;
+    if (s->teacher != NULL && load_teacher(ps, s, err) != 0) return -1;
     if (ps->model.cfg.n_eos_token_ids < 1)
         return t2_error_set(err, "%s/config.json: no eos_token_id; expected one to separate "
                             "documents", s->init_model);
@@ -97,9 +173,16 @@ static int state_load(pretrain_state *ps, const t2_pretrain_settings *s, t2_erro
     ps->inputs = t2_alloc_array((size_t)cells, sizeof *ps->inputs);
     ps->targets = t2_alloc_array((size_t)cells, sizeof *ps->targets);
     ps->loss_weights = t2_alloc_array((size_t)cells, sizeof *ps->loss_weights);
-    snprintf(ps->run_id, sizeof ps->run_id, "seed=%lld corpus=%s batch=%lld seq_len=%lld steps=%lld",
-             (long long)s->seed, s->corpus, (long long)s->batch_seqs, (long long)s->seq_len,
-             (long long)s->steps);
+    int at = snprintf(ps->run_id, sizeof ps->run_id,
+                      "seed=%lld corpus=%s batch=%lld seq_len=%lld steps=%lld",
+                      (long long)s->seed, s->corpus, (long long)s->batch_seqs,
+                      (long long)s->seq_len, (long long)s->steps);
+    if (s->keep_layers != NULL)
+        at += snprintf(ps->run_id + at, sizeof ps->run_id - (size_t)at, " keep_layers=%s",
+                       s->keep_layers);
+    if (s->teacher != NULL)
+        snprintf(ps->run_id + at, sizeof ps->run_id - (size_t)at, " teacher=%s distill=%g/%g",
+                 s->teacher, s->distill, s->distill_temperature);
     return 0;
 }
 
@@ -119,12 +202,25 @@ static int run_rows(pretrain_state *ps, const t2_pretrain_settings *s, const t2_
             memcpy(ps->inputs + n * len, r, sizeof *r * (size_t)len);
             memcpy(ps->targets + n * len, r + 1, sizeof *r * (size_t)len);
         }
-        for (int64_t i = 0; i < n * len; i++) ps->loss_weights[i] = weight;
+        int distil = train && ps->teacher_trainer != NULL;
+        float ce_weight = distil ? (float)((1.0 - s->distill) * weight) : weight;
+        for (int64_t i = 0; i < n * len; i++) ps->loss_weights[i] = ce_weight;
         t2_train_batch batch = {.n_seqs = n, .seq_len = len, .tokens = ps->inputs,
                                 .targets = ps->targets, .weights = ps->loss_weights};
         double part = 0.0;
         int status;
-        if (train) {
+        if (distil) {
+            double ignored;
+            status = t2_trainer_loss(ps->teacher_trainer, &batch, NULL, &ignored, err);
+            distill_term term = {ps, t2_trainer_logits(ps->teacher_trainer),
+                                 s->distill * weight, s->distill_temperature};
+            t2_trainer_set_logit_term(ps->trainer, distill_logit_grad, &term);
+            t2_train_options opt = {.grads = &ps->grads};
+            if (status == 0) status = t2_trainer_step(ps->trainer, &batch, &opt, &part, err);
+            t2_trainer_set_logit_term(ps->trainer, NULL, NULL);
+            for (int64_t i = 0; status == 0 && i < n * len; i++)
+                part += term.scale * ps->distill_cells[i];
+        } else if (train) {
             t2_train_options opt = {.grads = &ps->grads};
             status = t2_trainer_step(ps->trainer, &batch, &opt, &part, err);
         } else {

@@ -8,7 +8,13 @@
  * "adam_m.<name>" / "adam_v.<name>", metadata with the step and the run's identity) is
  * written atomically by rank 0 every checkpoint_every steps; metrics are JSON lines, one per
  * step, written by rank 0; the result is a model folder (config.json, model.safetensors,
- * tokenizer.json) of the last step run (`steps`, or `stop_after`). */
+ * tokenizer.json) of the last step run (`steps`, or `stop_after`).
+ *
+ * Smaller models with lineage: `keep_layers` starts from some of init_model's layers (its
+ * embeddings, final norm and lm_head with them), and `teacher` distils a model into the one
+ * being trained: the loss of a position becomes (1 − α) CE + α τ² KL(p_teacher ‖ p_student)
+ * at temperature τ (rl/distill_loss.h), α = `distill`; the teacher runs the same rows
+ * forward on every rank. The validation loss stays the plain cross-entropy. */
 #ifndef T2_DIST_PRETRAIN_H
 #define T2_DIST_PRETRAIN_H
 
@@ -30,6 +36,10 @@ typedef struct t2_pretrain_settings {
     int64_t seed;
     int64_t eval_every;    /* validation loss every K steps (0: only at the end) */
     int64_t eval_rows;     /* rows of the test split for the validation loss */
+    char *keep_layers;     /* comma list of init_model's layers to start from (NULL: all) */
+    char *teacher;         /* model folder to distil from (NULL: none) */
+    double distill;        /* α in [0, 1]: the distillation term's share of the loss */
+    double distill_temperature; /* τ > 0 */
     t2_run_control control; /* checkpoints, resume, stop_after, metrics */
 } t2_pretrain_settings;
 

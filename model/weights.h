@@ -116,4 +116,12 @@ void t2_model_weights_visit(const t2_model_weights *w, const t2_model_config *cf
                             t2_weights_visit_fn fn, void *ctx);
 void t2_model_weights_free(t2_model_weights *w);
 
+/* dst (from _init for dst_cfg: src_cfg with num_hidden_layers = n) gets src's embeddings,
+ * final norm and lm_head, and as its layer j src's layer layers[j] (j < n; each in
+ * [0, src_cfg->num_hidden_layers)): a smaller model that starts from a larger one, e.g. a
+ * distillation student (dist/pretrain.h, keep_layers). src must be float32 (_init). */
+void t2_model_weights_keep_layers(t2_model_weights *dst, const t2_model_config *dst_cfg,
+                                  const t2_model_weights *src, const t2_model_config *src_cfg,
+                                  const int64_t *layers);
+
 #endif

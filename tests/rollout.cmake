@@ -4,6 +4,8 @@
 # model is loaded (the model folder does not exist).
 t2_add_test(NAME rollout_loss SOURCES test_rollout_loss.c model_fixture.c LABELS train
   TIMEOUT 60)
+# the distillation term of pretraining (rl/distill_loss.h) by hand and by finite differences
+t2_add_test(NAME distill_loss SOURCES test_distill_loss.c LABELS train)
 t2_add_test(NAME rollout_kl SOURCES test_rollout_kl.c test_adapter_fixture.c
   test_train_reference.c LABELS train TIMEOUT 120)
 

@@ -5,7 +5,11 @@
 #   - a run stopped after step 4 and resumed equals the uninterrupted run, byte for byte;
 #   - a run killed with SIGKILL after a checkpoint and resumed equals it too;
 #   - 1 rank and 3 ranks follow the 2-rank loss curve and end with the same weights to float
-#     tolerance (same rows, sums in another order).
+#     tolerance (same rows, sums in another order);
+#   - distillation: a one-layer student (keep_layers) of the trained model learns from it as
+#     teacher (its loss, the distillation term, falls); distill = 0 with a teacher gives the
+#     plain run's weights exactly; bad keep_layers and a teacher of another vocabulary give one
+#     line each.
 # usage: test_pretrain.sh T2_EXE MPIEXEC WEIGHTS_CLOSE
 set -eu
 t2=$1; mpiexec=$2; weights_close=$3
@@ -59,4 +63,27 @@ for ranks in 1 3; do
     "$weights_close" "$dir/a/model.safetensors" "$dir/r$ranks/model.safetensors" 1e-5 1e-4 ||
         fail "$ranks ranks: weights differ from the 2-rank run beyond float tolerance"
 done
+run 2 d --keep-layers 1 --teacher "$dir/a" --distill 1 --distill-temperature 2
+grep -q '"num_hidden_layers": 1' "$dir/d/config.json" || fail "keep_layers 1: not a one-layer model"
+first=$(loss_at d 1); last=$(loss_at d 8)
+echo "distillation loss step 1: $first, step 8: $last"
+awk -v f="$first" -v l="$last" 'BEGIN { exit !(l < 0.8 * f) }' || fail "distillation loss did not fall ($first -> $last)"
+run 2 e --teacher "$dir/a" --distill 0
+"$weights_close" "$dir/a/model.safetensors" "$dir/e/model.safetensors" 0 0 ||
+    fail "distill 0 differs from no teacher (the files differ only in their run metadata)"
+bad() { # stderr-pattern extra-flags...
+    pattern=$1; shift
+    set +e
+    $mpiexec -n 2 --oversubscribe "$t2" pretrain $common --out "$dir/bad" "$@" 2>"$dir/bad.log"
+    got=$?
+    set -e
+    [ $got -eq 1 ] && grep -q -- "$pattern" "$dir/bad.log" || { cat "$dir/bad.log"; fail "$*: exit $got"; }
+    [ "$(grep -c 'error' "$dir/bad.log")" -eq 1 ] || { cat "$dir/bad.log"; fail "$*: not one error line"; }
+    [ ! -e "$dir/bad" ] || fail "$*: an output was written"
+}
+bad "keep_layers: layer 2 is out of range; expected 0 to 1" --keep-layers 0,2
+bad "keep_layers: '1,0' is not increasing" --keep-layers 1,0
+bad "keep_layers: 'x' is not a comma list" --keep-layers x
+"$t2" new-model --out "$dir/wide" --hidden 32 --layers 1 --heads 4 --kv-heads 2 --ffn 64 --vocab 300 2>/dev/null
+bad "teacher: .*wide has a vocabulary of 300; expected the model's 259" --teacher "$dir/wide"
 echo "pretrain: all checks passed"
