@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static void die_out_of_memory(size_t bytes) {
     fprintf(stderr, "t2: out of memory allocating %zu bytes\n", bytes);
@@ -29,6 +30,18 @@ void *t2_alloc_zero(size_t bytes) {
 void *t2_alloc_array(size_t count, size_t size) {
     if (size != 0 && count > SIZE_MAX / size) die_out_of_memory(SIZE_MAX);
     return t2_alloc_zero(count * size);
+}
+
+void *t2_alloc_array_huge(size_t count, size_t size) {
+    if (size != 0 && count > SIZE_MAX / size) die_out_of_memory(SIZE_MAX);
+    size_t bytes = count * size;
+    if (bytes < T2_ALLOC_HUGE_BYTES) return t2_alloc_zero(bytes);
+    const size_t huge = (size_t)2 << 20;
+    void *p = NULL;
+    if (posix_memalign(&p, huge, bytes) != 0) die_out_of_memory(bytes);
+    (void)madvise(p, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE); /* a hint */
+    memset(p, 0, bytes);
+    return p;
 }
 
 void *t2_realloc(void *ptr, size_t bytes) {

@@ -102,7 +102,7 @@ int main(int argc, char **argv) {
                                {o.d, o.ffn, 1.0f, {0}}};
     int64_t layer_floats = 0;
     for (int p = 0; p < PRODUCTS; p++) layer_floats += prods[p].n * prods[p].k;
-    float *slab = t2_alloc_array((size_t)(layer_floats * o.layers), sizeof(float));
+    float *slab = t2_alloc_array_huge((size_t)(layer_floats * o.layers), sizeof(float));
     t2_rng rng;
     t2_rng_init(&rng, 1);
     for (int64_t i = 0; i < layer_floats * o.layers; i++) slab[i] = 0.02f * t2_rng_normal(&rng);

@@ -154,7 +154,7 @@ void t2_model_weights_init(t2_model_weights *w, const t2_model_config *cfg) {
     int64_t total = 0;
     for (int i = 0; i < list.n; i++) total += slab_extent(list.items[i].n_elements);
     w->slab_floats = total;
-    w->slab = t2_alloc_array(total ? (size_t)total : 1, sizeof *w->slab);
+    w->slab = t2_alloc_array_huge(total ? (size_t)total : 1, sizeof *w->slab);
     int64_t offset = 0;
     for (int i = 0; i < list.n; i++) {
         spec_point(&list.items[i], w->slab + offset);
@@ -251,7 +251,7 @@ int t2_model_weights_map(t2_model_weights *w, const t2_model_config *cfg, t2_saf
         if (s->kind != KIND_MATRIX || mapped_type(t->dtype) < 0) total += slab_extent(s->n_elements);
     }
     w->slab_floats = total;
-    w->slab = t2_alloc_array(total ? (size_t)total : 1, sizeof *w->slab);
+    w->slab = t2_alloc_array_huge(total ? (size_t)total : 1, sizeof *w->slab);
     int64_t offset = 0;
     int status = 0;
     for (int i = 0; i < list.n && status == 0; i++) {
@@ -336,7 +336,7 @@ void t2_model_weights_share(t2_model_weights *dst, const t2_model_weights *src,
                             int n) {
     int64_t *sizes = t2_alloc_array(n > 0 ? (size_t)n : 1, sizeof *sizes);
     int64_t total = private_sizes(cfg, private_names, n, sizes);
-    float *storage = t2_alloc_array(total ? (size_t)total : 1, sizeof *storage);
+    float *storage = t2_alloc_array_huge(total ? (size_t)total : 1, sizeof *storage);
     t2_model_weights_share_into(dst, src, cfg, private_names, n, storage);
     t2_free(dst->slab);
     dst->slab = storage;
@@ -361,7 +361,7 @@ void t2_model_weights_narrow(t2_model_weights *dst, const t2_model_weights *src,
         if (mine.items[i].kind == KIND_MATRIX) total += slab_extent(mine.items[i].n_elements);
     /* the slab holds 16-bit elements here: total of them take total / 2 floats */
     dst->slab_floats = total / 2 + 1;
-    dst->slab = t2_alloc_array((size_t)dst->slab_floats, sizeof *dst->slab);
+    dst->slab = t2_alloc_array_huge((size_t)dst->slab_floats, sizeof *dst->slab);
     uint16_t *next = (uint16_t *)(void *)dst->slab;
     for (int i = 0; i < mine.n; i++) {
         if (mine.items[i].kind != KIND_MATRIX) continue;
