@@ -65,8 +65,8 @@ static inline void axpy4(float *restrict y, const float *restrict alpha, const f
         y[i] = fmaf(a3, x3[i], fmaf(a2, x2[i], fmaf(a1, x1[i], fmaf(a0, x0[i], y[i]))));
 }
 
-/* Fetches the `bytes` at `at` (whole cache lines) into L1 (T0) or L2 (T1); the addresses
- * are integers, since the rows ahead may lie past the block. */
+/* Fetches the `bytes` at `at` (whole cache lines, inside the block) into L1 (T0) or L2
+ * (T1). */
 static inline void prefetch_span(const unsigned char *at, int64_t bytes, int l2) {
     for (int64_t b = 0; b < bytes; b += 64) {
         const char *line = (const char *)((uintptr_t)at + (uintptr_t)b);
