@@ -105,8 +105,11 @@ static void state_free(pretrain_state *ps) {
 /* Replaces the loaded model by the layers `list` names ("0,3"): keep_layers. */
 static int keep_layers(pretrain_state *ps, const char *list, t2_error *err) {
     const t2_model_config *cfg = &ps->model.cfg;
-    int64_t n_src = cfg->num_hidden_layers, layers[256], n = 0;
+    enum { MAX_KEPT = 256 };
+    int64_t n_src = cfg->num_hidden_layers, layers[MAX_KEPT], n = 0;
     for (const char *p = list; *p != '\0';) {
+        if (n == MAX_KEPT)
+            return t2_error_set(err, "keep_layers: more than %d layers; expected fewer", MAX_KEPT);
         char *end;
         long long layer = strtoll(p, &end, 10);
         if (end == p || (*end != ',' && *end != '\0'))
