@@ -1,6 +1,7 @@
 /* The KV cache's allocation, slot bookkeeping and float16 conversion (see kv_cache.h for
  * the layout). This file is compiled for the baseline x86-64 ISA; the F16C conversion is
- * enabled per function and picked with __builtin_cpu_supports. */
+ * enabled per function and runs where the CPU has it (linalg/skinny.h's AVX2 check, which
+ * includes F16C). */
 #include "model/kv_cache.h"
 
 #include <immintrin.h>
@@ -8,6 +9,7 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "linalg/skinny.h"
 #include "model/safetensors.h"
 
 void t2_kv_cache_init(t2_kv_cache *cache, const t2_model_config *cfg, int64_t n_slots,
@@ -75,7 +77,7 @@ static void narrow_row(const t2_kv_cache *cache, void *at, const float *x, int64
         return;
     }
     uint16_t *half = at;
-    if (__builtin_cpu_supports("f16c")) {
+    if (t2_skinny_kernel_supported(T2_SKINNY_KERNEL_AVX2)) { /* AVX2 + FMA + F16C */
         narrow_f16c(half, x, n);
         return;
     }
