@@ -414,6 +414,25 @@ int t2_model_config_write(const t2_model_config *cfg, const char *path, t2_error
     return status;
 }
 
+t2_model_config t2_model_config_llama(int64_t d, int64_t ffn, int64_t layers, int64_t heads,
+                                      int64_t kv_heads, int64_t vocab, int64_t max_positions) {
+    t2_model_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    snprintf(cfg.model_type, sizeof cfg.model_type, "llama");
+    cfg.hidden_size = d;
+    cfg.intermediate_size = ffn;
+    cfg.num_hidden_layers = layers;
+    cfg.num_attention_heads = heads;
+    cfg.num_key_value_heads = kv_heads;
+    cfg.head_dim = d / heads;
+    cfg.vocab_size = vocab;
+    cfg.max_position_embeddings = max_positions;
+    cfg.rms_norm_eps = 1e-5f;
+    cfg.rope_theta = 10000.0;
+    cfg.bos_token_id = -1;
+    return cfg;
+}
+
 int64_t t2_model_config_param_count(const t2_model_config *cfg) {
     int64_t d = cfg->hidden_size, ffn = cfg->intermediate_size;
     int64_t q_width = cfg->num_attention_heads * cfg->head_dim;

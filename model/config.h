@@ -32,6 +32,12 @@ typedef struct t2_model_config {
     int n_eos_token_ids;
 } t2_model_config;
 
+/* A llama config of the given sizes (head_dim d / heads, untied, no bias), RMSNorm eps
+ * 1e-5, RoPE theta 1e4, no BOS and no EOS: the in-memory models of benchmarks and tests,
+ * which set whatever else they need afterwards. */
+t2_model_config t2_model_config_llama(int64_t d, int64_t ffn, int64_t layers, int64_t heads,
+                                      int64_t kv_heads, int64_t vocab, int64_t max_positions);
+
 /* Reads DIR/config.json and, if present, DIR/generation_config.json. Returns 0, or -1 with
  * err = "<file>: <problem>; expected <...>" (invalid JSON with line:column, missing required
  * key, wrong type, unsupported model_type, inconsistent sizes). cfg is unspecified on error. */

@@ -120,17 +120,7 @@ typedef struct model {
 static void model_init(model *m, int tie) {
     memset(m, 0, sizeof *m);
     t2_model_config *cfg = &m->cfg;
-    snprintf(cfg->model_type, sizeof cfg->model_type, "llama");
-    cfg->hidden_size = 16;
-    cfg->intermediate_size = 24;
-    cfg->num_hidden_layers = 4;
-    cfg->num_attention_heads = 2;
-    cfg->num_key_value_heads = 1;
-    cfg->head_dim = 8;
-    cfg->vocab_size = 32;
-    cfg->max_position_embeddings = 64;
-    cfg->rms_norm_eps = 1e-5f;
-    cfg->rope_theta = 10000.0;
+    *cfg = t2_model_config_llama(16, 24, 4, 2, 1, 32, 64);
     cfg->tie_word_embeddings = tie;
     cfg->bos_token_id = 1;
     cfg->eos_token_ids[0] = 2;

@@ -34,18 +34,7 @@ static int variant_index(const char *variant) {
 int t2_model_fixture_config(t2_model_config *cfg, const char *variant) {
     int index = variant_index(variant);
     if (index < 0) return -1;
-    memset(cfg, 0, sizeof *cfg);
-    snprintf(cfg->model_type, sizeof cfg->model_type, "llama");
-    cfg->hidden_size = 64;
-    cfg->intermediate_size = 160;
-    cfg->num_hidden_layers = 2;
-    cfg->num_attention_heads = 4;
-    cfg->num_key_value_heads = 2;
-    cfg->head_dim = 16;
-    cfg->vocab_size = 300;
-    cfg->max_position_embeddings = 256;
-    cfg->rms_norm_eps = 1e-5f;
-    cfg->rope_theta = 10000.0;
+    *cfg = t2_model_config_llama(64, 160, 2, 4, 2, 300, 256);
     cfg->bos_token_id = T2_MODEL_FIXTURE_BOS;
     cfg->eos_token_ids[0] = T2_MODEL_FIXTURE_EOS;
     cfg->n_eos_token_ids = 1;

@@ -182,19 +182,8 @@ static void jitter_norms(void *ctx, const char *name, int n_dims, const int64_t 
 }
 
 void t2_train_ref_model(t2_model_config *cfg, t2_model_weights *w, int i) {
-    memset(cfg, 0, sizeof *cfg);
-    snprintf(cfg->model_type, sizeof cfg->model_type, "%s", i == 2 ? "qwen2" : "llama");
-    cfg->hidden_size = 24;
-    cfg->intermediate_size = 40;
-    cfg->num_hidden_layers = 2;
-    cfg->num_attention_heads = 4;
-    cfg->num_key_value_heads = 2;
-    cfg->head_dim = 6;
-    cfg->vocab_size = 50;
-    cfg->max_position_embeddings = 64;
-    cfg->rms_norm_eps = 1e-5f;
-    cfg->rope_theta = 10000.0;
-    cfg->bos_token_id = -1;
+    *cfg = t2_model_config_llama(24, 40, 2, 4, 2, 50, 64);
+    if (i == 2) snprintf(cfg->model_type, sizeof cfg->model_type, "qwen2");
     cfg->attention_bias = i == 1 || i == 2;
     cfg->tie_word_embeddings = i == 3;
     if (i == 3) cfg->num_key_value_heads = 4;
