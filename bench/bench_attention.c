@@ -59,9 +59,7 @@ static int parse_options(options *o, int argc, char **argv) {
         if (strcmp(argv[i], "--contexts") == 0 && i + 1 < argc) {
             known = parse_contexts(o, argv[++i]) == 0;
         } else if (strcmp(argv[i], "--kv") == 0 && i + 1 < argc) {
-            const char *name = argv[++i];
-            known = strcmp(name, "F32") == 0 || strcmp(name, "F16") == 0;
-            o->kv = strcmp(name, "F16") == 0 ? T2_WEIGHT_F16 : T2_WEIGHT_F32;
+            known = bench_kv_type(argv[++i], &o->kv);
         } else {
             known = bench_int_flag(argc, argv, &i, names, values, sizeof names / sizeof names[0]);
         }

@@ -75,12 +75,9 @@ static int parse_options(options *o, int argc, char **argv) {
             o->vocab = 128256, o->tied = 1;
             continue;
         }
-        if (strcmp(argv[i], "--kv") == 0 && i + 1 < argc) {
-            const char *name = argv[++i];
-            if (strcmp(name, "F32") == 0 || strcmp(name, "F16") == 0) {
-                o->kv = name[1] == '3' ? T2_WEIGHT_F32 : T2_WEIGHT_F16;
-                continue;
-            }
+        if (strcmp(argv[i], "--kv") == 0 && i + 1 < argc && bench_kv_type(argv[i + 1], &o->kv)) {
+            i++;
+            continue;
         }
         if (strcmp(argv[i], "--dtype") == 0 && i + 1 < argc) {
             const char *name = argv[++i];

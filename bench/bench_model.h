@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "linalg/weight.h"
 #include "model/config.h"
 
 /* t2_model_config_llama's config, with tied embeddings when tied. */
@@ -19,6 +20,13 @@ static inline t2_model_config bench_model_config(int64_t d, int64_t ffn, int64_t
         t2_model_config_llama(d, ffn, layers, heads, kv_heads, vocab, max_positions);
     cfg.tie_word_embeddings = tied;
     return cfg;
+}
+
+/* "F32" / "F16" (a --kv value) into *type: 1, or 0 for another name. */
+static inline int bench_kv_type(const char *name, t2_weight_type *type) {
+    if (strcmp(name, "F32") != 0 && strcmp(name, "F16") != 0) return 0;
+    *type = name[1] == '3' ? T2_WEIGHT_F32 : T2_WEIGHT_F16;
+    return 1;
 }
 
 /* When argv[*i] is one of the n flags `names` and a value follows: stores it in the flag's

@@ -310,6 +310,7 @@ static void make_eval(t2_eval_settings *v, const demo_settings *s, const demo_pl
     v->strategies = t2_strdup(tables[k].strategies);
     v->tasks = t2_strdup(tables[k].tasks);
     v->split = t2_strdup("test");
+    v->kv_cache = t2_strdup("f32");
     v->n = p->n;
     v->batch = p->eval_batch;
     v->max_new_tokens = p->eval_max_new_tokens;
@@ -323,8 +324,9 @@ static void make_eval(t2_eval_settings *v, const demo_settings *s, const demo_pl
 }
 
 static void free_eval(t2_eval_settings *v) {
-    char *owned[] = {v->model,  v->store, v->bundle,        v->strategies,    v->tasks,
-                     v->split,  v->prompt.format, v->prompt.system, v->fewshot.log};
+    char *owned[] = {v->model,  v->store,         v->bundle,        v->strategies, v->tasks,
+                     v->split,  v->kv_cache,      v->prompt.format, v->prompt.system,
+                     v->fewshot.log};
     for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) t2_free(owned[i]);
     memset(v, 0, sizeof *v);
 }

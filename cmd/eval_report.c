@@ -89,7 +89,7 @@ char *t2_eval_report_json(const t2_eval_settings *s, const t2_eval_report *r) {
                           "max_new_tokens", (json_int_t)s->max_new_tokens,
                           "seed", (json_int_t)s->seed, "decoding", "greedy",
                           "ranks", r->ranks, "results", rows);
-    json_object_set_new(o, "kv_cache", json_string(s->kv_cache != NULL ? s->kv_cache : "f32"));
+    json_object_set_new(o, "kv_cache", json_string(s->kv_cache));
     json_object_set_new(o, "fewshot_search",
                         json_pack("{s:I, s:I, s:I, s:I, s:b}",
                                   "examples", (json_int_t)s->fewshot.examples,

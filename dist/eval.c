@@ -113,10 +113,7 @@ static int parse_tasks(eval_job *job, t2_error *err) {
     if (strcmp(s->split, "test") == 0) job->split = T2_TASK_SPLIT_TEST;
     else if (strcmp(s->split, "train") == 0) job->split = T2_TASK_SPLIT_TRAIN;
     else return t2_error_set(err, "split: '%s'; expected test or train", s->split);
-    job->kv_cache = T2_WEIGHT_F32;
-    if (s->kv_cache != NULL &&
-        t2_kv_cache_type_parse("kv_cache", s->kv_cache, &job->kv_cache, err) != 0)
-        return -1;
+    if (t2_kv_cache_type_parse("kv_cache", s->kv_cache, &job->kv_cache, err) != 0) return -1;
     if (split_list("tasks", s->tasks, &job->task_texts, &job->n_tasks, err) != 0) return -1;
     job->tasks = t2_alloc_array((size_t)job->n_tasks, sizeof *job->tasks);
     for (int t = 0; t < job->n_tasks; t++) {

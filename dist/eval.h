@@ -42,7 +42,7 @@ typedef struct t2_eval_settings {
     int64_t batch;          /* samples decoded together: the sharding block */
     int64_t max_new_tokens; /* longest answer */
     int64_t seed;           /* the built-in tasks' generator seed */
-    char *kv_cache;         /* "f32" or "f16": the decoding's KV cache (NULL: f32) */
+    char *kv_cache;         /* "f32" or "f16": the decoding's KV cache */
     /* The fewshot strategy (dist/fewshot.h): its solved examples are the first
      * fewshot.examples samples of the task's train split (disjoint from the test split). */
     t2_fewshot_settings fewshot;

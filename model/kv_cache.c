@@ -5,6 +5,7 @@
 #include "model/kv_cache.h"
 
 #include <immintrin.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -70,6 +71,11 @@ __attribute__((target("avx,f16c"))) static void narrow_f16c(uint16_t *out, const
     for (; i < n; i++) out[i] = t2_dtype_f32_to_f16(x[i]);
 }
 
+/* Whether the CPU has F16C: linalg's AVX2 check (AVX2 + FMA + F16C), made once. */
+static int has_f16c;
+static pthread_once_t f16c_once = PTHREAD_ONCE_INIT;
+static void check_f16c(void) { has_f16c = t2_skinny_kernel_supported(T2_SKINNY_KERNEL_AVX2); }
+
 /* n floats into a row of the cache's type at `at`. */
 static void narrow_row(const t2_kv_cache *cache, void *at, const float *x, int64_t n) {
     if (cache->type == T2_WEIGHT_F32) {
@@ -77,7 +83,8 @@ static void narrow_row(const t2_kv_cache *cache, void *at, const float *x, int64
         return;
     }
     uint16_t *half = at;
-    if (t2_skinny_kernel_supported(T2_SKINNY_KERNEL_AVX2)) { /* AVX2 + FMA + F16C */
+    pthread_once(&f16c_once, check_f16c);
+    if (has_f16c) {
         narrow_f16c(half, x, n);
         return;
     }
