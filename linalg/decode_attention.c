@@ -66,12 +66,13 @@ static inline void axpy4(float *restrict y, const float *restrict alpha, const f
 }
 
 /* Fetches the `bytes` at `at` (whole cache lines, inside the block) into L1 (T0) or L2
- * (T1). */
+ * (T1). The builtin, not _mm_prefetch, which GCC 12 drops in the AVX-512 callers (see
+ * linalg/skinny_impl.h). */
 static inline void prefetch_span(const unsigned char *at, int64_t bytes, int l2) {
     for (int64_t b = 0; b < bytes; b += 64) {
-        const char *line = (const char *)((uintptr_t)at + (uintptr_t)b);
-        if (l2) _mm_prefetch(line, _MM_HINT_T1);
-        else _mm_prefetch(line, _MM_HINT_T0);
+        const void *line = (const void *)((uintptr_t)at + (uintptr_t)b);
+        if (l2) __builtin_prefetch(line, 0, 2);
+        else __builtin_prefetch(line, 0, 3);
     }
 }
 
@@ -216,7 +217,7 @@ void t2_decode_attention_block(float *part, const float *q, const void *k_block,
     float *scores = scratch, *rows = scratch + n_group * T2_DECODE_ATTENTION_BLOCK;
     int64_t stride = head_dim + 2; /* floats per head in the part */
     /* AVX-512 when the skinny kernels use it (T2_KERNEL=plain forces the portable loops) */
-    int avx512 = head_dim % 16 == 0 && t2_skinny_active_kernel() == T2_SKINNY_KERNEL_AVX512;
+    int avx512 = head_dim % 16 == 0 && t2_skinny_kernel_runs_avx512(t2_skinny_active_kernel());
     /* scores[g][j] = scale q_g . k_j: one pass over the K rows for all heads */
     if (avx512)
         scores_avx512_any(scores, q, k, v, n_group, head_dim, n_pos, scale, kv_type);

@@ -1,14 +1,17 @@
 /* Skinny products C = A Bᵀ (see skinny.h): the AVX-512, AVX2 and plain-C kernels, the
  * run-time choice between them, and the split of C's columns over threads. Not here: the
- * decision which products come here (linalg/gemm.c).
+ * decision which products come here (linalg/gemm.c), the bfloat16 dot-product kernels
+ * (linalg/skinny_bf16.c).
  *
  * Each kernel walks its columns in blocks of COLS rows of B and, for every block, all of
  * A's rows in blocks of ROWS: a ROWS x COLS tile of C is held in registers (one 16-lane
  * accumulator per element) while k is swept once, so a block of B is read from memory once
  * per call and then from cache for the other row blocks. At m = 1 this is a stream over B.
- * While a block is swept, the next block's rows are prefetched into L2 at the same offsets
- * (_MM_HINT_T1: measured a little faster than into L1, which holds the current block and
- * A's rows), so its memory latency hides behind this block's arithmetic.
+ * While the first row tile sweeps a block, the next block's rows are prefetched into L2 at
+ * the same offsets, so their memory latency hides behind this block's arithmetic (the other
+ * row tiles issue no prefetches: repeating them for every tile cost 10-20 % at 128 rows).
+ * These prefetches were not emitted at all before 2026-12-07 (skinny_impl.h says why); with
+ * them, 8 to 32 rows run 8-15 % faster (docs/inference.md).
  *
  * This file is compiled for the baseline x86-64 ISA (linalg/CMakeLists.txt); the SIMD
  * kernels enable their ISA per function with target attributes.
@@ -24,36 +27,7 @@
 
 #include "base/assert.h"
 #include "linalg/blis_setup.h"
-#include "linalg/lanes_avx512.h"
-
-/* The operands of one product, shared by every thread. B's elements are of b_type (the
- * kernels are inlined per type, so the type is a constant inside each loop). */
-typedef struct operands {
-    float *c;
-    const float *a;
-    const unsigned char *b;
-    t2_weight_type b_type;
-    int64_t ldc, lda, ldb, k; /* ldb in elements */
-    int accumulate;           /* beta == 1 */
-} operands;
-
-/* Row j of B, as bytes. */
-static inline const unsigned char *b_row_at(const operands *op, int64_t j, size_t elem_size) {
-    return op->b + (size_t)(j * op->ldb) * elem_size;
-}
-
-/* C's element (i, j) gets the reduced sum. */
-static inline void store(const operands *op, int64_t i, int64_t j, float sum) {
-    float *c_ij = &op->c[i * op->ldc + j];
-    *c_ij = op->accumulate ? *c_ij + sum : sum;
-}
-
-/* Fetches the cache line at `at + ahead` bytes into L2. The address is computed as an
- * integer: past the last block it points beyond B, which a prefetch may touch (it never
- * faults) but C pointer arithmetic may not. */
-static inline void prefetch_l2(const unsigned char *at, int64_t ahead) {
-    _mm_prefetch((const char *)((uintptr_t)at + (uintptr_t)ahead), _MM_HINT_T1);
-}
+#include "linalg/skinny_impl.h"
 
 /* Elements [p, p + count) of a row of B (count < 16) as float32 in lanes 0 .. count-1 of
  * out, zeros after: the k tail, where a full vector load would read past the row. */
@@ -97,12 +71,12 @@ static float dot_plain(const float *a, const unsigned char *b, t2_weight_type ty
     return acc[0];
 }
 
-static void columns_plain(const operands *op, int64_t m, int64_t j0, int64_t j1) {
+static void columns_plain(const skinny_operands *op, int64_t m, int64_t j0, int64_t j1) {
     size_t size = t2_weight_type_size(op->b_type);
     for (int64_t j = j0; j < j1; j++) {
-        const unsigned char *b_row = b_row_at(op, j, size);
+        const unsigned char *b_row = skinny_b_row(op, j, size);
         for (int64_t i = 0; i < m; i++)
-            store(op, i, j, dot_plain(op->a + i * op->lda, b_row, op->b_type, op->k));
+            skinny_store(op, i, j, dot_plain(op->a + i * op->lda, b_row, op->b_type, op->k));
     }
 }
 
@@ -132,22 +106,24 @@ T2_AVX2 static inline float reduce_avx2(__m256 lo, __m256 hi) {
 
 /* The rows x cols tile of C at (i0, j0); rows <= AVX2_ROWS, cols <= AVX2_COLS and B's type
  * are compile-time constants after inlining, so the accumulators live in registers. */
-T2_AVX2 __attribute__((always_inline)) static inline void tile_avx2(const operands *op,
-                                                                    int64_t i0, int rows,
-                                                                    int64_t j0, int cols,
-                                                                    t2_weight_type type) {
+/* prefetch: 1 in the first row tile of a column block, which fetches the next block (the
+ * other row tiles read this block from cache) */
+T2_AVX2 __attribute__((always_inline)) static inline void tile_avx2(
+    const skinny_operands *op, int64_t i0, int rows, int64_t j0, int cols, int prefetch,
+    t2_weight_type type) {
     const size_t size = type == T2_WEIGHT_F32 ? 4 : 2;
     const float *a_row[AVX2_ROWS];
     const unsigned char *b_row[AVX2_COLS];
     __m256 lo[AVX2_ROWS][AVX2_COLS], hi[AVX2_ROWS][AVX2_COLS];
     for (int r = 0; r < rows; r++) a_row[r] = op->a + (i0 + r) * op->lda;
-    for (int c = 0; c < cols; c++) b_row[c] = b_row_at(op, j0 + c, size);
+    for (int c = 0; c < cols; c++) b_row[c] = skinny_b_row(op, j0 + c, size);
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++) lo[r][c] = hi[r][c] = _mm256_setzero_ps();
     int64_t k = op->k, p = 0;
     int64_t ahead = cols * op->ldb * (int64_t)size; /* the next block's rows, same offset */
     for (; p + LANES <= k; p += LANES) {
-        for (int c = 0; c < cols; c++) prefetch_l2(b_row[c] + p * (int64_t)size, ahead);
+        for (int c = 0; c < cols && prefetch; c++)
+            skinny_prefetch_l2(b_row[c] + p * (int64_t)size, ahead);
         for (int r = 0; r < rows; r++) {
             __m256 a_lo = _mm256_loadu_ps(a_row[r] + p);
             __m256 a_hi = _mm256_loadu_ps(a_row[r] + p + 8);
@@ -174,51 +150,49 @@ T2_AVX2 __attribute__((always_inline)) static inline void tile_avx2(const operan
         }
     }
     for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) store(op, i0 + r, j0 + c, reduce_avx2(lo[r][c], hi[r][c]));
+        for (int c = 0; c < cols; c++)
+            skinny_store(op, i0 + r, j0 + c, reduce_avx2(lo[r][c], hi[r][c]));
 }
 
 /* One tile of any shape the driver uses, for B of one type: each shape inlined with
  * constant sizes. */
 T2_AVX2 __attribute__((always_inline)) static inline void tile_avx2_shape(
-    const operands *op, int64_t i0, int rows, int64_t j0, int cols, t2_weight_type type) {
+    const skinny_operands *op, int64_t i0, int rows, int64_t j0, int cols, int prefetch,
+    t2_weight_type type) {
     switch (rows * 16 + cols) {
-    case 1 * 16 + 4: tile_avx2(op, i0, 1, j0, 4, type); break;
-    case 2 * 16 + 3: tile_avx2(op, i0, 2, j0, 3, type); break;
-    case 1 * 16 + 3: tile_avx2(op, i0, 1, j0, 3, type); break;
-    case 2 * 16 + 1: tile_avx2(op, i0, 2, j0, 1, type); break;
-    case 1 * 16 + 1: tile_avx2(op, i0, 1, j0, 1, type); break;
+    case 1 * 16 + 4: tile_avx2(op, i0, 1, j0, 4, prefetch, type); break;
+    case 2 * 16 + 3: tile_avx2(op, i0, 2, j0, 3, prefetch, type); break;
+    case 1 * 16 + 3: tile_avx2(op, i0, 1, j0, 3, prefetch, type); break;
+    case 2 * 16 + 1: tile_avx2(op, i0, 2, j0, 1, prefetch, type); break;
+    case 1 * 16 + 1: tile_avx2(op, i0, 1, j0, 1, prefetch, type); break;
     default: T2_ASSERT(!"tile shape");
     }
 }
 
 /* One tile for B's type. Not inlined itself, so that its registers are allocated for the
  * tile alone. */
-T2_AVX2 __attribute__((noinline)) static void tile_avx2_any(const operands *op, int64_t i0,
-                                                            int rows, int64_t j0, int cols) {
+T2_AVX2 __attribute__((noinline)) static void tile_avx2_any(const skinny_operands *op, int64_t i0,
+                                                            int rows, int64_t j0, int cols,
+                                                            int prefetch) {
     switch (op->b_type) {
-    case T2_WEIGHT_F32: tile_avx2_shape(op, i0, rows, j0, cols, T2_WEIGHT_F32); break;
-    case T2_WEIGHT_BF16: tile_avx2_shape(op, i0, rows, j0, cols, T2_WEIGHT_BF16); break;
-    case T2_WEIGHT_F16: tile_avx2_shape(op, i0, rows, j0, cols, T2_WEIGHT_F16); break;
+    case T2_WEIGHT_F32: tile_avx2_shape(op, i0, rows, j0, cols, prefetch, T2_WEIGHT_F32); break;
+    case T2_WEIGHT_BF16: tile_avx2_shape(op, i0, rows, j0, cols, prefetch, T2_WEIGHT_BF16); break;
+    case T2_WEIGHT_F16: tile_avx2_shape(op, i0, rows, j0, cols, prefetch, T2_WEIGHT_F16); break;
     }
 }
 
 /* Columns [j0, j1) of C: m == 1 in 1 x 4 tiles, else 2 x 3 (and one row, one column last). */
-T2_AVX2 static void columns_avx2(const operands *op, int64_t m, int64_t j0, int64_t j1) {
+T2_AVX2 static void columns_avx2(const skinny_operands *op, int64_t m, int64_t j0, int64_t j1) {
     int cols = m == 1 ? AVX2_COLS : AVX2_COLS - 1;
     for (int64_t j = j0; j < j1; j += cols) {
         if (j + cols > j1) cols = 1;
         int64_t i = 0;
-        for (; i + AVX2_ROWS <= m; i += AVX2_ROWS) tile_avx2_any(op, i, AVX2_ROWS, j, cols);
-        if (i < m) tile_avx2_any(op, i, 1, j, cols);
+        for (; i + AVX2_ROWS <= m; i += AVX2_ROWS) tile_avx2_any(op, i, AVX2_ROWS, j, cols, i == 0);
+        if (i < m) tile_avx2_any(op, i, 1, j, cols, i == 0);
     }
 }
 
 /* ---- AVX-512F --------------------------------------------------------------------------- */
-
-/* Tiles: up to 4 rows x 6 columns when m > 2 (24 of the 32 registers accumulate, 6 hold
- * B's vectors; 4-6 % faster than 6 x 4 at m = 8..128, which loads A's rows more often from
- * L2); m x 8 when m <= 2, which keeps 8 streams of B in flight for the memory-bound m = 1. */
-enum { AVX512_ROWS = 4, AVX512_COLS = 8, AVX512_WIDE_COLS = 6 };
 
 /* 16 elements of B at `at` as float32. */
 T2_AVX512 static inline __m512 load16_avx512(const unsigned char *at, t2_weight_type type) {
@@ -228,33 +202,26 @@ T2_AVX512 static inline __m512 load16_avx512(const unsigned char *at, t2_weight_
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
 }
 
-/* C's elements (i, j .. j + 3) get the four sums. */
-T2_AVX512 static inline void store4_avx512(const operands *op, int64_t i, int64_t j, __m128 sums) {
-    float *c_ij = &op->c[i * op->ldc + j];
-    if (op->accumulate) sums = _mm_add_ps(_mm_loadu_ps(c_ij), sums);
-    _mm_storeu_ps(c_ij, sums);
-}
-
-/* The rows x cols tile of C at (i0, j0) (rows <= AVX512_ROWS, cols <= AVX512_COLS and B's
- * type compile-time constants after inlining). */
-T2_AVX512 __attribute__((always_inline)) static inline void tile_avx512(const operands *op,
-                                                                        int64_t i0, int rows,
-                                                                        int64_t j0, int cols,
-                                                                        t2_weight_type type) {
+/* The rows x cols tile of C at (i0, j0) (rows <= SKINNY_AVX512_ROWS,
+ * cols <= SKINNY_AVX512_COLS and B's type compile-time constants after inlining). */
+T2_AVX512 __attribute__((always_inline)) static inline void tile_avx512(
+    const skinny_operands *op, int64_t i0, int rows, int64_t j0, int cols, int prefetch,
+    t2_weight_type type) {
     const size_t size = type == T2_WEIGHT_F32 ? 4 : 2;
-    const float *a_row[AVX512_ROWS];
-    const unsigned char *b_row[AVX512_COLS];
-    __m512 acc[AVX512_ROWS][AVX512_COLS];
+    const float *a_row[SKINNY_AVX512_ROWS];
+    const unsigned char *b_row[SKINNY_AVX512_COLS];
+    __m512 acc[SKINNY_AVX512_ROWS][SKINNY_AVX512_COLS];
     for (int r = 0; r < rows; r++) a_row[r] = op->a + (i0 + r) * op->lda;
-    for (int c = 0; c < cols; c++) b_row[c] = b_row_at(op, j0 + c, size);
+    for (int c = 0; c < cols; c++) b_row[c] = skinny_b_row(op, j0 + c, size);
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++) acc[r][c] = _mm512_setzero_ps();
     int64_t k = op->k, p = 0;
     int64_t ahead = cols * op->ldb * (int64_t)size; /* the next block's rows, same offset */
     for (; p + LANES <= k; p += LANES) {
-        __m512 b_vec[AVX512_COLS];
+        __m512 b_vec[SKINNY_AVX512_COLS];
         for (int c = 0; c < cols; c++) b_vec[c] = load16_avx512(b_row[c] + p * (int64_t)size, type);
-        for (int c = 0; c < cols; c++) prefetch_l2(b_row[c] + p * (int64_t)size, ahead);
+        for (int c = 0; c < cols && prefetch; c++)
+            skinny_prefetch_l2(b_row[c] + p * (int64_t)size, ahead);
         for (int r = 0; r < rows; r++) {
             __m512 a_vec = _mm512_loadu_ps(a_row[r] + p);
             for (int c = 0; c < cols; c++) acc[r][c] = _mm512_fmadd_ps(a_vec, b_vec[c], acc[r][c]);
@@ -262,7 +229,7 @@ T2_AVX512 __attribute__((always_inline)) static inline void tile_avx512(const op
     }
     if (p < k) { /* masked loads read nothing past the end and give zeros there */
         __mmask16 mask = (__mmask16)((1u << (k - p)) - 1u);
-        __m512 b_vec[AVX512_COLS];
+        __m512 b_vec[SKINNY_AVX512_COLS];
         for (int c = 0; c < cols; c++) {
             float b_tail[16];
             widen_tail(b_tail, b_row[c], p, k - p, type);
@@ -276,56 +243,51 @@ T2_AVX512 __attribute__((always_inline)) static inline void tile_avx512(const op
     for (int r = 0; r < rows; r++) {
         int c = 0;
         for (; c + 4 <= cols; c += 4)
-            store4_avx512(op, i0 + r, j0 + c,
+            skinny_store4_avx512(op, i0 + r, j0 + c,
                           reduce4_avx512(acc[r][c], acc[r][c + 1], acc[r][c + 2], acc[r][c + 3]));
-        for (; c < cols; c++) store(op, i0 + r, j0 + c, reduce_avx512(acc[r][c]));
+        for (; c < cols; c++) skinny_store(op, i0 + r, j0 + c, reduce_avx512(acc[r][c]));
     }
 }
 
 /* One tile of any shape the driver uses, for B of one type (see tile_avx2_shape). */
 T2_AVX512 __attribute__((always_inline)) static inline void tile_avx512_shape(
-    const operands *op, int64_t i0, int rows, int64_t j0, int cols, t2_weight_type type) {
+    const skinny_operands *op, int64_t i0, int rows, int64_t j0, int cols, int prefetch,
+    t2_weight_type type) {
     switch (rows * 16 + cols) {
-    case 1 * 16 + 8: tile_avx512(op, i0, 1, j0, 8, type); break;
-    case 2 * 16 + 8: tile_avx512(op, i0, 2, j0, 8, type); break;
-    case 4 * 16 + 6: tile_avx512(op, i0, 4, j0, 6, type); break;
-    case 3 * 16 + 6: tile_avx512(op, i0, 3, j0, 6, type); break;
-    case 2 * 16 + 6: tile_avx512(op, i0, 2, j0, 6, type); break;
-    case 1 * 16 + 6: tile_avx512(op, i0, 1, j0, 6, type); break;
-    case 4 * 16 + 1: tile_avx512(op, i0, 4, j0, 1, type); break;
-    case 3 * 16 + 1: tile_avx512(op, i0, 3, j0, 1, type); break;
-    case 2 * 16 + 1: tile_avx512(op, i0, 2, j0, 1, type); break;
-    case 1 * 16 + 1: tile_avx512(op, i0, 1, j0, 1, type); break;
+    case 1 * 16 + 8: tile_avx512(op, i0, 1, j0, 8, prefetch, type); break;
+    case 2 * 16 + 8: tile_avx512(op, i0, 2, j0, 8, prefetch, type); break;
+    case 4 * 16 + 6: tile_avx512(op, i0, 4, j0, 6, prefetch, type); break;
+    case 3 * 16 + 6: tile_avx512(op, i0, 3, j0, 6, prefetch, type); break;
+    case 2 * 16 + 6: tile_avx512(op, i0, 2, j0, 6, prefetch, type); break;
+    case 1 * 16 + 6: tile_avx512(op, i0, 1, j0, 6, prefetch, type); break;
+    case 4 * 16 + 1: tile_avx512(op, i0, 4, j0, 1, prefetch, type); break;
+    case 3 * 16 + 1: tile_avx512(op, i0, 3, j0, 1, prefetch, type); break;
+    case 2 * 16 + 1: tile_avx512(op, i0, 2, j0, 1, prefetch, type); break;
+    case 1 * 16 + 1: tile_avx512(op, i0, 1, j0, 1, prefetch, type); break;
     default: T2_ASSERT(!"tile shape");
     }
 }
 
 /* One tile for B's type (see tile_avx2_any). */
-T2_AVX512 __attribute__((noinline)) static void tile_avx512_any(const operands *op, int64_t i0,
-                                                                int rows, int64_t j0, int cols) {
+T2_AVX512 __attribute__((noinline)) static void tile_avx512_any(const skinny_operands *op,
+                                                                int64_t i0, int rows, int64_t j0,
+                                                                int cols, int prefetch) {
     switch (op->b_type) {
-    case T2_WEIGHT_F32: tile_avx512_shape(op, i0, rows, j0, cols, T2_WEIGHT_F32); break;
-    case T2_WEIGHT_BF16: tile_avx512_shape(op, i0, rows, j0, cols, T2_WEIGHT_BF16); break;
-    case T2_WEIGHT_F16: tile_avx512_shape(op, i0, rows, j0, cols, T2_WEIGHT_F16); break;
+    case T2_WEIGHT_F32: tile_avx512_shape(op, i0, rows, j0, cols, prefetch, T2_WEIGHT_F32); break;
+    case T2_WEIGHT_BF16: tile_avx512_shape(op, i0, rows, j0, cols, prefetch, T2_WEIGHT_BF16); break;
+    case T2_WEIGHT_F16: tile_avx512_shape(op, i0, rows, j0, cols, prefetch, T2_WEIGHT_F16); break;
     }
 }
 
-/* Columns [j0, j1) of C: m <= 2 in m x 8 tiles, else 4 x 6 (the last 1 to 3 rows in one
- * smaller tile; the last columns one at a time). */
-T2_AVX512 static void columns_avx512(const operands *op, int64_t m, int64_t j0, int64_t j1) {
-    int cols = m <= 2 ? AVX512_COLS : AVX512_WIDE_COLS;
-    int rows = m <= 2 ? (int)m : AVX512_ROWS;
-    for (int64_t j = j0; j < j1; j += cols) {
-        if (j + cols > j1) cols = 1;
-        int64_t i = 0;
-        for (; i + rows <= m; i += rows) tile_avx512_any(op, i, rows, j, cols);
-        if (i < m) tile_avx512_any(op, i, (int)(m - i), j, cols);
-    }
+/* Columns [j0, j1) of C in the AVX-512 tiles. */
+T2_AVX512 static void columns_avx512(const skinny_operands *op, int64_t m, int64_t j0, int64_t j1) {
+    skinny_columns_avx512_tiles(op, m, j0, j1, tile_avx512_any);
 }
 
 /* ---- choice of kernel ------------------------------------------------------------------- */
 
-static const char *const kernel_names[] = {"blis", "plain", "avx2", "avx512"};
+static const char *const kernel_names[] = {"blis", "plain", "avx2", "avx512", "avx512bf16",
+                                           "plainbf16"};
 static t2_skinny_kernel active_kernel = T2_SKINNY_KERNEL_BLIS;
 static pthread_once_t choose_once = PTHREAD_ONCE_INIT;
 
@@ -333,28 +295,37 @@ int t2_skinny_kernel_supported(t2_skinny_kernel kernel) {
     __builtin_cpu_init();
     switch (kernel) {
     case T2_SKINNY_KERNEL_BLIS:
-    case T2_SKINNY_KERNEL_PLAIN: return 1;
+    case T2_SKINNY_KERNEL_PLAIN:
+    case T2_SKINNY_KERNEL_PLAIN_BF16: return 1;
     case T2_SKINNY_KERNEL_AVX2:
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
                __builtin_cpu_supports("f16c");
     case T2_SKINNY_KERNEL_AVX512: return __builtin_cpu_supports("avx512f");
+    case T2_SKINNY_KERNEL_AVX512_BF16: return skinny_bf16_avx512_supported();
     }
     return 0;
 }
 
 const char *t2_skinny_kernel_name(t2_skinny_kernel kernel) {
-    T2_ASSERT((unsigned)kernel <= T2_SKINNY_KERNEL_AVX512);
+    T2_ASSERT((unsigned)kernel <= T2_SKINNY_KERNEL_PLAIN_BF16);
     return kernel_names[kernel];
+}
+
+int t2_skinny_kernel_runs_avx512(t2_skinny_kernel kernel) {
+    return kernel == T2_SKINNY_KERNEL_AVX512 || kernel == T2_SKINNY_KERNEL_AVX512_BF16;
 }
 
 static void choose_kernel(void) {
     const char *env = getenv("T2_KERNEL");
-    for (int kernel = T2_SKINNY_KERNEL_BLIS; env && kernel <= T2_SKINNY_KERNEL_AVX512; kernel++) {
+    for (int kernel = T2_SKINNY_KERNEL_BLIS; env && kernel <= T2_SKINNY_KERNEL_PLAIN_BF16;
+         kernel++) {
         if (strcmp(env, kernel_names[kernel]) == 0 && t2_skinny_kernel_supported(kernel)) {
             active_kernel = kernel;
             return;
         }
     }
+    /* avx512bf16 runs only when asked for: on the AVX-512-BF16 Xeon we measure on it is
+     * slower than avx512's widening (docs/inference.md) */
     if (t2_skinny_kernel_supported(T2_SKINNY_KERNEL_AVX512))
         active_kernel = T2_SKINNY_KERNEL_AVX512;
     else if (t2_skinny_kernel_supported(T2_SKINNY_KERNEL_AVX2))
@@ -368,7 +339,9 @@ int64_t t2_skinny_max_rows(t2_skinny_kernel kernel) {
     case T2_SKINNY_KERNEL_BLIS: return 0;
     case T2_SKINNY_KERNEL_AVX2: return 4;
     case T2_SKINNY_KERNEL_PLAIN:
-    case T2_SKINNY_KERNEL_AVX512: return 128;
+    case T2_SKINNY_KERNEL_AVX512:
+    case T2_SKINNY_KERNEL_AVX512_BF16:
+    case T2_SKINNY_KERNEL_PLAIN_BF16: return 128;
     }
     return 0;
 }
@@ -385,7 +358,25 @@ t2_skinny_kernel t2_skinny_active_kernel(void) {
 
 /* ---- the product ------------------------------------------------------------------------ */
 
-typedef void columns_fn(const operands *op, int64_t m, int64_t j0, int64_t j1);
+typedef void columns_fn(const skinny_operands *op, int64_t m, int64_t j0, int64_t j1);
+
+/* The columns function of the kernel for B of the given type: the BF16 kernels take their
+ * bfloat16 dot products on bfloat16 B (linalg/skinny_bf16.c) and are the float32 kernels of
+ * their ISA otherwise. */
+static columns_fn *columns_of(t2_skinny_kernel kernel, t2_weight_type b_type) {
+    switch (kernel) {
+    case T2_SKINNY_KERNEL_AVX512_BF16:
+        return b_type == T2_WEIGHT_BF16 ? skinny_columns_bf16_avx512 : columns_avx512;
+    case T2_SKINNY_KERNEL_PLAIN_BF16:
+        return b_type == T2_WEIGHT_BF16 ? skinny_columns_bf16_plain : columns_plain;
+    case T2_SKINNY_KERNEL_AVX512: return columns_avx512;
+    case T2_SKINNY_KERNEL_AVX2: return columns_avx2;
+    case T2_SKINNY_KERNEL_PLAIN: return columns_plain;
+    case T2_SKINNY_KERNEL_BLIS: break;
+    }
+    T2_ASSERT(!"a skinny kernel");
+    return columns_plain;
+}
 
 void t2_skinny_forward_weight_with(t2_skinny_kernel kernel, int threads, float *c, int64_t ldc,
                                    const float *a, int64_t lda, t2_weight b, int64_t ldb,
@@ -394,10 +385,8 @@ void t2_skinny_forward_weight_with(t2_skinny_kernel kernel, int threads, float *
     T2_ASSERT(ldc >= n && lda >= k && ldb >= k && threads >= 1);
     T2_ASSERT(beta == 0.0f || beta == 1.0f);
     T2_ASSERT(kernel != T2_SKINNY_KERNEL_BLIS && t2_skinny_kernel_supported(kernel));
-    columns_fn *columns = kernel == T2_SKINNY_KERNEL_AVX512 ? columns_avx512
-                          : kernel == T2_SKINNY_KERNEL_AVX2 ? columns_avx2
-                                                            : columns_plain;
-    operands op = {c, a, b.data, b.type, ldc, lda, ldb, k, beta == 1.0f};
+    columns_fn *columns = columns_of(kernel, b.type);
+    skinny_operands op = {c, a, b.data, b.type, ldc, lda, ldb, k, beta == 1.0f};
     if (m * n * k < T2_SKINNY_PARALLEL_MACS) threads = 1;
     if (threads == 1) {
         columns(&op, m, 0, n);

@@ -8,20 +8,30 @@
  *   m >= 1 (any; t2_gemm sends up to t2_skinny_max_rows(kernel) rows); C must not overlap
  *   A or B.
  *
- * Kernels, chosen once per process at the first call: AVX-512F, AVX2+FMA+F16C, plain C. The SIMD
- * ones are compiled with function-level target attributes and picked with
- * __builtin_cpu_supports, so a binary built anywhere runs on any x86-64. The environment
- * variable T2_KERNEL=avx512|avx2|plain|blis forces one (blis: every product goes to BLIS);
- * an unknown value or a kernel the CPU lacks falls back to the automatic choice, which is
- * the widest SIMD kernel, or BLIS on a CPU without AVX2+FMA (the plain kernel would call
- * libm's software fmaf there). t2_skinny_active_kernel() says which one runs.
+ * Kernels, chosen once per process at the first call: AVX-512F, AVX2+FMA+F16C, plain C, and
+ * AVX-512-BF16 when asked for. The SIMD ones are compiled with function-level target
+ * attributes and picked with __builtin_cpu_supports, so a binary built anywhere runs on any
+ * x86-64. The environment variable T2_KERNEL=avx512|avx2|plain|blis|avx512bf16|plainbf16
+ * forces one (blis: every product goes to BLIS); an unknown value or a kernel the CPU lacks
+ * falls back to the automatic choice: AVX-512F, else AVX2+FMA, else BLIS (the plain kernels
+ * would call libm's software fmaf there). avx512bf16 is never chosen automatically: on the
+ * AVX-512-BF16 Xeon t2 is measured on, vdpbf16ps with distinct operands issues once per ~3
+ * cycles and the kernel reads bfloat16 weights slower than avx512's widening
+ * (docs/inference.md). t2_skinny_active_kernel() says which one runs.
  *
- * Every kernel computes every element the same way: 16 partial sums, lane l accumulating
+ * Float32 arithmetic (every kernel on float32 and float16 B; all but the two BF16 kernels on
+ * bfloat16 B): every element is computed the same way: 16 partial sums, lane l accumulating
  * a[p] b[p] for p = l mod 16 in increasing p with fused multiply-adds (the k tail padded
  * with zeros), folded as the tree of linalg/lanes.h (l + l+8, + l+4, + l+2, + l+1), then
  * stored or added to C. So results are bitwise the same on every kernel, for every thread
  * count, for every m and every position of a row or column in the product: a sequence's
  * logits do not depend on the batch it decodes in. They differ from BLIS's in the last bits.
+ *
+ * Bfloat16 dot products (the BF16 kernels on bfloat16 B, linalg/skinny_bf16.c): A's elements
+ * are rounded to bfloat16 and pairs of products summed as AVX-512-BF16's vdpbf16ps does —
+ * llama.cpp's arithmetic on bfloat16 weights, with half the loads and no widening. Bitwise
+ * the same on avx512bf16 and plainbf16, for every thread count, m and position; not equal to
+ * the float32 arithmetic on B's widening (A's rounding: ~2^-9 relative per product).
  *
  * Threading: OpenMP over column ranges of C (each element computed by one thread), with
  * t2_blis_threads() threads (linalg/blis_setup.h) for products of at least
@@ -43,7 +53,11 @@ typedef enum t2_skinny_kernel {
     T2_SKINNY_KERNEL_BLIS,  /* none: products go to BLIS */
     T2_SKINNY_KERNEL_PLAIN, /* portable C with fmaf */
     T2_SKINNY_KERNEL_AVX2,  /* AVX2 + FMA */
-    T2_SKINNY_KERNEL_AVX512 /* AVX-512F */
+    T2_SKINNY_KERNEL_AVX512, /* AVX-512F */
+    /* AVX-512F, and on bfloat16 weights bfloat16 dot products (AVX-512-BF16's vdpbf16ps):
+     * A's elements rounded to bfloat16, see linalg/skinny_bf16.c */
+    T2_SKINNY_KERNEL_AVX512_BF16,
+    T2_SKINNY_KERNEL_PLAIN_BF16 /* its portable-C twin: plain, and the same bf16 products */
 } t2_skinny_kernel;
 
 /* C = A Bᵀ (beta 0) or C += A Bᵀ (beta 1), shapes as above, on the active kernel (which must
@@ -57,9 +71,10 @@ void t2_skinny_forward_with(t2_skinny_kernel kernel, int threads, float *c, int6
                             const float *a, int64_t lda, const float *b, int64_t ldb,
                             int64_t m, int64_t n, int64_t k, float beta);
 
-/* The same with B in its storage type (linalg/weight.h): bfloat16 and float16 elements are
- * widened to float32 as they are loaded, so the result equals bit for bit that of B's float32
- * widening. ldb counts elements. */
+/* The same with B in its storage type (linalg/weight.h): float16 elements, and bfloat16 ones
+ * on all but the BF16 kernels, are widened to float32 as they are loaded, so the result
+ * equals bit for bit that of B's float32 widening; the BF16 kernels take bfloat16 dot
+ * products on bfloat16 B (above). ldb counts elements. */
 void t2_skinny_forward_weight(float *c, int64_t ldc, const float *a, int64_t lda, t2_weight b,
                               int64_t ldb, int64_t m, int64_t n, int64_t k, float beta);
 void t2_skinny_forward_weight_with(t2_skinny_kernel kernel, int threads, float *c, int64_t ldc,
@@ -71,9 +86,9 @@ void t2_skinny_forward_ref(float *c, int64_t ldc, const float *a, int64_t lda, c
                            int64_t ldb, int64_t m, int64_t n, int64_t k, float beta);
 
 /* The most rows for which t2_gemm runs the kernel rather than BLIS: where it measured
- * faster than BLIS's kernel set for the same CPU (docs/inference.md): AVX-512 128, AVX2 4;
- * plain (forced only) as AVX-512, so a forced plain run reproduces an AVX-512 run bit for
- * bit; BLIS 0. */
+ * faster than BLIS's kernel set for the same CPU (docs/inference.md): AVX-512 (and
+ * AVX-512-BF16) 128, AVX2 4; plain and plainbf16 (forced only) as AVX-512, so a forced plain
+ * run reproduces an AVX-512 run bit for bit; BLIS 0. */
 int64_t t2_skinny_max_rows(t2_skinny_kernel kernel);
 /* The same for B of the given type: float32 as above; bfloat16 / float16 128 on every kernel
  * but BLIS (0), since BLIS would first need all of B widened, which costs more than the
@@ -87,7 +102,11 @@ t2_skinny_kernel t2_skinny_active_kernel(void);
 /* 1 when this CPU can run the kernel (BLIS and plain: always). */
 int t2_skinny_kernel_supported(t2_skinny_kernel kernel);
 
-/* "blis", "plain", "avx2", "avx512": the names T2_KERNEL takes. */
+/* 1 for the kernels whose float32 arithmetic is AVX-512F's (avx512, avx512bf16): the other
+ * kernels of linalg/ (decode attention) follow this choice. */
+int t2_skinny_kernel_runs_avx512(t2_skinny_kernel kernel);
+
+/* "blis", "plain", "avx2", "avx512", "avx512bf16", "plainbf16": the names T2_KERNEL takes. */
 const char *t2_skinny_kernel_name(t2_skinny_kernel kernel);
 
 #endif

@@ -2,7 +2,7 @@
 # kernel the CPU lacks is skipped with a message), once with the automatic choice, and with
 # an unknown T2_KERNEL (the automatic choice must win).
 t2_add_test(NAME skinny SOURCES test_skinny.c LABELS linalg)
-foreach(kernel avx512 avx2 plain blis bogus)
+foreach(kernel avx512 avx2 plain blis bogus avx512bf16 plainbf16)
   add_test(NAME skinny_${kernel} COMMAND $<TARGET_FILE:test_skinny>
     WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
   set_tests_properties(skinny_${kernel} PROPERTIES ENVIRONMENT "${T2_TEST_ENV};T2_KERNEL=${kernel}"
@@ -13,7 +13,7 @@ endforeach()
 # build runs the automatic choice and the plain kernel only (each run takes 16-20 s under
 # ASan; the kernels' loads are the same code as skinny's, which runs every kernel there).
 t2_add_test(NAME weight SOURCES test_weight.c LABELS linalg)
-set(T2_WEIGHT_KERNELS avx512 avx2 plain blis)
+set(T2_WEIGHT_KERNELS avx512 avx2 plain blis avx512bf16 plainbf16)
 if(T2_SANITIZE)
   set(T2_WEIGHT_KERNELS plain)
 endif()

@@ -156,7 +156,8 @@ static void check_gemm_dispatch(t2_skinny_kernel active, t2_rng *rng) {
 /* The kernel T2_KERNEL names; -1 when it names none. */
 static int requested_kernel(void) {
     const char *env = getenv("T2_KERNEL");
-    for (int kernel = T2_SKINNY_KERNEL_BLIS; env && kernel <= T2_SKINNY_KERNEL_AVX512; kernel++)
+    for (int kernel = T2_SKINNY_KERNEL_BLIS; env && kernel <= T2_SKINNY_KERNEL_PLAIN_BF16;
+         kernel++)
         if (strcmp(env, t2_skinny_kernel_name(kernel)) == 0) return kernel;
     return -1;
 }

@@ -1,0 +1,87 @@
+/* Private to linalg/skinny*.c: the operands of one skinny product and the helpers every
+ * kernel file shares (linalg/skinny.c: float32 arithmetic on any storage type;
+ * linalg/skinny_bf16.c: bfloat16 dot products on bfloat16 weights). See linalg/skinny.h. */
+#ifndef T2_LINALG_SKINNY_IMPL_H
+#define T2_LINALG_SKINNY_IMPL_H
+
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "linalg/lanes_avx512.h"
+#include "linalg/weight.h"
+
+/* The operands of one product, shared by every thread. B's elements are of b_type (the
+ * kernels are inlined per type, so the type is a constant inside each loop). */
+typedef struct skinny_operands {
+    float *c;
+    const float *a;
+    const unsigned char *b;
+    t2_weight_type b_type;
+    int64_t ldc, lda, ldb, k; /* ldb in elements */
+    int accumulate;           /* beta == 1 */
+} skinny_operands;
+
+/* Row j of B, as bytes. */
+static inline const unsigned char *skinny_b_row(const skinny_operands *op, int64_t j,
+                                                size_t elem_size) {
+    return op->b + (size_t)(j * op->ldb) * elem_size;
+}
+
+/* C's element (i, j) gets the reduced sum. */
+static inline void skinny_store(const skinny_operands *op, int64_t i, int64_t j, float sum) {
+    float *c_ij = &op->c[i * op->ldc + j];
+    *c_ij = op->accumulate ? *c_ij + sum : sum;
+}
+
+/* C's elements (i, j .. j + 3) get the four sums. */
+T2_AVX512 static inline void skinny_store4_avx512(const skinny_operands *op, int64_t i, int64_t j,
+                                                  __m128 sums) {
+    float *c_ij = &op->c[i * op->ldc + j];
+    if (op->accumulate) sums = _mm_add_ps(_mm_loadu_ps(c_ij), sums);
+    _mm_storeu_ps(c_ij, sums);
+}
+
+/* Fetches the cache line at `at + ahead` bytes into L2 (prefetcht1: read, locality 2). The
+ * address is computed as an integer: past the last block it points beyond B, which a
+ * prefetch may touch (it never faults) but C pointer arithmetic may not. The builtin, not
+ * _mm_prefetch: GCC 12 drops _mm_prefetch's instruction when it reaches a function with a
+ * target attribute through an inline helper (none was emitted before 2026-12-07). */
+static inline void skinny_prefetch_l2(const unsigned char *at, int64_t ahead) {
+    __builtin_prefetch((const void *)((uintptr_t)at + (uintptr_t)ahead), 0, 2);
+}
+
+/* The AVX-512 kernels' tiles: up to 4 rows x 6 columns when m > 2 (24 of the 32 registers
+ * accumulate, 6 hold B's vectors; 4-6 % faster than 6 x 4 at m = 8..128, which loads A's
+ * rows more often from L2); m x 8 when m <= 2, which keeps 8 streams of B in flight for the
+ * memory-bound m = 1. */
+enum { SKINNY_AVX512_ROWS = 4, SKINNY_AVX512_COLS = 8, SKINNY_AVX512_WIDE_COLS = 6 };
+
+/* One rows x cols tile of C at (i0, j0); prefetch: 1 in the first row tile of a column
+ * block, which fetches the next block into L2 (the other row tiles find this block in
+ * cache and issue no prefetches). */
+typedef void skinny_tile_fn(const skinny_operands *op, int64_t i0, int rows, int64_t j0,
+                            int cols, int prefetch);
+
+/* Columns [j0, j1) of C in the AVX-512 tiles: m <= 2 in m x 8, else 4 x 6 (the last 1 to 3
+ * rows in one smaller tile; the last columns one at a time). */
+static inline void skinny_columns_avx512_tiles(const skinny_operands *op, int64_t m, int64_t j0,
+                                               int64_t j1, skinny_tile_fn *tile) {
+    int cols = m <= 2 ? SKINNY_AVX512_COLS : SKINNY_AVX512_WIDE_COLS;
+    int rows = m <= 2 ? (int)m : SKINNY_AVX512_ROWS;
+    for (int64_t j = j0; j < j1; j += cols) {
+        if (j + cols > j1) cols = 1;
+        int64_t i = 0;
+        for (; i + rows <= m; i += rows) tile(op, i, rows, j, cols, i == 0);
+        if (i < m) tile(op, i, (int)(m - i), j, cols, i == 0);
+    }
+}
+
+/* Columns [j0, j1) of C = A Bᵀ (+ C) for a bfloat16 B, in bfloat16 dot products
+ * (linalg/skinny_bf16.c): the AVX-512-BF16 kernel and its plain-C twin, bitwise equal. */
+void skinny_columns_bf16_avx512(const skinny_operands *op, int64_t m, int64_t j0, int64_t j1);
+void skinny_columns_bf16_plain(const skinny_operands *op, int64_t m, int64_t j0, int64_t j1);
+
+/* 1 when the CPU runs skinny_columns_bf16_avx512 (AVX-512F, BW and BF16). */
+int skinny_bf16_avx512_supported(void);
+
+#endif
