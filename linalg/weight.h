@@ -4,7 +4,9 @@
  *
  * Products compute in float32 whatever the storage: a bfloat16 or float16 element is
  * widened exactly to float32 as it is loaded, so a product on a half-precision matrix equals
- * bit for bit the same product on its float32 widening (tests/test_weight.c).
+ * bit for bit the same product on its float32 widening (tests/test_weight.c). The exception,
+ * only when T2_KERNEL forces it: the AVX-512-BF16 kernel and its twin take bfloat16 dot
+ * products on bfloat16 matrices (linalg/skinny.h).
  *
  *   t2_weight_gemm        C (m x n) = A (m x k) Wᵀ (+ C)   W: n x k row-major (out x in)
  *   t2_weight_gemm_input  C (m x k) = A (m x n) W  (+ C)   the gradient through W
