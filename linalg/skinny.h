@@ -15,8 +15,8 @@
  * forces one (blis: every product goes to BLIS); an unknown value or a kernel the CPU lacks
  * falls back to the automatic choice: AVX-512F, else AVX2+FMA, else BLIS (the plain kernels
  * would call libm's software fmaf there). avx512bf16 is never chosen automatically: on the
- * AVX-512-BF16 Xeon t2 is measured on, vdpbf16ps with distinct operands issues once per ~3
- * cycles and the kernel reads bfloat16 weights slower than avx512's widening
+ * AVX-512-BF16 Xeon t2 is measured on, vdpbf16ps does half the multiply-adds per second of
+ * vfmadd231ps and the kernel multiplies bfloat16 weights slower than avx512's widening
  * (docs/inference.md). t2_skinny_active_kernel() says which one runs.
  *
  * Float32 arithmetic (every kernel on float32 and float16 B; all but the two BF16 kernels on
