@@ -105,9 +105,9 @@ T2_AVX2 static inline float reduce_avx2(__m256 lo, __m256 hi) {
 }
 
 /* The rows x cols tile of C at (i0, j0); rows <= AVX2_ROWS, cols <= AVX2_COLS and B's type
- * are compile-time constants after inlining, so the accumulators live in registers. */
-/* prefetch: 1 in the first row tile of a column block, which fetches the next block (the
- * other row tiles read this block from cache) */
+ * are compile-time constants after inlining, so the accumulators live in registers.
+ * prefetch: 1 in the first row tile of a column block, which fetches the next block (the
+ * other row tiles read this block from cache). */
 T2_AVX2 __attribute__((always_inline)) static inline void tile_avx2(
     const skinny_operands *op, int64_t i0, int rows, int64_t j0, int cols, int prefetch,
     t2_weight_type type) {
@@ -244,7 +244,8 @@ T2_AVX512 __attribute__((always_inline)) static inline void tile_avx512(
         int c = 0;
         for (; c + 4 <= cols; c += 4)
             skinny_store4_avx512(op, i0 + r, j0 + c,
-                          reduce4_avx512(acc[r][c], acc[r][c + 1], acc[r][c + 2], acc[r][c + 3]));
+                                 reduce4_avx512(acc[r][c], acc[r][c + 1], acc[r][c + 2],
+                                                acc[r][c + 3]));
         for (; c < cols; c++) skinny_store(op, i0 + r, j0 + c, reduce_avx512(acc[r][c]));
     }
 }
