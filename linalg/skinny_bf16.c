@@ -131,14 +131,7 @@ T2_AVX512_BF16 __attribute__((always_inline)) static inline void tile_bf16(
             for (int c = 0; c < cols; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], a_vec, b_vec[c]);
         }
     }
-    for (int r = 0; r < rows; r++) {
-        int c = 0;
-        for (; c + 4 <= cols; c += 4)
-            skinny_store4_avx512(op, i0 + r, j0 + c,
-                                 reduce4_avx512(acc[r][c], acc[r][c + 1], acc[r][c + 2],
-                                                acc[r][c + 3]));
-        for (; c < cols; c++) skinny_store(op, i0 + r, j0 + c, reduce_avx512(acc[r][c]));
-    }
+    skinny_store_tile_avx512(op, i0, rows, j0, cols, acc);
 }
 
 /* One tile of any shape the driver uses, each inlined with constant sizes. Not inlined

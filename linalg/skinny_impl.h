@@ -21,6 +21,12 @@ typedef struct skinny_operands {
     int accumulate;           /* beta == 1 */
 } skinny_operands;
 
+/* The AVX-512 kernels' tiles: up to 4 rows x 6 columns when m > 2 (24 of the 32 registers
+ * accumulate, 6 hold B's vectors; 4-6 % faster than 6 x 4 at m = 8..128, which loads A's
+ * rows more often from L2); m x 8 when m <= 2, which keeps 8 streams of B in flight for the
+ * memory-bound m = 1. */
+enum { SKINNY_AVX512_ROWS = 4, SKINNY_AVX512_COLS = 8, SKINNY_AVX512_WIDE_COLS = 6 };
+
 /* Row j of B, as bytes. */
 static inline const unsigned char *skinny_b_row(const skinny_operands *op, int64_t j,
                                                 size_t elem_size) {
@@ -41,6 +47,21 @@ T2_AVX512 static inline void skinny_store4_avx512(const skinny_operands *op, int
     _mm_storeu_ps(c_ij, sums);
 }
 
+/* C's rows x cols elements at (i0, j0) get the folded sums of the tile's accumulators
+ * (acc[r][c] for element (i0 + r, j0 + c)), four at a time where it can. */
+T2_AVX512 __attribute__((always_inline)) static inline void skinny_store_tile_avx512(
+    const skinny_operands *op, int64_t i0, int rows, int64_t j0, int cols,
+    __m512 acc[][SKINNY_AVX512_COLS]) {
+    for (int r = 0; r < rows; r++) {
+        int c = 0;
+        for (; c + 4 <= cols; c += 4)
+            skinny_store4_avx512(op, i0 + r, j0 + c,
+                                 reduce4_avx512(acc[r][c], acc[r][c + 1], acc[r][c + 2],
+                                                acc[r][c + 3]));
+        for (; c < cols; c++) skinny_store(op, i0 + r, j0 + c, reduce_avx512(acc[r][c]));
+    }
+}
+
 /* Fetches the cache line at `at + ahead` bytes into L2 (prefetcht1: read, locality 2). The
  * address is computed as an integer: past the last block it points beyond B, which a
  * prefetch may touch (it never faults) but C pointer arithmetic may not. The builtin, not
@@ -49,12 +70,6 @@ T2_AVX512 static inline void skinny_store4_avx512(const skinny_operands *op, int
 static inline void skinny_prefetch_l2(const unsigned char *at, int64_t ahead) {
     __builtin_prefetch((const void *)((uintptr_t)at + (uintptr_t)ahead), 0, 2);
 }
-
-/* The AVX-512 kernels' tiles: up to 4 rows x 6 columns when m > 2 (24 of the 32 registers
- * accumulate, 6 hold B's vectors; 4-6 % faster than 6 x 4 at m = 8..128, which loads A's
- * rows more often from L2); m x 8 when m <= 2, which keeps 8 streams of B in flight for the
- * memory-bound m = 1. */
-enum { SKINNY_AVX512_ROWS = 4, SKINNY_AVX512_COLS = 8, SKINNY_AVX512_WIDE_COLS = 6 };
 
 /* One rows x cols tile of C at (i0, j0); prefetch: 1 in the first row tile of a column
  * block, which fetches the next block into L2 (the other row tiles find this block in
