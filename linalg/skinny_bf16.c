@@ -14,8 +14,9 @@
  * Products of two bfloat16 values are exact in float32, so the result differs from the
  * float32 kernels' on B's widening only by A's rounding to 8 significant bits and the lane
  * order: a relative error of about 2^-9 per product, which averages out over k.
- * The rounding and the order were checked on this machine against the instructions on 10^8
- * random bit patterns, NaNs and subnormals included (docs/inference.md).
+ * The order was checked on this machine against vdpbf16ps on 3.2 x 10^7 random lanes and the
+ * rounding against vcvtne2ps2bf16 on 1.3 x 10^8 random floats, NaNs and subnormals included
+ * (docs/inference.md).
  *
  * Tiles as the float32 AVX-512 kernel (linalg/skinny.c): m x 8 for m <= 2 (eight streams of
  * B for the memory-bound m = 1), else 4 x 6; k in chunks of 32 (one cache line of each B
