@@ -5,22 +5,14 @@
 #include <stddef.h>
 
 #include "base/assert.h"
-
-/* log Σ_v exp(z_v / τ), in double. */
-static double log_sum_exp(const float *z, int64_t vocab, double temperature) {
-    double max = -INFINITY;
-    for (int64_t v = 0; v < vocab; v++) max = fmax(max, (double)z[v] / temperature);
-    double sum = 0.0;
-    for (int64_t v = 0; v < vocab; v++) sum += exp((double)z[v] / temperature - max);
-    return max + log(sum);
-}
+#include "rl/log_sum_exp.h"
 
 /* D, and when dlogits is non-NULL scale · τ (q − p) added into it. */
 static double distill(float *dlogits, const float *student, const float *teacher, int64_t vocab,
                       double temperature, double scale) {
     T2_ASSERT(vocab >= 1 && temperature > 0.0);
-    double lse_p = log_sum_exp(teacher, vocab, temperature);
-    double lse_q = log_sum_exp(student, vocab, temperature);
+    double lse_p = t2_log_sum_exp(teacher, vocab, temperature);
+    double lse_q = t2_log_sum_exp(student, vocab, temperature);
     double kl = 0.0;
     for (int64_t v = 0; v < vocab; v++) {
         double log_p = (double)teacher[v] / temperature - lse_p;

@@ -6,20 +6,12 @@
 #include <stddef.h>
 
 #include "base/assert.h"
-
-/* log Σ_v exp z_v, shifted by the row's maximum. */
-static double log_sum_exp(const float *z, int64_t vocab) {
-    float top = z[0];
-    for (int64_t v = 1; v < vocab; v++)
-        if (z[v] > top) top = z[v];
-    double sum = 0.0;
-    for (int64_t v = 0; v < vocab; v++) sum += exp((double)z[v] - top);
-    return top + log(sum);
-}
+#include "rl/log_sum_exp.h"
 
 double t2_rollout_loss_kl(const float *logits, const float *base_logits, int64_t vocab) {
     T2_ASSERT(vocab >= 1);
-    double lse = log_sum_exp(logits, vocab), base_lse = log_sum_exp(base_logits, vocab);
+    double lse = t2_log_sum_exp(logits, vocab, 1.0);
+    double base_lse = t2_log_sum_exp(base_logits, vocab, 1.0);
     double kl = 0.0;
     for (int64_t v = 0; v < vocab; v++) {
         double logp = (double)logits[v] - lse;
@@ -32,7 +24,8 @@ double t2_rollout_loss_kl(const float *logits, const float *base_logits, int64_t
 void t2_rollout_loss_kl_backward(float *dlogits, const float *logits, const float *base_logits,
                                  int64_t vocab, double kl, double scale) {
     T2_ASSERT(vocab >= 1);
-    double lse = log_sum_exp(logits, vocab), base_lse = log_sum_exp(base_logits, vocab);
+    double lse = t2_log_sum_exp(logits, vocab, 1.0);
+    double base_lse = t2_log_sum_exp(base_logits, vocab, 1.0);
     for (int64_t v = 0; v < vocab; v++) {
         double logp = (double)logits[v] - lse;
         double log_ratio = logp - ((double)base_logits[v] - base_lse);
