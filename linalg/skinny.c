@@ -295,7 +295,9 @@ int t2_skinny_kernel_supported(t2_skinny_kernel kernel) {
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
                __builtin_cpu_supports("f16c");
     case T2_SKINNY_KERNEL_AVX512: return __builtin_cpu_supports("avx512f");
-    case T2_SKINNY_KERNEL_AVX512_BF16: return skinny_bf16_avx512_supported();
+    case T2_SKINNY_KERNEL_AVX512_BF16:
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512bf16");
     }
     return 0;
 }

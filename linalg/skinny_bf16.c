@@ -23,7 +23,7 @@
  * row); the next block of B's rows prefetched into L2 while this one is swept.
  *
  * This file is compiled for baseline x86-64 (linalg/CMakeLists.txt); the SIMD kernel enables
- * its ISA with a target attribute and runs only after skinny_bf16_avx512_supported().
+ * its ISA with a target attribute and runs only where t2_skinny_kernel_supported() says so.
  * Reference: Intel 64 and IA-32 Architectures Software Developer's Manual, VCVTNE2PS2BF16
  * and VDPBF16PS. */
 #include <math.h>
@@ -90,12 +90,6 @@ void skinny_columns_bf16_plain(const skinny_operands *op, int64_t m, int64_t j0,
 
 /* A macro: a function attribute cannot be named any other way. */
 #define T2_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
-
-int skinny_bf16_avx512_supported(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512bf16");
-}
 
 /* The rows x cols tile of C at (i0, j0) (rows <= SKINNY_AVX512_ROWS,
  * cols <= SKINNY_AVX512_COLS, constants after inlining). */

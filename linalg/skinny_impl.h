@@ -96,7 +96,4 @@ static inline void skinny_columns_avx512_tiles(const skinny_operands *op, int64_
 void skinny_columns_bf16_avx512(const skinny_operands *op, int64_t m, int64_t j0, int64_t j1);
 void skinny_columns_bf16_plain(const skinny_operands *op, int64_t m, int64_t j0, int64_t j1);
 
-/* 1 when the CPU runs skinny_columns_bf16_avx512 (AVX-512F, BW and BF16). */
-int skinny_bf16_avx512_supported(void);
-
 #endif
