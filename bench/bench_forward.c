@@ -6,7 +6,9 @@
  * embeddings; ~5 GB); flags change every size — and measures, in one run:
  *   prefill: P prompts of L tokens in one forward call (last logits only, as generation does);
  *   decode:  batches of 1, 32 and 128 sequences (each holding a C-token context) stepping one
- *            token at a time;
+ *            token at a time: every round of --steps steps starts again from the C-token
+ *            context, so the steps see contexts C .. C + steps - 1, as llama-batched-bench's
+ *            -npp C -ntg steps does;
  * and for each phase times the very GEMM shapes that phase runs (every projection, the MLP
  * and lm_head, with the same row counts) through t2_gemm alone (so through the skinny
  * kernels where t2_gemm sends them). It prints tokens/s, the forward's FLOP/s (projections,
@@ -257,7 +259,7 @@ typedef struct twin_decoder {
 static phase_result bench_decode(const options *o, const t2_model_config *cfg,
                                  const t2_model_weights *w, int64_t batch,
                                  const t2_model_weights *twin, double *twin_tokens_per_s) {
-    int64_t ctx = o->context, steps = o->steps, capacity = ctx + steps * (o->repeats + 1);
+    int64_t ctx = o->context, steps = o->steps, capacity = ctx + steps;
     t2_forward f;
     t2_kv_cache cache;
     int64_t max_rows = batch * ctx < 4096 ? batch * ctx : 4096;
@@ -285,13 +287,16 @@ static phase_result bench_decode(const options *o, const t2_model_config *cfg,
     /* one forward step, then the same step's GEMMs alone (and at batch 1 a read of the
      * weights), alternating, so that all see the same machine; the medians over the timed
      * rounds (the first warms up) are compared */
-    int64_t n_timed = steps * o->repeats, k = 0, first = 0;
+    int64_t n_timed = steps * o->repeats, k = 0;
     double *fwd_times = t2_alloc_array((size_t)n_timed, sizeof(double));
     double *gemm_times = t2_alloc_array((size_t)n_timed, sizeof(double));
     double *read_times = t2_alloc_array((size_t)n_timed, sizeof(double));
     float sink = 0.0f;
     for (int64_t r = 0; r < o->repeats + 1; r++) {
-        if (r == 1) first = cache.length[0];
+        for (int64_t s = 0; s < batch; s++) { /* back to the C-token context */
+            cache.length[s] = ctx;
+            if (twin != NULL) td.cache.length[s] = ctx;
+        }
         for (int64_t t = 0; t < steps; t++) {
             double start = t2_time_now();
             run_or_die(&f, &cache, seqs, batch, logits);
@@ -318,7 +323,7 @@ static phase_result bench_decode(const options *o, const t2_model_config *cfg,
         t2_kv_cache_free(&td.cache);
         t2_forward_free(&td.f);
     }
-    double attention = (double)batch * attention_flops(cfg, first, n_timed) / (double)n_timed;
+    double attention = (double)batch * attention_flops(cfg, ctx, steps) / (double)steps;
     scratch_free(&scratch);
     t2_free(fwd_times);
     t2_free(gemm_times);
