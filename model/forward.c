@@ -7,8 +7,8 @@
 #include "base/alloc.h"
 #include "base/assert.h"
 #include "linalg/weight.h"
-#include "linalg/ops.h"
 #include "model/forward_groups.h"
+#include "model/forward_rows.h"
 
 void t2_forward_init(t2_forward *f, const t2_model_config *cfg, const t2_model_weights *weights,
                      int64_t max_rows, int64_t max_positions) {
@@ -38,7 +38,9 @@ void t2_forward_init(t2_forward *f, const t2_model_config *cfg, const t2_model_w
     }
     f->pieces = t2_alloc_array((size_t)max_rows, sizeof(t2_forward_piece));
     f->spans = t2_alloc_array((size_t)max_rows, sizeof(t2_forward_attention_span));
+    f->row_piece = t2_alloc_array((size_t)max_rows, sizeof(int64_t));
     t2_forward_attention_init(&f->attention, cfg, max_rows, max_positions);
+    f->pool = t2_worker_pool_new(f->attention.n_threads);
 }
 
 void t2_forward_free(t2_forward *f) {
@@ -46,11 +48,15 @@ void t2_forward_free(t2_forward *f) {
     t2_free(f->slab);
     t2_free(f->pieces);
     t2_free(f->spans);
+    t2_free(f->row_piece);
+    t2_worker_pool_free(f->pool);
     t2_forward_attention_free(&f->attention);
     t2_forward_groups_free(f);
     f->slab = NULL;
     f->pieces = NULL;
     f->spans = NULL;
+    f->row_piece = NULL;
+    f->pool = NULL;
 }
 
 int64_t t2_forward_logits_rows(const t2_forward_seq *seqs, int64_t n_seqs,
@@ -84,7 +90,7 @@ static void qkv_rows(t2_forward *f, const t2_layer_weights *lw, int64_t row, int
     }
 }
 
-/* [Q K V] of `rows` rows of f->xn into f->qkv (+ biases): group 0's matrices for all rows
+/* [Q K V] of `rows` rows of f->xn into f->qkv: group 0's matrices for all rows
  * when the groups share them; else, in factored form, each matrix through
  * t2_forward_groups_linear, or, composed, each run of one group with its group's matrices. */
 static void qkv_projection(t2_forward *f, int64_t layer, int64_t rows) {
@@ -103,30 +109,6 @@ static void qkv_projection(t2_forward *f, int64_t layer, int64_t rows) {
         for (int64_t i = 0; i < f->n_runs; i++)
             qkv_rows(f, t2_forward_group_layer(f, f->runs[i].group, layer), f->runs[i].row,
                      f->runs[i].n);
-    }
-    if (lw->bq) t2_add_bias(f->qkv, lw->bq, rows, f->q_dim, f->qkv_ld);
-    if (lw->bk) t2_add_bias(f->qkv + f->q_dim, lw->bk, rows, f->kv_dim, f->qkv_ld);
-    if (lw->bv) t2_add_bias(f->qkv + f->q_dim + f->kv_dim, lw->bv, rows, f->kv_dim, f->qkv_ld);
-}
-
-/* RoPE on every row's q and k at the row's position, then k and v into the cache. */
-static void rope_and_store(t2_forward *f, t2_kv_cache *cache, int64_t layer,
-                           const t2_forward_piece *pieces, int64_t n_pieces) {
-    int64_t hd = f->cfg->head_dim, n_heads = f->cfg->num_attention_heads;
-    int64_t n_kv = f->cfg->num_key_value_heads;
-    for (int64_t p = 0; p < n_pieces; p++) {
-        const t2_forward_piece *piece = &pieces[p];
-        for (int64_t t = 0; t < piece->n; t++) {
-            int64_t pos = piece->first_pos + t;
-            float *q_row = f->qkv + (piece->row + t) * f->qkv_ld;
-            float *k_row = q_row + f->q_dim, *v_row = k_row + f->kv_dim;
-            const float *cos = t2_rope_cos(&f->rope, pos), *sin = t2_rope_sin(&f->rope, pos);
-            t2_rope_forward(q_row, n_heads, hd, cos, sin);
-            t2_rope_forward(k_row, n_kv, hd, cos, sin);
-            for (int64_t h = 0; h < n_kv; h++)
-                t2_kv_cache_store(cache, piece->slot, layer, h, pos, k_row + h * hd,
-                                  v_row + h * hd);
-        }
     }
 }
 
@@ -175,11 +157,10 @@ static void gate_up_rows(t2_forward *f, const t2_layer_weights *lw, int64_t row,
 }
 
 /* The MLP block on `rows` rows: X += (silu(G) * U) Wdᵀ with [G U] = RMSNorm(X) [Wg Wu]ᵀ
- * (the groups' matrices as in qkv_projection). */
+ * (the groups' matrices as in qkv_projection), f->xn = RMSNorm(X) already written. */
 static void mlp(t2_forward *f, int64_t layer, int64_t rows) {
     int64_t d = f->cfg->hidden_size, ffn = f->cfg->intermediate_size, ld = 2 * ffn;
     const t2_layer_weights *lw = t2_forward_group_layer(f, 0, layer);
-    t2_rmsnorm_forward(f->xn, f->x, lw->post_norm, rows, d, f->cfg->rms_norm_eps);
     if (t2_forward_groups_share(f, layer, T2_LINEAR_GATE, 2)) {
         gate_up_rows(f, lw, 0, rows);
     } else if (f->factored) {
@@ -192,7 +173,7 @@ static void mlp(t2_forward *f, int64_t layer, int64_t rows) {
             gate_up_rows(f, t2_forward_group_layer(f, f->runs[i].group, layer), f->runs[i].row,
                          f->runs[i].n);
     }
-    t2_swiglu_forward(f->mlp, ld, f->mlp, ld, f->mlp + ffn, ld, rows, ffn);
+    t2_forward_rows_swiglu(f, rows);
     t2_forward_groups_linear(f, layer, T2_LINEAR_DOWN, f->x, d, f->mlp, ld, rows, d, ffn, 1.0f);
 }
 
@@ -209,11 +190,12 @@ static void run_chunk(t2_forward *f, t2_kv_cache *cache, t2_forward_piece *piece
                             (int64_t)pieces[p].tokens[t] * d, d);
 
     t2_forward_groups_runs(f, pieces, n_pieces, 0);
+    t2_forward_rows_map(f, pieces, n_pieces);
     for (int64_t layer = 0; layer < cfg->num_hidden_layers; layer++) {
         const t2_layer_weights *lw = &w->layers[layer];
-        t2_rmsnorm_forward(f->xn, f->x, lw->input_norm, rows, d, cfg->rms_norm_eps);
+        t2_forward_rows_norm(f, lw->input_norm, rows);
         qkv_projection(f, layer, rows);
-        rope_and_store(f, cache, layer, pieces, n_pieces);
+        t2_forward_rows_rope_store(f, cache, layer, lw, pieces, rows);
         int last_only = which == T2_FORWARD_LOGITS_LAST && layer == cfg->num_hidden_layers - 1;
         if (last_only) {
             rows = n_pieces = keep_last_rows(f, pieces, n_pieces);
@@ -222,10 +204,10 @@ static void run_chunk(t2_forward *f, t2_kv_cache *cache, t2_forward_piece *piece
         attention(f, cache, layer, pieces, n_pieces, last_only);
         t2_forward_groups_linear(f, layer, T2_LINEAR_O, f->x, d, f->attn, f->q_dim, rows, d,
                                  f->q_dim, 1.0f);
-        if (lw->bo) t2_add_bias(f->x, lw->bo, rows, d, d);
+        t2_forward_rows_mlp_input(f, lw, rows);
         mlp(f, layer, rows);
     }
-    t2_rmsnorm_forward(f->xn, f->x, w->final_norm, rows, d, cfg->rms_norm_eps);
+    t2_forward_rows_norm(f, w->final_norm, rows);
     linear(logits, cfg->vocab_size, f->xn, d, w->lm_head, rows, cfg->vocab_size, d, 0.0f);
 }
 

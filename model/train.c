@@ -131,11 +131,11 @@ void t2_trainer_set_logit_term(t2_trainer *tr, t2_logit_grad_fn fn, void *ctx) {
 
 void t2_trainer_set_threads(t2_trainer *tr, int n_threads) {
     T2_ASSERT(n_threads >= 1);
-    if (tr->pool != NULL && t2_train_pool_threads(tr->pool) == n_threads) return;
-    t2_train_pool_free(tr->pool);
+    if (tr->pool != NULL && t2_worker_pool_threads(tr->pool) == n_threads) return;
+    t2_worker_pool_free(tr->pool);
     t2_free(tr->attn_scratch);
     t2_free(tr->partials);
-    tr->pool = t2_train_pool_new(n_threads);
+    tr->pool = t2_worker_pool_new(n_threads);
     tr->attn_scratch = t2_alloc_array((size_t)(n_threads * tr->attn_scratch_floats),
                                       sizeof(float));
     tr->partials = t2_alloc_array((size_t)(n_threads * tr->partial_width), sizeof(float));
@@ -143,7 +143,7 @@ void t2_trainer_set_threads(t2_trainer *tr, int n_threads) {
 
 void t2_trainer_free(t2_trainer *tr) {
     if (tr == NULL) return;
-    t2_train_pool_free(tr->pool);
+    t2_worker_pool_free(tr->pool);
     t2_free(tr->attn_scratch);
     t2_free(tr->partials);
     t2_rope_free(&tr->rope);
@@ -282,7 +282,7 @@ static void layer_forward(forward_ctx *c, int64_t rows) {
     const t2_layer_weights *lw = c->lw;
     t2_train_layer_acts *a = c->a;
     int64_t d = tr->d, ffn = tr->ffn, q_dim = tr->q_dim, kv_dim = tr->kv_dim;
-    t2_train_pool_run(tr->pool, rows, rows_attention_input, c);
+    t2_worker_pool_run(tr->pool, rows, rows_attention_input, c);
     if (t2_weight_follows(lw->wq, q_dim * d, lw->wk) &&
         t2_weight_follows(lw->wk, kv_dim * d, lw->wv)) {
         linear(a->qkv, tr->qkv_ld, a->xn1, d, lw->wq, rows, tr->qkv_ld, d, 0.0f);
@@ -291,17 +291,17 @@ static void layer_forward(forward_ctx *c, int64_t rows) {
         linear(a->qkv + q_dim, tr->qkv_ld, a->xn1, d, lw->wk, rows, kv_dim, d, 0.0f);
         linear(a->qkv + q_dim + kv_dim, tr->qkv_ld, a->xn1, d, lw->wv, rows, kv_dim, d, 0.0f);
     }
-    t2_train_pool_run(tr->pool, rows, rows_qkv_finish, c);
-    t2_train_pool_run(tr->pool, c->b->n_seqs * tr->n_kv, pairs_attention, c);
+    t2_worker_pool_run(tr->pool, rows, rows_qkv_finish, c);
+    t2_worker_pool_run(tr->pool, c->b->n_seqs * tr->n_kv, pairs_attention, c);
     linear(a->x_mid, d, a->attn, q_dim, lw->wo, rows, d, q_dim, 1.0f);
-    t2_train_pool_run(tr->pool, rows, rows_mlp_input, c);
+    t2_worker_pool_run(tr->pool, rows, rows_mlp_input, c);
     if (t2_weight_follows(lw->w_gate, ffn * d, lw->w_up)) {
         linear(a->gu, 2 * ffn, a->xn2, d, lw->w_gate, rows, 2 * ffn, d, 0.0f);
     } else {
         linear(a->gu, 2 * ffn, a->xn2, d, lw->w_gate, rows, ffn, d, 0.0f);
         linear(a->gu + ffn, 2 * ffn, a->xn2, d, lw->w_up, rows, ffn, d, 0.0f);
     }
-    t2_train_pool_run(tr->pool, rows, rows_swiglu, c);
+    t2_worker_pool_run(tr->pool, rows, rows_swiglu, c);
     linear(c->x_out, d, tr->h, ffn, lw->w_down, rows, d, ffn, 1.0f);
 }
 
@@ -319,9 +319,9 @@ static void forward(t2_trainer *tr, const t2_train_batch *b) {
         c.x_out = l + 1 < n_layers ? tr->layers[l + 1].x : tr->x_final;
         layer_forward(&c, rows);
     }
-    t2_train_pool_run(tr->pool, rows, rows_final_norm, &c);
+    t2_worker_pool_run(tr->pool, rows, rows_final_norm, &c);
     linear(tr->logits, tr->vocab, tr->xn_final, d, w->lm_head, rows, tr->vocab, d, 0.0f);
-    t2_train_pool_run(tr->pool, rows, rows_cross_entropy, &c);
+    t2_worker_pool_run(tr->pool, rows, rows_cross_entropy, &c);
 }
 
 /* L = sum w (-log p(target)), accumulated in double; copies log p out when asked. */

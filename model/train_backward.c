@@ -63,20 +63,20 @@ typedef struct backward_ctx {
 
 /* This worker's column-sum target: the gradient itself on one thread, else its partial. */
 static float *sum_target(const backward_ctx *c, int worker) {
-    if (t2_train_pool_threads(c->tr->pool) == 1) return c->sum;
+    if (t2_worker_pool_threads(c->tr->pool) == 1) return c->sum;
     return c->sum == NULL ? NULL : c->tr->partials + worker * c->tr->partial_width;
 }
 
 /* Runs fn over rows with column sums into grad (n values; NULL: none), through per-worker
  * partials added in worker order when there are several threads. */
-static void run_with_sums(backward_ctx *c, int64_t rows, t2_train_pool_fn fn, float *grad,
+static void run_with_sums(backward_ctx *c, int64_t rows, t2_worker_pool_fn fn, float *grad,
                           int64_t n) {
     t2_trainer *tr = c->tr;
-    int threads = t2_train_pool_threads(tr->pool);
+    int threads = t2_worker_pool_threads(tr->pool);
     c->sum = grad;
     if (grad != NULL && threads > 1)
         memset(tr->partials, 0, (size_t)(threads * tr->partial_width) * sizeof(float));
-    t2_train_pool_run(tr->pool, rows, fn, c);
+    t2_worker_pool_run(tr->pool, rows, fn, c);
     if (grad == NULL || threads == 1) return;
     for (int w = 0; w < threads; w++)
         for (int64_t i = 0; i < n; i++) grad[i] += tr->partials[w * tr->partial_width + i];
@@ -175,7 +175,7 @@ static void head_backward(backward_ctx *c, int64_t rows, t2_model_weights *grads
     int64_t d = tr->d, vocab = tr->vocab;
     for (c->r0 = 0; c->r0 < rows; c->r0 += tr->logit_rows) {
         int64_t r0 = c->r0, n = rows - r0 < tr->logit_rows ? rows - r0 : tr->logit_rows;
-        t2_train_pool_run(tr->pool, n, rows_cross_entropy, c);
+        t2_worker_pool_run(tr->pool, n, rows_cross_entropy, c);
         input_grad(tr->dxn + r0 * d, d, tr->dlogits, vocab, w->lm_head, n, vocab, d, 0.0f);
         if (grads != NULL)
             weight_grad(grads->lm_head, tr->dlogits, vocab, tr->xn_final + r0 * d, d, n, vocab,
@@ -194,7 +194,7 @@ static void mlp_backward(backward_ctx *c, int64_t l, int64_t rows, const t2_trai
     int64_t d = tr->d, ffn = tr->ffn;
     /* down_proj: Δ = dx, input h */
     input_grad(tr->dh, ffn, tr->dx, d, lw->w_down, rows, d, ffn, 0.0f);
-    t2_train_pool_run(tr->pool, rows, rows_swiglu, c);
+    t2_worker_pool_run(tr->pool, rows, rows_swiglu, c);
     if (gw) weight_grad(gw->w_down, tr->dx, d, tr->h, ffn, rows, d, ffn);
     callback(tr, opt, l, T2_LINEAR_DOWN, tr->h, tr->dx, d, rows, ffn, d);
     /* gate_proj and up_proj: Δ = dgate | dup, input xn2 */
@@ -230,8 +230,8 @@ static void attention_block_backward(backward_ctx *c, int64_t l, const t2_train_
     if (gw && gw->bo) bias_backward(c, rows, gw->bo, tr->dx, d, d);
     callback(tr, opt, l, T2_LINEAR_O, a->attn, tr->dx, d, rows, q_dim, d);
 
-    t2_train_pool_run(tr->pool, c->b->n_seqs * tr->n_kv, pairs_attention, c);
-    t2_train_pool_run(tr->pool, rows, rows_rope, c);
+    t2_worker_pool_run(tr->pool, c->b->n_seqs * tr->n_kv, pairs_attention, c);
+    t2_worker_pool_run(tr->pool, rows, rows_rope, c);
 
     /* q/k/v_proj: Δ = dq | dk | dv, input xn1 */
     if (gw && gw->bq) bias_backward(c, rows, gw->bq, tr->dqkv, q_dim, ld);

@@ -16,18 +16,7 @@
 
 #include "model/rope.h"
 #include "model/train.h"
-
-/* The worker threads for the work between GEMMs (model/train_pool.c: OpenMP regions of
- * n_threads threads, sharing BLIS's OpenMP threads). A run splits [0, n) into n_threads
- * contiguous parts (the same split for the same n and thread count), calls
- * fn(ctx, begin, end, part) on each, part < n_threads (the index of the part's scratch), and
- * returns when all are done. */
-typedef struct t2_train_pool t2_train_pool;
-typedef void (*t2_train_pool_fn)(void *ctx, int64_t begin, int64_t end, int worker);
-t2_train_pool *t2_train_pool_new(int n_threads);
-void t2_train_pool_free(t2_train_pool *p); /* accepts NULL */
-int t2_train_pool_threads(const t2_train_pool *p);
-void t2_train_pool_run(t2_train_pool *p, int64_t n, t2_train_pool_fn fn, void *ctx);
+#include "model/worker_pool.h"
 
 /* What one layer's forward leaves for its backward (each rows x width, leading dimension
  * = width). */
@@ -71,7 +60,7 @@ struct t2_trainer {
     float *dlogits;  /* logit_rows x vocab */
     float *delta;    /* rows x max(q_dim, kv_dim, ffn): a contiguous Δ for the callback */
     /* per worker thread (outside the slab: their count follows t2_trainer_set_threads) */
-    t2_train_pool *pool;
+    t2_worker_pool *pool;
     int64_t attn_scratch_floats;  /* t2_attention_scratch_floats(max_len, group, head_dim) */
     float *attn_scratch;          /* n_threads x attn_scratch_floats */
     int64_t partial_width;        /* max(d, qkv_ld): the widest column sum */

@@ -1,4 +1,4 @@
-/* The trainer's worker threads for the work between GEMMs (elementwise kernels, attention):
+/* Worker threads for the work between GEMMs (elementwise kernels, the trainer's attention):
  * OpenMP parallel regions of n_threads threads. OpenMP is the runtime BLIS's own threads run
  * on (Debian's libblis is the OpenMP build), so a region here reuses the very threads that
  * just ran a GEMM — still spinning, they start at once — instead of competing with them for
@@ -12,24 +12,24 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
-#include "model/train_impl.h"
+#include "model/worker_pool.h"
 
-struct t2_train_pool {
+struct t2_worker_pool {
     int n_threads; /* parts per run, and threads asked of OpenMP */
 };
 
-t2_train_pool *t2_train_pool_new(int n_threads) {
+t2_worker_pool *t2_worker_pool_new(int n_threads) {
     T2_ASSERT(n_threads >= 1);
-    t2_train_pool *p = t2_alloc_zero(sizeof *p);
+    t2_worker_pool *p = t2_alloc_zero(sizeof *p);
     p->n_threads = n_threads;
     return p;
 }
 
-void t2_train_pool_free(t2_train_pool *p) { t2_free(p); }
+void t2_worker_pool_free(t2_worker_pool *p) { t2_free(p); }
 
-int t2_train_pool_threads(const t2_train_pool *p) { return p->n_threads; }
+int t2_worker_pool_threads(const t2_worker_pool *p) { return p->n_threads; }
 
-void t2_train_pool_run(t2_train_pool *p, int64_t n, t2_train_pool_fn fn, void *ctx) {
+void t2_worker_pool_run(t2_worker_pool *p, int64_t n, t2_worker_pool_fn fn, void *ctx) {
     int parts = p->n_threads;
     if (parts == 1 || n <= 1) {
         if (n > 0) fn(ctx, 0, n, 0);
