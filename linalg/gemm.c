@@ -24,6 +24,17 @@ void t2_gemm_strided(float *c, int64_t rs_c, int64_t cs_c, const float *a, int64
               c, (inc_t)rs_c, (inc_t)cs_c);
 }
 
+void t2_gemm_strided_serial(float *c, int64_t rs_c, const float *a, int64_t rs_a, int64_t cs_a,
+                            const float *b, int64_t rs_b, int64_t cs_b, int64_t m, int64_t n,
+                            int64_t k, float alpha, float beta) {
+    if (m == 0 || n == 0) return;
+    rntm_t rntm = BLIS_RNTM_INITIALIZER;
+    bli_rntm_set_num_threads(1, &rntm);
+    bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, to_dim(m), to_dim(n), to_dim(k), &alpha,
+                 (float *)a, (inc_t)rs_a, (inc_t)cs_a, (float *)b, (inc_t)rs_b, (inc_t)cs_b,
+                 &beta, c, (inc_t)rs_c, 1, NULL, &rntm);
+}
+
 void t2_gemm(float *c, int64_t ldc, const float *a, int64_t lda, int trans_a, const float *b,
              int64_t ldb, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, float beta) {
     T2_ASSERT(ldc >= n);

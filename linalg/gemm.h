@@ -23,6 +23,14 @@ void t2_gemm_strided(float *c, int64_t rs_c, int64_t cs_c, const float *a, int64
                      int64_t cs_a, const float *b, int64_t rs_b, int64_t cs_b, int64_t m,
                      int64_t n, int64_t k, float alpha, float beta);
 
+/* t2_gemm_strided on the calling thread only (BLIS with a one-thread runtime, c's column
+ * stride 1), so that several products can run at once on the threads of a caller without
+ * BLIS starting threads of its own inside each. Each element sums over k as the threaded
+ * product does. */
+void t2_gemm_strided_serial(float *c, int64_t rs_c, const float *a, int64_t rs_a, int64_t cs_a,
+                            const float *b, int64_t rs_b, int64_t cs_b, int64_t m, int64_t n,
+                            int64_t k, float alpha, float beta);
+
 /* Plain-loop twin of t2_gemm, accumulating in double: the reference for tests. */
 void t2_gemm_ref(float *c, int64_t ldc, const float *a, int64_t lda, int trans_a, const float *b,
                  int64_t ldb, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,

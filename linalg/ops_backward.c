@@ -6,18 +6,15 @@
  * if-convert float compares under -ftrapping-math), and exp is t2_exp_inplace's polynomial
  * applied to a row at a time. Does not: run GEMMs other than the attention's, or start
  * threads (the attention's GEMMs run on the caller's thread). */
-#define BLIS_DISABLE_BLAS_DEFS
-#include <blis.h>
-
 #include "linalg/ops_backward.h"
 
-#include <limits.h>
 #include <math.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/assert.h"
 #include "linalg/clones.h"
+#include "linalg/gemm.h"
 #include "linalg/lanes.h"
 #include "linalg/ops.h"
 
@@ -73,21 +70,6 @@ static float max_of(const float *x, int64_t n) {
         max = key > max ? key : max;
     }
     return key_float(max);
-}
-
-/* C = alpha A B + beta C with explicit strides (as t2_gemm_strided), on the calling thread
- * only: BLIS with a one-thread runtime, so several attention kernels can run at once on the
- * threads of a caller without BLIS starting threads of its own inside each. */
-static void gemm_serial(float *c, int64_t rs_c, const float *a, int64_t rs_a, int64_t cs_a,
-                        const float *b, int64_t rs_b, int64_t cs_b, int64_t m, int64_t n,
-                        int64_t k, float alpha, float beta) {
-    T2_ASSERT(m >= 0 && m <= INT_MAX && n >= 0 && n <= INT_MAX && k >= 0 && k <= INT_MAX);
-    if (m == 0 || n == 0) return;
-    rntm_t rntm = BLIS_RNTM_INITIALIZER;
-    bli_rntm_set_num_threads(1, &rntm);
-    bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, (dim_t)m, (dim_t)n, (dim_t)k, &alpha,
-                 (float *)a, (inc_t)rs_a, (inc_t)cs_a, (float *)b, (inc_t)rs_b, (inc_t)cs_b,
-                 &beta, c, (inc_t)rs_c, 1, NULL, &rntm);
 }
 
 /* x[j] <- exp(x[j] - shift), in place. */
@@ -254,8 +236,8 @@ void t2_attention_lse_forward(float *out, int64_t ld_out, float *lse, int64_t ld
         int64_t n_keys = t0 + b, rows = n_group * b;
         gather_heads(sc.qs, q, ld_q, t0, b, n_group, head_dim);
         /* S = scale Qs Kᵀ over the keys the block sees */
-        gemm_serial(sc.s, n_keys, sc.qs, head_dim, 1, sc.kt, n, 1, rows, n_keys, head_dim,
-                    scale, 0.0f);
+        t2_gemm_strided_serial(sc.s, n_keys, sc.qs, head_dim, 1, sc.kt, n, 1, rows, n_keys,
+                               head_dim, scale, 0.0f);
         for (int64_t g = 0; g < n_group; g++) {
             for (int64_t i = 0; i < b; i++) {
                 float *s_row = sc.s + (g * b + i) * n_keys;
@@ -270,8 +252,8 @@ void t2_attention_lse_forward(float *out, int64_t ld_out, float *lse, int64_t ld
         }
         /* O = P V, with the softmax's normalisation applied to the head_dim outputs rather
          * than to the n_keys probabilities */
-        gemm_serial(sc.rows_b, head_dim, sc.s, n_keys, 1, v, ld_kv, 1, rows, head_dim, n_keys,
-                    1.0f, 0.0f);
+        t2_gemm_strided_serial(sc.rows_b, head_dim, sc.s, n_keys, 1, v, ld_kv, 1, rows, head_dim,
+                               n_keys, 1.0f, 0.0f);
         for (int64_t g = 0; g < n_group; g++) {
             for (int64_t i = 0; i < b; i++) {
                 const float *restrict o_row = sc.rows_b + (g * b + i) * head_dim;
@@ -307,8 +289,8 @@ void t2_attention_backward(float *dq, int64_t ld_dq, float *dk, float *dv, int64
                 sc.d[g * b + i] = dot(dout + (t0 + i) * ld_dout + g * head_dim,
                                       out + (t0 + i) * ld_out + g * head_dim, head_dim);
         /* P = exp(scale Qs Kᵀ - lse), masked */
-        gemm_serial(sc.s, n_keys, sc.qs, head_dim, 1, sc.kt, n, 1, rows, n_keys, head_dim,
-                    scale, 0.0f);
+        t2_gemm_strided_serial(sc.s, n_keys, sc.qs, head_dim, 1, sc.kt, n, 1, rows, n_keys,
+                               head_dim, scale, 0.0f);
         for (int64_t g = 0; g < n_group; g++) {
             for (int64_t i = 0; i < b; i++) {
                 float *p_row = sc.s + (g * b + i) * n_keys;
@@ -318,10 +300,10 @@ void t2_attention_backward(float *dq, int64_t ld_dq, float *dk, float *dv, int64
             }
         }
         /* dP = dOs Vᵀ;  dV += Pᵀ dOs */
-        gemm_serial(sc.dp, n_keys, sc.rows_b, head_dim, 1, sc.vt, n, 1, rows, n_keys, head_dim,
-                    1.0f, 0.0f);
-        gemm_serial(dv, ld_dkv, sc.s, 1, n_keys, sc.rows_b, head_dim, 1, n_keys, head_dim, rows,
-                    1.0f, 1.0f);
+        t2_gemm_strided_serial(sc.dp, n_keys, sc.rows_b, head_dim, 1, sc.vt, n, 1, rows, n_keys,
+                               head_dim, 1.0f, 0.0f);
+        t2_gemm_strided_serial(dv, ld_dkv, sc.s, 1, n_keys, sc.rows_b, head_dim, 1, n_keys,
+                               head_dim, rows, 1.0f, 1.0f);
         /* dS = P (dP - D), over P in place (masked entries stay 0) */
         for (int64_t r = 0; r < rows; r++) {
             float *restrict p_row = sc.s + r * n_keys;
@@ -330,11 +312,11 @@ void t2_attention_backward(float *dq, int64_t ld_dq, float *dk, float *dv, int64
             for (int64_t j = 0; j < n_keys; j++) p_row[j] *= dp_row[j] - d;
         }
         /* dQs = scale dS K (into the dout rows, no longer needed);  dK += scale dSᵀ Qs */
-        gemm_serial(sc.rows_b, head_dim, sc.s, n_keys, 1, k, ld_kv, 1, rows, head_dim, n_keys,
-                    scale, 0.0f);
+        t2_gemm_strided_serial(sc.rows_b, head_dim, sc.s, n_keys, 1, k, ld_kv, 1, rows, head_dim,
+                               n_keys, scale, 0.0f);
         scatter_heads(dq, ld_dq, sc.rows_b, t0, b, n_group, head_dim);
-        gemm_serial(dk, ld_dkv, sc.s, 1, n_keys, sc.qs, head_dim, 1, n_keys, head_dim, rows,
-                    scale, 1.0f);
+        t2_gemm_strided_serial(dk, ld_dkv, sc.s, 1, n_keys, sc.qs, head_dim, 1, n_keys, head_dim,
+                               rows, scale, 1.0f);
     }
 }
 

@@ -1,5 +1,6 @@
 /* The forward's attention on all threads (see forward_attention.h): decode pairs cut into
- * blocks shared among OpenMP threads, prefill spans as BLIS GEMMs.
+ * blocks shared among OpenMP threads, prefill (span, KV head) units shared among the worker
+ * pool's threads, each unit's GEMMs on its own thread.
  * Built with the compiler's OpenMP flag (model/CMakeLists.txt). */
 #include "model/forward_attention.h"
 
@@ -13,6 +14,7 @@
 #include "linalg/decode_attention.h"
 #include "linalg/gemm.h"
 #include "linalg/ops.h"
+#include "model/worker_pool.h"
 
 /* Query rows per prefill GEMM block; parts buffer size in floats (waves beyond it). */
 enum { SCORE_ROWS = 64, PARTS_BUDGET_FLOATS = 1 << 20 };
@@ -28,7 +30,6 @@ void t2_forward_attention_init(t2_forward_attention *a, const t2_model_config *c
     a->max_rows = max_rows;
     a->max_positions = max_positions;
     a->score_rows = a->group > SCORE_ROWS ? a->group : SCORE_ROWS;
-    a->scores = t2_alloc_array((size_t)(a->score_rows * max_positions), sizeof(float));
     a->part_floats = t2_decode_attention_part_floats(a->group, a->head_dim);
     /* the budget, but at least one pair's blocks and at most every pair's */
     int64_t pair_blocks = t2_decode_attention_blocks(max_positions);
@@ -38,6 +39,7 @@ void t2_forward_attention_init(t2_forward_attention *a, const t2_model_config *c
     a->part_capacity = capacity;
     a->parts = t2_alloc_array((size_t)(capacity * a->part_floats), sizeof(float));
     a->pairs = t2_alloc_array((size_t)(max_rows * a->n_kv), sizeof *a->pairs);
+    a->prefill = t2_alloc_array((size_t)max_rows, sizeof *a->prefill);
     int threads = t2_blis_threads();
     t2_forward_attention_set_threads(a, threads > 1 ? threads : 1);
 }
@@ -48,18 +50,29 @@ void t2_forward_attention_free(t2_forward_attention *a) {
     t2_free(a->block_scores);
     t2_free(a->kv_wide);
     t2_free(a->pairs);
+    t2_free(a->prefill);
+    t2_worker_pool_free(a->pool);
     a->scores = a->parts = a->block_scores = a->kv_wide = NULL;
     a->pairs = NULL;
+    a->prefill = NULL;
+    a->pool = NULL;
 }
 
 void t2_forward_attention_set_threads(t2_forward_attention *a, int n_threads) {
     T2_ASSERT(n_threads >= 1);
     if (a->block_scores != NULL && a->n_threads == n_threads) return;
     t2_free(a->block_scores);
+    t2_free(a->scores);
+    t2_free(a->kv_wide);
+    t2_worker_pool_free(a->pool);
     a->n_threads = n_threads;
     a->block_scores = t2_alloc_array(
         (size_t)(n_threads * t2_decode_attention_block_scratch_floats(a->group, a->head_dim)),
         sizeof(float));
+    a->scores = t2_alloc_array((size_t)(n_threads * a->score_rows * a->max_positions),
+                               sizeof(float));
+    a->kv_wide = NULL;
+    a->pool = t2_worker_pool_new(n_threads);
 }
 
 /* The wave's parts [begin, end) (a part is a block of a pair), with scores scratch. Pairs'
@@ -125,21 +138,63 @@ static void wave_run(t2_forward_attention *a, t2_weight_type kv_type, int64_t n_
 }
 
 /* Causal attention of one query head over n query rows (q rows at stride ld_q, output rows
- * at stride ld_out) at positions first_pos.., as GEMMs over blocks of query rows:
- * S = scale Q Kᵀ, row-wise masked softmax, O = S V. k, v: (first_pos + n) x hd. */
-static void prefill_head(t2_forward_attention *a, float *out, int64_t ld_out, const float *q,
-                         int64_t ld_q, const float *k, const float *v, int64_t n,
-                         int64_t first_pos, float scale) {
+ * at stride ld_out) at positions first_pos.., as GEMMs on the calling thread over blocks of
+ * query rows: S = scale Q Kᵀ, row-wise masked softmax, O = S V. k, v: (first_pos + n) x hd;
+ * scores: score_rows x (first_pos + n). */
+static void prefill_head(const t2_forward_attention *a, float *scores, float *out,
+                         int64_t ld_out, const float *q, int64_t ld_q, const float *k,
+                         const float *v, int64_t n, int64_t first_pos, float scale) {
     int64_t hd = a->head_dim;
     for (int64_t r0 = 0; r0 < n; r0 += a->score_rows) {
         int64_t block = n - r0 < a->score_rows ? n - r0 : a->score_rows;
         int64_t n_ctx = first_pos + r0 + block; /* keys the block's last row sees */
-        t2_gemm_strided(a->scores, n_ctx, 1, q + r0 * ld_q, ld_q, 1, k, 1, hd, block, n_ctx, hd,
-                        scale, 0.0f);
+        t2_gemm_strided_serial(scores, n_ctx, q + r0 * ld_q, ld_q, 1, k, 1, hd, block, n_ctx, hd,
+                               scale, 0.0f);
         for (int64_t i = 0; i < block; i++)
-            t2_softmax_row(a->scores + i * n_ctx, n_ctx, first_pos + r0 + i + 1);
-        t2_gemm_strided(out + r0 * ld_out, ld_out, 1, a->scores, n_ctx, 1, v, hd, 1, block, hd,
-                        n_ctx, 1.0f, 0.0f);
+            t2_softmax_row(scores + i * n_ctx, n_ctx, first_pos + r0 + i + 1);
+        t2_gemm_strided_serial(out + r0 * ld_out, ld_out, scores, n_ctx, 1, v, hd, 1, block, hd,
+                               n_ctx, 1.0f, 0.0f);
+    }
+}
+
+/* What the prefill units of one run read: unit u is (span a->prefill[u / n_kv], KV head
+ * u % n_kv). */
+typedef struct prefill_run {
+    t2_forward_attention *a;
+    float *out;
+    int64_t ld_out, ld_q;
+    const float *q;
+    const t2_kv_cache *cache;
+    int64_t layer;
+    const t2_forward_attention_span *spans;
+    float scale;
+} prefill_run;
+
+/* Units [begin, end) on one thread, with that thread's scores and widening scratch. */
+static void prefill_units(void *ctx, int64_t begin, int64_t end, int worker) {
+    const prefill_run *r = ctx;
+    t2_forward_attention *a = r->a;
+    const t2_kv_cache *cache = r->cache;
+    int64_t hd = a->head_dim, group_dim = a->group * hd;
+    float *scores = a->scores + worker * a->score_rows * a->max_positions;
+    float *kv_wide = a->kv_wide + worker * 2 * a->max_positions * hd;
+    for (int64_t u = begin; u < end; u++) {
+        const t2_forward_attention_span *span = &r->spans[a->prefill[u / a->n_kv]];
+        int64_t h = u % a->n_kv, n_ctx = span->first_pos + span->n;
+        const float *k = t2_kv_cache_k(cache, span->slot, r->layer, h);
+        const float *v = t2_kv_cache_v(cache, span->slot, r->layer, h);
+        if (cache->type != T2_WEIGHT_F32) { /* the GEMMs read float32 */
+            t2_kv_cache_widen(cache, span->slot, r->layer, h, n_ctx, kv_wide,
+                              kv_wide + n_ctx * hd);
+            k = kv_wide;
+            v = kv_wide + n_ctx * hd;
+        }
+        for (int64_t g = 0; g < a->group; g++) {
+            int64_t col = h * group_dim + g * hd;
+            prefill_head(a, scores, r->out + span->row * r->ld_out + col, r->ld_out,
+                         r->q + span->row * r->ld_q + col, r->ld_q, k, v, span->n,
+                         span->first_pos, r->scale);
+        }
     }
 }
 
@@ -178,28 +233,14 @@ void t2_forward_attention_run(t2_forward_attention *a, float *out, int64_t ld_ou
         }
     }
     wave_run(a, cache->type, n_pairs, n_parts, scale);
-    /* prefill spans: per (KV head, query head), GEMMs threaded by BLIS */
-    for (int64_t s = 0; s < n_spans; s++) {
-        const t2_forward_attention_span *span = &spans[s];
-        if (span->n <= T2_FORWARD_ATTENTION_DECODE_ROWS) continue;
-        int64_t n_ctx = span->first_pos + span->n;
-        for (int64_t h = 0; h < a->n_kv; h++) {
-            const float *k = t2_kv_cache_k(cache, span->slot, layer, h);
-            const float *v = t2_kv_cache_v(cache, span->slot, layer, h);
-            if (cache->type != T2_WEIGHT_F32) { /* the GEMMs read float32 */
-                if (a->kv_wide == NULL)
-                    a->kv_wide = t2_alloc_array((size_t)(2 * a->max_positions * hd), sizeof(float));
-                t2_kv_cache_widen(cache, span->slot, layer, h, n_ctx, a->kv_wide,
-                                  a->kv_wide + n_ctx * hd);
-                k = a->kv_wide;
-                v = a->kv_wide + n_ctx * hd;
-            }
-            for (int64_t g = 0; g < a->group; g++) {
-                int64_t col = h * group_dim + g * hd;
-                prefill_head(a, out + span->row * ld_out + col, ld_out,
-                             q + span->row * ld_q + col, ld_q, k, v, span->n, span->first_pos,
-                             scale);
-            }
-        }
-    }
+    /* prefill spans: (span, KV head) units over the pool's threads */
+    int64_t n_prefill = 0;
+    for (int64_t s = 0; s < n_spans; s++)
+        if (spans[s].n > T2_FORWARD_ATTENTION_DECODE_ROWS) a->prefill[n_prefill++] = s;
+    if (n_prefill == 0) return;
+    if (cache->type != T2_WEIGHT_F32 && a->kv_wide == NULL)
+        a->kv_wide = t2_alloc_array((size_t)(a->n_threads * 2 * a->max_positions * hd),
+                                    sizeof(float));
+    prefill_run run = {a, out, ld_out, ld_q, q, cache, layer, spans, scale};
+    t2_worker_pool_run(a->pool, n_prefill * a->n_kv, prefill_units, &run);
 }

@@ -10,7 +10,8 @@
  *     (sequence, KV head). Every K and V row is read once per (query token, KV head), for all
  *     query heads sharing that KV head.
  *   - Long spans (prefill) run GEMMs over blocks of 64 query rows per query head (scores,
- *     masked softmax, weighted values) through BLIS, whose own threads share the work.
+ *     masked softmax, weighted values); the (span, KV head) units are shared among the
+ *     threads, each unit's GEMMs on one thread (BLIS with a one-thread runtime).
  * Determinism: how the positions are cut depends on the query's position alone, and each
  * output is merged in a fixed order, so results are bitwise the same for any thread count
  * and any batch the sequence shares.
@@ -29,6 +30,7 @@
 
 #include "model/config.h"
 #include "model/kv_cache.h"
+#include "model/worker_pool.h"
 
 /* Spans of at most this many query tokens take the decode kernel. */
 enum { T2_FORWARD_ATTENTION_DECODE_ROWS = 8 };
@@ -55,14 +57,16 @@ typedef struct t2_forward_attention {
     int64_t max_rows, max_positions;
     int n_threads;
     int64_t score_rows;             /* query rows per prefill GEMM block */
-    float *scores;                  /* score_rows x max_positions: prefill scores */
+    float *scores;                  /* n_threads x score_rows x max_positions: prefill scores */
     int64_t part_floats;            /* floats per part (t2_decode_attention_part_floats) */
     int64_t part_capacity;          /* parts the buffer holds: the largest wave */
     float *parts;                   /* part_capacity x part_floats */
     float *block_scores; /* n_threads x t2_decode_attention_block_scratch_floats(group, head_dim) */
     t2_forward_attention_pair *pairs; /* [max_rows * n_kv]: the current wave */
-    float *kv_wide; /* 2 x max_positions x head_dim: a float16 cache's K and V of one head,
-                     * widened for the prefill GEMMs (allocated at first use) */
+    int64_t *prefill;                 /* [max_rows]: the indices of the run's prefill spans */
+    float *kv_wide; /* n_threads x 2 x max_positions x head_dim: a float16 cache's K and V of
+                     * one head, widened for the prefill GEMMs (allocated at first use) */
+    t2_worker_pool *pool;           /* the prefill units' threads */
 } t2_forward_attention;
 
 /* Prepares the workspace for cfg's heads, chunks of up to max_rows query rows and
