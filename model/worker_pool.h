@@ -5,8 +5,8 @@
 
 #include <stdint.h>
 
-/* OpenMP regions of n_threads threads, sharing BLIS's OpenMP threads. A run splits [0, n) into n_threads
- * contiguous parts (the same split for the same n and thread count), calls
+/* OpenMP regions of n_threads threads, sharing BLIS's OpenMP threads. A run splits [0, n)
+ * into n_threads contiguous parts (the same split for the same n and thread count), calls
  * fn(ctx, begin, end, part) on each, part < n_threads (the index of the part's scratch), and
  * returns when all are done. */
 typedef struct t2_worker_pool t2_worker_pool;
