@@ -137,13 +137,19 @@ T2_AVX512 __attribute__((always_inline)) static inline void scores_avx512(
 
 /* a_g += sum_j p[g][j] v_j for all heads g, head_dim a multiple of 16: four V rows at a time,
  * each V vector loaded once for every head; per element the fused multiply-adds of axpy4
- * (rows in order), then axpy's for the last rows, so bitwise the portable pass. */
+ * (rows in order), then axpy's for the last rows, so bitwise the portable pass. With four
+ * V rows it fetches four of the next block's K rows into L2 (the first next_n), so that
+ * memory works for the next scores pass while this pass computes. */
 T2_AVX512 __attribute__((always_inline)) static inline void values_avx512(
     float *part, int64_t stride, const float *p, const unsigned char *v, int64_t n_group,
-    int64_t head_dim, int64_t n_pos, t2_weight_type type) {
+    int64_t head_dim, int64_t n_pos, t2_weight_type type, const unsigned char *next_k,
+    int64_t next_n) {
     int64_t row_bytes = head_dim * (int64_t)t2_weight_type_size(type);
     int64_t j = 0;
     for (; j + 4 <= n_pos; j += 4) {
+        if (j < next_n)
+            prefetch_span(next_k + j * row_bytes, (next_n - j < 4 ? next_n - j : 4) * row_bytes,
+                          1);
         const unsigned char *v0 = v + j * row_bytes, *v1 = v0 + row_bytes, *v2 = v1 + row_bytes,
                             *v3 = v2 + row_bytes;
         for (int64_t i = 0; i < head_dim; i += 16) {
@@ -185,11 +191,14 @@ T2_AVX512 __attribute__((noinline)) static void scores_avx512_any(
 }
 T2_AVX512 __attribute__((noinline)) static void values_avx512_any(
     float *part, int64_t stride, const float *p, const unsigned char *v, int64_t n_group,
-    int64_t head_dim, int64_t n_pos, t2_weight_type type) {
+    int64_t head_dim, int64_t n_pos, t2_weight_type type, const unsigned char *next_k,
+    int64_t next_n) {
     if (type == T2_WEIGHT_F16)
-        values_avx512(part, stride, p, v, n_group, head_dim, n_pos, T2_WEIGHT_F16);
+        values_avx512(part, stride, p, v, n_group, head_dim, n_pos, T2_WEIGHT_F16, next_k,
+                      next_n);
     else
-        values_avx512(part, stride, p, v, n_group, head_dim, n_pos, T2_WEIGHT_F32);
+        values_avx512(part, stride, p, v, n_group, head_dim, n_pos, T2_WEIGHT_F32, next_k,
+                      next_n);
 }
 
 /* Rows [j, j + n) of a K or V block as float32: the block's own floats, or float16 rows
@@ -209,7 +218,8 @@ int64_t t2_decode_attention_block_scratch_floats(int64_t n_group, int64_t head_d
 T2_CLONES
 void t2_decode_attention_block(float *part, const float *q, const void *k_block,
                                const void *v_block, t2_weight_type kv_type, int64_t n_group,
-                               int64_t head_dim, int64_t n_pos, float scale, float *scratch) {
+                               int64_t head_dim, int64_t n_pos, float scale, float *scratch,
+                               const void *next_k, int64_t next_n) {
     T2_ASSERT(n_group >= 1 && head_dim >= 1 && n_pos >= 1 &&
               n_pos <= T2_DECODE_ATTENTION_BLOCK);
     T2_ASSERT(kv_type == T2_WEIGHT_F32 || kv_type == T2_WEIGHT_F16);
@@ -241,7 +251,8 @@ void t2_decode_attention_block(float *part, const float *q, const void *k_block,
     }
     /* a_g = sum_j p[g][j] v_j: one pass over the V rows for all heads, four rows at a time */
     if (avx512) {
-        values_avx512_any(part, stride, scores, v, n_group, head_dim, n_pos, kv_type);
+        values_avx512_any(part, stride, scores, v, n_group, head_dim, n_pos, kv_type, next_k,
+                          next_k != NULL ? next_n : 0);
         return;
     }
     int64_t j = 0;
@@ -305,10 +316,13 @@ void t2_decode_attention_forward(float *out, const float *q, const void *k, cons
         int64_t j0 = b * T2_DECODE_ATTENTION_BLOCK;
         int64_t n_pos = n_ctx - j0 < T2_DECODE_ATTENTION_BLOCK ? n_ctx - j0
                                                                : T2_DECODE_ATTENTION_BLOCK;
+        int64_t next_n = n_ctx - j0 - n_pos < T2_DECODE_ATTENTION_BLOCK
+                             ? n_ctx - j0 - n_pos : T2_DECODE_ATTENTION_BLOCK;
         t2_decode_attention_block(scratch + b * part_floats, q,
                                   (const unsigned char *)k + j0 * row_bytes,
                                   (const unsigned char *)v + j0 * row_bytes, kv_type, n_group,
-                                  head_dim, n_pos, scale, block_scratch);
+                                  head_dim, n_pos, scale, block_scratch,
+                                  (const unsigned char *)k + (j0 + n_pos) * row_bytes, next_n);
     }
     t2_decode_attention_merge(out, scratch, n_blocks, n_group, head_dim);
 }

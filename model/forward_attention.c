@@ -92,10 +92,22 @@ static void wave_blocks(const t2_forward_attention *a, t2_weight_type kv_type, i
         for (int64_t b = part - pair->first_part; b < n_blocks && part < end; b++, part++) {
             int64_t j0 = b * T2_DECODE_ATTENTION_BLOCK, n_pos = pair->n_ctx - j0;
             if (n_pos > T2_DECODE_ATTENTION_BLOCK) n_pos = T2_DECODE_ATTENTION_BLOCK;
+            /* the K rows of the thread's next part: this pair's next block, or the next
+             * pair's first */
+            const unsigned char *next_k = NULL;
+            int64_t next_n = 0;
+            if (b + 1 < n_blocks) {
+                next_k = (const unsigned char *)pair->k + (j0 + n_pos) * row_bytes;
+                next_n = pair->n_ctx - j0 - n_pos;
+            } else if (part + 1 < end) {
+                next_k = a->pairs[p + 1].k;
+                next_n = a->pairs[p + 1].n_ctx;
+            }
+            if (next_n > T2_DECODE_ATTENTION_BLOCK) next_n = T2_DECODE_ATTENTION_BLOCK;
             t2_decode_attention_block(a->parts + part * a->part_floats, pair->q,
                                       (const unsigned char *)pair->k + j0 * row_bytes,
                                       (const unsigned char *)pair->v + j0 * row_bytes, kv_type,
-                                      a->group, hd, n_pos, scale, scratch);
+                                      a->group, hd, n_pos, scale, scratch, next_k, next_n);
         }
     }
 }
