@@ -189,13 +189,13 @@ static void prefill_units(void *ctx, int64_t begin, int64_t end, int worker) {
     const t2_kv_cache *cache = r->cache;
     int64_t hd = a->head_dim, group_dim = a->group * hd;
     float *scores = a->scores + worker * a->score_rows * a->max_positions;
-    float *kv_wide = a->kv_wide + worker * 2 * a->max_positions * hd;
     for (int64_t u = begin; u < end; u++) {
         const t2_forward_attention_span *span = &r->spans[a->prefill[u / a->n_kv]];
         int64_t h = u % a->n_kv, n_ctx = span->first_pos + span->n;
         const float *k = t2_kv_cache_k(cache, span->slot, r->layer, h);
         const float *v = t2_kv_cache_v(cache, span->slot, r->layer, h);
         if (cache->type != T2_WEIGHT_F32) { /* the GEMMs read float32 */
+            float *kv_wide = a->kv_wide + worker * 2 * a->max_positions * hd;
             t2_kv_cache_widen(cache, span->slot, r->layer, h, n_ctx, kv_wide,
                               kv_wide + n_ctx * hd);
             k = kv_wide;
