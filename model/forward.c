@@ -40,7 +40,6 @@ void t2_forward_init(t2_forward *f, const t2_model_config *cfg, const t2_model_w
     f->spans = t2_alloc_array((size_t)max_rows, sizeof(t2_forward_attention_span));
     f->row_piece = t2_alloc_array((size_t)max_rows, sizeof(int64_t));
     t2_forward_attention_init(&f->attention, cfg, max_rows, max_positions);
-    f->pool = t2_worker_pool_new(f->attention.n_threads);
 }
 
 void t2_forward_free(t2_forward *f) {
@@ -49,14 +48,12 @@ void t2_forward_free(t2_forward *f) {
     t2_free(f->pieces);
     t2_free(f->spans);
     t2_free(f->row_piece);
-    t2_worker_pool_free(f->pool);
     t2_forward_attention_free(&f->attention);
     t2_forward_groups_free(f);
     f->slab = NULL;
     f->pieces = NULL;
     f->spans = NULL;
     f->row_piece = NULL;
-    f->pool = NULL;
 }
 
 int64_t t2_forward_logits_rows(const t2_forward_seq *seqs, int64_t n_seqs,

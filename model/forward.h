@@ -36,7 +36,6 @@
 #include "model/rope.h"
 #include "model/train.h"
 #include "model/weights.h"
-#include "model/worker_pool.h"
 
 /* One sequence of a batch. */
 typedef struct t2_forward_seq {
@@ -101,8 +100,8 @@ typedef struct t2_forward {
     t2_forward_piece *pieces; /* [max_rows] of the current chunk */
     t2_forward_attention_span *spans; /* [max_rows]: the pieces' query rows for attention */
     int64_t *row_piece;               /* [max_rows]: the piece of each row of the chunk */
-    t2_forward_attention attention;   /* its workspace and thread count */
-    t2_worker_pool *pool;             /* the elementwise stages' threads (attention's count) */
+    t2_forward_attention attention;   /* its workspace, thread count and worker pool (which
+                                       * the elementwise stages share) */
     /* weights groups (t2_forward_set_groups); n_groups 0: every row uses `weights` */
     int n_groups;
     const t2_model_weights *const *groups;  /* [n_groups], borrowed */

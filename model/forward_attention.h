@@ -66,7 +66,8 @@ typedef struct t2_forward_attention {
     int64_t *prefill;                 /* [max_rows]: the indices of the run's prefill spans */
     float *kv_wide; /* n_threads x 2 x max_positions x head_dim: a float16 cache's K and V of
                      * one head, widened for the prefill GEMMs (allocated at first use) */
-    t2_worker_pool *pool;           /* the prefill units' threads */
+    t2_worker_pool *pool;           /* the prefill units' threads (and the forward's
+                                     * elementwise stages') */
 } t2_forward_attention;
 
 /* Prepares the workspace for cfg's heads, chunks of up to max_rows query rows and

@@ -29,7 +29,7 @@ static void norm_rows(void *ctx, int64_t begin, int64_t end, int worker) {
 
 void t2_forward_rows_norm(t2_forward *f, const float *weight, int64_t rows) {
     rows_stage s = {.f = f, .norm = weight};
-    t2_worker_pool_run(f->pool, rows, norm_rows, &s);
+    t2_worker_pool_run(f->attention.pool, rows, norm_rows, &s);
 }
 
 static void rope_store_rows(void *ctx, int64_t begin, int64_t end, int worker) {
@@ -61,7 +61,7 @@ void t2_forward_rows_rope_store(t2_forward *f, t2_kv_cache *cache, int64_t layer
                                 const t2_layer_weights *lw, const t2_forward_piece *pieces,
                                 int64_t rows) {
     rows_stage s = {.f = f, .cache = cache, .lw = lw, .pieces = pieces, .layer = layer};
-    t2_worker_pool_run(f->pool, rows, rope_store_rows, &s);
+    t2_worker_pool_run(f->attention.pool, rows, rope_store_rows, &s);
 }
 
 static void mlp_input_rows(void *ctx, int64_t begin, int64_t end, int worker) {
@@ -73,7 +73,7 @@ static void mlp_input_rows(void *ctx, int64_t begin, int64_t end, int worker) {
 
 void t2_forward_rows_mlp_input(t2_forward *f, const t2_layer_weights *lw, int64_t rows) {
     rows_stage s = {.f = f, .lw = lw, .norm = lw->post_norm};
-    t2_worker_pool_run(f->pool, rows, mlp_input_rows, &s);
+    t2_worker_pool_run(f->attention.pool, rows, mlp_input_rows, &s);
 }
 
 static void swiglu_rows(void *ctx, int64_t begin, int64_t end, int worker) {
@@ -86,5 +86,5 @@ static void swiglu_rows(void *ctx, int64_t begin, int64_t end, int worker) {
 
 void t2_forward_rows_swiglu(t2_forward *f, int64_t rows) {
     rows_stage s = {.f = f};
-    t2_worker_pool_run(f->pool, rows, swiglu_rows, &s);
+    t2_worker_pool_run(f->attention.pool, rows, swiglu_rows, &s);
 }
