@@ -58,6 +58,12 @@ void t2_forward_attention_free(t2_forward_attention *a) {
     a->pool = NULL;
 }
 
+/* One thread's prefill scratch: a block of every head of a group stacked (Q and O, head_dim
+ * floats a row) and its scores (max_positions floats a row). */
+static int64_t prefill_scratch_floats(const t2_forward_attention *a) {
+    return a->group * a->score_rows * (2 * a->head_dim + a->max_positions);
+}
+
 void t2_forward_attention_set_threads(t2_forward_attention *a, int n_threads) {
     T2_ASSERT(n_threads >= 1);
     if (a->block_scores != NULL && a->n_threads == n_threads) return;
@@ -69,8 +75,7 @@ void t2_forward_attention_set_threads(t2_forward_attention *a, int n_threads) {
     a->block_scores = t2_alloc_array(
         (size_t)(n_threads * t2_decode_attention_block_scratch_floats(a->group, a->head_dim)),
         sizeof(float));
-    a->scores = t2_alloc_array((size_t)(n_threads * a->score_rows * a->max_positions),
-                               sizeof(float));
+    a->scores = t2_alloc_array((size_t)(n_threads * prefill_scratch_floats(a)), sizeof(float));
     a->kv_wide = NULL;
     a->pool = t2_worker_pool_new(n_threads);
 }
@@ -149,23 +154,34 @@ static void wave_run(t2_forward_attention *a, t2_weight_type kv_type, int64_t n_
     }
 }
 
-/* Causal attention of one query head over n query rows (q rows at stride ld_q, output rows
- * at stride ld_out) at positions first_pos.., as GEMMs on the calling thread over blocks of
- * query rows: S = scale Q Kᵀ, row-wise masked softmax, O = S V. k, v: (first_pos + n) x hd;
- * scores: score_rows x (first_pos + n). */
-static void prefill_head(const t2_forward_attention *a, float *scores, float *out,
-                         int64_t ld_out, const float *q, int64_t ld_q, const float *k,
-                         const float *v, int64_t n, int64_t first_pos, float scale) {
-    int64_t hd = a->head_dim;
+/* Causal attention of the query heads of one KV head over n query rows (row t's heads at
+ * q + t ld_q, head g at g hd; out likewise with ld_out) at positions first_pos.., as GEMMs on
+ * the calling thread over blocks of query rows, the group's heads stacked into one product:
+ * S = scale Q Kᵀ, row-wise masked softmax, O = S V. k, v: (first_pos + n) x hd; scratch:
+ * t2_forward_attention's per-thread prefill scratch (stacked Q, S, O). */
+static void prefill_group(const t2_forward_attention *a, float *scratch, float *out,
+                          int64_t ld_out, const float *q, int64_t ld_q, const float *k,
+                          const float *v, int64_t n, int64_t first_pos, float scale) {
+    int64_t hd = a->head_dim, group = a->group, stacked = group * a->score_rows;
+    float *qs = scratch, *os = qs + stacked * hd, *scores = os + stacked * hd;
     for (int64_t r0 = 0; r0 < n; r0 += a->score_rows) {
         int64_t block = n - r0 < a->score_rows ? n - r0 : a->score_rows;
         int64_t n_ctx = first_pos + r0 + block; /* keys the block's last row sees */
-        t2_gemm_strided_serial(scores, n_ctx, q + r0 * ld_q, ld_q, 1, k, 1, hd, block, n_ctx, hd,
+        for (int64_t g = 0; g < group; g++) /* row g block + i: head g of query row r0 + i */
+            for (int64_t i = 0; i < block; i++)
+                memcpy(qs + (g * block + i) * hd, q + (r0 + i) * ld_q + g * hd,
+                       (size_t)hd * sizeof(float));
+        t2_gemm_strided_serial(scores, n_ctx, qs, hd, 1, k, 1, hd, group * block, n_ctx, hd,
                                scale, 0.0f);
-        for (int64_t i = 0; i < block; i++)
-            t2_softmax_row(scores + i * n_ctx, n_ctx, first_pos + r0 + i + 1);
-        t2_gemm_strided_serial(out + r0 * ld_out, ld_out, scores, n_ctx, 1, v, hd, 1, block, hd,
-                               n_ctx, 1.0f, 0.0f);
+        for (int64_t g = 0; g < group; g++)
+            for (int64_t i = 0; i < block; i++)
+                t2_softmax_row(scores + (g * block + i) * n_ctx, n_ctx, first_pos + r0 + i + 1);
+        t2_gemm_strided_serial(os, hd, scores, n_ctx, 1, v, hd, 1, group * block, hd, n_ctx,
+                               1.0f, 0.0f);
+        for (int64_t g = 0; g < group; g++)
+            for (int64_t i = 0; i < block; i++)
+                memcpy(out + (r0 + i) * ld_out + g * hd, os + (g * block + i) * hd,
+                       (size_t)hd * sizeof(float));
     }
 }
 
@@ -188,7 +204,7 @@ static void prefill_units(void *ctx, int64_t begin, int64_t end, int worker) {
     t2_forward_attention *a = r->a;
     const t2_kv_cache *cache = r->cache;
     int64_t hd = a->head_dim, group_dim = a->group * hd;
-    float *scores = a->scores + worker * a->score_rows * a->max_positions;
+    float *scratch = a->scores + worker * prefill_scratch_floats(a);
     for (int64_t u = begin; u < end; u++) {
         const t2_forward_attention_span *span = &r->spans[a->prefill[u / a->n_kv]];
         int64_t h = u % a->n_kv, n_ctx = span->first_pos + span->n;
@@ -201,12 +217,9 @@ static void prefill_units(void *ctx, int64_t begin, int64_t end, int worker) {
             k = kv_wide;
             v = kv_wide + n_ctx * hd;
         }
-        for (int64_t g = 0; g < a->group; g++) {
-            int64_t col = h * group_dim + g * hd;
-            prefill_head(a, scores, r->out + span->row * r->ld_out + col, r->ld_out,
-                         r->q + span->row * r->ld_q + col, r->ld_q, k, v, span->n,
-                         span->first_pos, r->scale);
-        }
+        prefill_group(a, scratch, r->out + span->row * r->ld_out + h * group_dim, r->ld_out,
+                      r->q + span->row * r->ld_q + h * group_dim, r->ld_q, k, v, span->n,
+                      span->first_pos, r->scale);
     }
 }
 

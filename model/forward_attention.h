@@ -9,9 +9,10 @@
  *     at a long context uses every core, and many sequences at short contexts spread by
  *     (sequence, KV head). Every K and V row is read once per (query token, KV head), for all
  *     query heads sharing that KV head.
- *   - Long spans (prefill) run GEMMs over blocks of 64 query rows per query head (scores,
- *     masked softmax, weighted values); the (span, KV head) units are shared among the
- *     threads, each unit's GEMMs on one thread (BLIS with a one-thread runtime).
+ *   - Long spans (prefill) run GEMMs over blocks of 64 query rows, the query heads of a KV
+ *     head stacked into one product (scores, masked softmax, weighted values); the
+ *     (span, KV head) units are shared among the threads, each unit's GEMMs on one thread
+ *     (BLIS with a one-thread runtime).
  * Determinism: how the positions are cut depends on the query's position alone, and each
  * output is merged in a fixed order, so results are bitwise the same for any thread count
  * and any batch the sequence shares.
@@ -57,7 +58,8 @@ typedef struct t2_forward_attention {
     int64_t max_rows, max_positions;
     int n_threads;
     int64_t score_rows;             /* query rows per prefill GEMM block */
-    float *scores;                  /* n_threads x score_rows x max_positions: prefill scores */
+    float *scores;  /* per thread: a prefill block of a KV head's query heads stacked (Q, O,
+                     * scores) */
     int64_t part_floats;            /* floats per part (t2_decode_attention_part_floats) */
     int64_t part_capacity;          /* parts the buffer holds: the largest wave */
     float *parts;                   /* part_capacity x part_floats */
