@@ -1,7 +1,8 @@
 /* The forward's elementwise stages between its GEMMs (RMSNorm, biases, RoPE and the KV
  * cache stores, SwiGLU), for forward.c: each splits the chunk's rows over the worker pool of
- * the forward's attention (model/worker_pool.h, t2_forward_attention_set_threads). A row's result does not depend on the split, so the
- * bits are those of one thread. Not a public header. */
+ * the forward's attention (model/worker_pool.h, t2_forward_attention_set_threads). A row's
+ * result does not depend on the split, so the bits are those of one thread. Not a public
+ * header. */
 #ifndef T2_MODEL_FORWARD_ROWS_H
 #define T2_MODEL_FORWARD_ROWS_H
 
