@@ -316,13 +316,12 @@ void t2_decode_attention_forward(float *out, const float *q, const void *k, cons
         int64_t j0 = b * T2_DECODE_ATTENTION_BLOCK;
         int64_t n_pos = n_ctx - j0 < T2_DECODE_ATTENTION_BLOCK ? n_ctx - j0
                                                                : T2_DECODE_ATTENTION_BLOCK;
-        int64_t next_n = n_ctx - j0 - n_pos < T2_DECODE_ATTENTION_BLOCK
-                             ? n_ctx - j0 - n_pos : T2_DECODE_ATTENTION_BLOCK;
         t2_decode_attention_block(scratch + b * part_floats, q,
                                   (const unsigned char *)k + j0 * row_bytes,
                                   (const unsigned char *)v + j0 * row_bytes, kv_type, n_group,
                                   head_dim, n_pos, scale, block_scratch,
-                                  (const unsigned char *)k + (j0 + n_pos) * row_bytes, next_n);
+                                  (const unsigned char *)k + (j0 + n_pos) * row_bytes,
+                                  n_ctx - j0 - n_pos);
     }
     t2_decode_attention_merge(out, scratch, n_blocks, n_group, head_dim);
 }

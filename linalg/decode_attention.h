@@ -47,8 +47,8 @@ int64_t t2_decode_attention_block_scratch_floats(int64_t n_group, int64_t head_d
  * t2_decode_attention_part_floats(n_group, head_dim) floats, overwritten (head g at
  * part + g (head_dim + 2): a_g[head_dim], m_g, l_g).
  * scratch: t2_decode_attention_block_scratch_floats(n_group, head_dim) floats.
- * next_k, next_n: the K rows of the block the caller runs next (NULL, 0: none), fetched into
- * L2 while this block's values are summed; they change no result. */
+ * next_k, next_n: the K rows the caller reads next (NULL, 0: none), of which up to n_pos are
+ * fetched into L2 while this block's values are summed; they change no result. */
 void t2_decode_attention_block(float *part, const float *q, const void *k, const void *v,
                                t2_weight_type kv_type, int64_t n_group, int64_t head_dim,
                                int64_t n_pos, float scale, float *scratch, const void *next_k,

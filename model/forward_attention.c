@@ -108,7 +108,6 @@ static void wave_blocks(const t2_forward_attention *a, t2_weight_type kv_type, i
                 next_k = a->pairs[p + 1].k;
                 next_n = a->pairs[p + 1].n_ctx;
             }
-            if (next_n > T2_DECODE_ATTENTION_BLOCK) next_n = T2_DECODE_ATTENTION_BLOCK;
             t2_decode_attention_block(a->parts + part * a->part_floats, pair->q,
                                       (const unsigned char *)pair->k + j0 * row_bytes,
                                       (const unsigned char *)pair->v + j0 * row_bytes, kv_type,
