@@ -102,8 +102,9 @@ static int parse_options(options *o, int argc, char **argv) {
 }
 
 
-/* The GEMMs of one forward: `rows` rows through layers 0..L-2 and the last layer's QKV,
- * `last_rows` rows through the last layer's output projection and MLP and lm_head. */
+/* The GEMMs of one forward: `rows` rows through layers 0..L-2 and the last layer's K and V
+ * (and Q when rows == last_rows, as one [Q K V] product), `last_rows` rows through the last
+ * layer's Q (when fewer than rows), output projection and MLP and lm_head. */
 typedef struct gemm_plan {
     const t2_model_config *cfg;
     int64_t rows, last_rows;
@@ -116,8 +117,8 @@ static double plan_flops(const gemm_plan *p) {
     double kv = (double)(c->num_key_value_heads * c->head_dim);
     double qkv = 2.0 * d * (q + 2 * kv), rest = 2.0 * (q * d + 3.0 * d * ffn);
     double layers = (double)c->num_hidden_layers;
-    return (double)p->rows * (layers * qkv + (layers - 1) * rest) +
-           (double)p->last_rows * (rest + 2.0 * d * (double)c->vocab_size);
+    return (double)p->rows * (layers * qkv + (layers - 1) * rest - 2.0 * d * q) +
+           (double)p->last_rows * (2.0 * d * q + rest + 2.0 * d * (double)c->vocab_size);
 }
 
 /* Runs the plan's GEMMs once on scratch buffers shaped like the forward's. */
@@ -132,7 +133,12 @@ static void plan_run(const gemm_plan *p, const t2_model_weights *w, float *x, fl
                   t2_weight_follows(lw->wk, kv * d, lw->wv));
         T2_ASSERT(t2_weight_follows(lw->w_gate, ffn * d, lw->w_up));
         int64_t m = l == c->num_hidden_layers - 1 ? p->last_rows : p->rows;
-        t2_weight_gemm(y, q + 2 * kv, x, d, lw->wq, p->rows, q + 2 * kv, d, 0.0f);
+        if (m == p->rows) {
+            t2_weight_gemm(y, q + 2 * kv, x, d, lw->wq, p->rows, q + 2 * kv, d, 0.0f);
+        } else { /* the last layer's queries of the last rows only, as the forward */
+            t2_weight_gemm(y + q, q + 2 * kv, x, d, lw->wk, p->rows, 2 * kv, d, 0.0f);
+            t2_weight_gemm(y, q + 2 * kv, x, d, lw->wq, m, q, d, 0.0f);
+        }
         t2_weight_gemm(x, d, y, q, lw->wo, m, d, q, 1.0f);
         t2_weight_gemm(y, 2 * ffn, x, d, lw->w_gate, m, 2 * ffn, d, 0.0f);
         t2_weight_gemm(x, d, y, ffn, lw->w_down, m, d, ffn, 1.0f);
@@ -185,11 +191,12 @@ static double median(double *v, int64_t n) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Causal attention FLOPs (scores and weighted values) of n queries after `first` positions. */
-static double attention_flops(const t2_model_config *c, int64_t first, int64_t n) {
+/* Causal attention FLOPs (scores and weighted values) of n queries after `first` positions in
+ * `layers` layers. */
+static double attention_flops(const t2_model_config *c, int64_t first, int64_t n,
+                              int64_t layers) {
     double keys = (double)n * (double)first + (double)n * (double)(n + 1) / 2.0;
-    return 4.0 * keys * (double)(c->num_attention_heads * c->head_dim) *
-           (double)c->num_hidden_layers;
+    return 4.0 * keys * (double)(c->num_attention_heads * c->head_dim) * (double)layers;
 }
 
 static void fill_tokens(int32_t *tokens, int64_t n, int64_t vocab, t2_rng *rng) {
@@ -234,7 +241,10 @@ static phase_result bench_prefill(const options *o, const t2_model_config *cfg,
         gemm_time = min2(gemm_time, gemm);
     }
     scratch_free(&scratch);
-    double flops = plan_flops(&plan) + (double)n * attention_flops(cfg, 0, len);
+    /* the last layer attends for each prompt's last token only (the rows the forward keeps) */
+    int64_t layers = cfg->num_hidden_layers;
+    double flops = plan_flops(&plan) + (double)n * (attention_flops(cfg, 0, len, layers - 1) +
+                                                    attention_flops(cfg, len - 1, 1, 1));
     phase_result res = {(double)rows / best, flops / best * 1e-9,
                         plan_flops(&plan) / gemm_time * 1e-9, 0.0};
     t2_free(logits);
@@ -323,7 +333,8 @@ static phase_result bench_decode(const options *o, const t2_model_config *cfg,
         t2_kv_cache_free(&td.cache);
         t2_forward_free(&td.f);
     }
-    double attention = (double)batch * attention_flops(cfg, ctx, steps) / (double)steps;
+    double attention = (double)batch * attention_flops(cfg, ctx, steps, cfg->num_hidden_layers) /
+                       (double)steps;
     scratch_free(&scratch);
     t2_free(fwd_times);
     t2_free(gemm_times);

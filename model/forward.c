@@ -70,42 +70,52 @@ static void linear(float *out, int64_t ld_out, const float *in, int64_t ld_in, t
     t2_weight_gemm(out, ld_out, in, ld_in, w, rows, n_out, n_in, beta);
 }
 
-/* [Q K V] of rows [row, row + rows) of f->xn into f->qkv with lw's matrices: one GEMM when
- * the three lie one after the other in memory (then they are one (q_dim + 2 kv_dim) x d
- * matrix), else three. */
-static void qkv_rows(t2_forward *f, const t2_layer_weights *lw, int64_t row, int64_t rows) {
+/* Columns of f->qkv where projection `kind` (Q, K or V) writes, and how many. */
+static int64_t qkv_column(const t2_forward *f, t2_linear_kind kind) {
+    return kind == T2_LINEAR_Q ? 0 : kind == T2_LINEAR_K ? f->q_dim : f->q_dim + f->kv_dim;
+}
+static int64_t qkv_width(const t2_forward *f, t2_linear_kind kind) {
+    return kind == T2_LINEAR_Q ? f->q_dim : f->kv_dim;
+}
+
+/* Projections [first, first + count) of Q, K, V of rows [row, row + rows) of f->xn into their
+ * columns of f->qkv with lw's matrices: matrices that lie one after the other in memory run as
+ * one GEMM (Q, K and V usually do: one (q_dim + 2 kv_dim) x d matrix). */
+static void qkv_rows(t2_forward *f, const t2_layer_weights *lw, t2_linear_kind first,
+                     int count, int64_t row, int64_t rows) {
     int64_t d = f->cfg->hidden_size;
+    const t2_weight *w[3] = {&lw->wq, &lw->wk, &lw->wv};
     const float *in = f->xn + row * d;
     float *out = f->qkv + row * f->qkv_ld;
-    if (t2_weight_follows(lw->wq, f->q_dim * d, lw->wk) &&
-        t2_weight_follows(lw->wk, f->kv_dim * d, lw->wv)) {
-        linear(out, f->qkv_ld, in, d, lw->wq, rows, f->qkv_ld, d, 0.0f);
-    } else {
-        linear(out, f->qkv_ld, in, d, lw->wq, rows, f->q_dim, d, 0.0f);
-        linear(out + f->q_dim, f->qkv_ld, in, d, lw->wk, rows, f->kv_dim, d, 0.0f);
-        linear(out + f->q_dim + f->kv_dim, f->qkv_ld, in, d, lw->wv, rows, f->kv_dim, d, 0.0f);
+    for (int k = (int)first - (int)T2_LINEAR_Q, end = k + count; k < end;) {
+        int64_t width = qkv_width(f, (t2_linear_kind)(T2_LINEAR_Q + k));
+        int next = k + 1;
+        for (; next < end && t2_weight_follows(*w[next - 1], width * d, *w[next]); next++)
+            width += qkv_width(f, (t2_linear_kind)(T2_LINEAR_Q + next));
+        linear(out + qkv_column(f, (t2_linear_kind)(T2_LINEAR_Q + k)), f->qkv_ld, in, d, *w[k],
+               rows, width, d, 0.0f);
+        k = next;
     }
 }
 
-/* [Q K V] of `rows` rows of f->xn into f->qkv: group 0's matrices for all rows
- * when the groups share them; else, in factored form, each matrix through
- * t2_forward_groups_linear, or, composed, each run of one group with its group's matrices. */
-static void qkv_projection(t2_forward *f, int64_t layer, int64_t rows) {
+/* Projections [first, first + count) of Q, K, V of `rows` rows of f->xn into f->qkv: group
+ * 0's matrices for all rows when the groups share them; else, in factored form, each matrix
+ * through t2_forward_groups_linear, or, composed, each run of one group with its group's
+ * matrices. */
+static void qkv_projection(t2_forward *f, int64_t layer, t2_linear_kind first, int count,
+                           int64_t rows) {
     int64_t d = f->cfg->hidden_size;
-    const t2_layer_weights *lw = t2_forward_group_layer(f, 0, layer);
-    if (t2_forward_groups_share(f, layer, T2_LINEAR_Q, 3)) {
-        qkv_rows(f, lw, 0, rows);
+    if (t2_forward_groups_share(f, layer, first, count)) {
+        qkv_rows(f, t2_forward_group_layer(f, 0, layer), first, count, 0, rows);
     } else if (f->factored) {
-        int64_t cols[3] = {f->q_dim, f->kv_dim, f->kv_dim}, at = 0;
-        for (int k = 0; k < 3; k++) {
-            t2_forward_groups_linear(f, layer, (t2_linear_kind)(T2_LINEAR_Q + k), f->qkv + at,
-                                     f->qkv_ld, f->xn, d, rows, cols[k], d, 0.0f);
-            at += cols[k];
-        }
+        for (int k = (int)first; k < (int)first + count; k++)
+            t2_forward_groups_linear(f, layer, (t2_linear_kind)k,
+                                     f->qkv + qkv_column(f, (t2_linear_kind)k), f->qkv_ld,
+                                     f->xn, d, rows, qkv_width(f, (t2_linear_kind)k), d, 0.0f);
     } else {
         for (int64_t i = 0; i < f->n_runs; i++)
-            qkv_rows(f, t2_forward_group_layer(f, f->runs[i].group, layer), f->runs[i].row,
-                     f->runs[i].n);
+            qkv_rows(f, t2_forward_group_layer(f, f->runs[i].group, layer), first, count,
+                     f->runs[i].row, f->runs[i].n);
     }
 }
 
@@ -123,19 +133,30 @@ static void attention(t2_forward *f, const t2_kv_cache *cache, int64_t layer,
                              f->spans, n_pieces);
 }
 
-/* Moves each last piece's last row (x and q) to the front: row i for the i-th last piece,
- * and rewrites the pieces list to hold only last pieces. Returns their count. Rows only move
- * towards the front, in order, so no source is overwritten before it is read. */
-static int64_t keep_last_rows(t2_forward *f, t2_forward_piece *pieces, int64_t n_pieces) {
+/* Moves each last piece's last row (x, and xn or q) to the front: row i for the i-th last
+ * piece, and rewrites the pieces list to hold only last pieces. Returns their count. Rows
+ * only move towards the front, in order, so no source is overwritten before it is read. */
+static int64_t keep_last_rows(t2_forward *f, t2_forward_piece *pieces, int64_t n_pieces,
+                              int move_xn) {
     int64_t d = f->cfg->hidden_size, kept = 0;
     for (int64_t p = 0; p < n_pieces; p++) {
         if (!pieces[p].is_last) continue;
         int64_t src = pieces[p].row + pieces[p].n - 1;
         memmove(f->x + kept * d, f->x + src * d, (size_t)d * sizeof(float));
-        memmove(f->qkv + kept * f->qkv_ld, f->qkv + src * f->qkv_ld,
-                (size_t)f->q_dim * sizeof(float));
+        if (move_xn)
+            memmove(f->xn + kept * d, f->xn + src * d, (size_t)d * sizeof(float));
+        else
+            memmove(f->qkv + kept * f->qkv_ld, f->qkv + src * f->qkv_ld,
+                    (size_t)f->q_dim * sizeof(float));
         pieces[kept++] = pieces[p];
     }
+    return kept;
+}
+
+/* The rows that keep_last_rows keeps. */
+static int64_t last_rows(const t2_forward_piece *pieces, int64_t n_pieces) {
+    int64_t kept = 0;
+    for (int64_t p = 0; p < n_pieces; p++) kept += pieces[p].is_last;
     return kept;
 }
 
@@ -190,13 +211,25 @@ static void run_chunk(t2_forward *f, t2_kv_cache *cache, t2_forward_piece *piece
     t2_forward_rows_map(f, pieces, n_pieces);
     for (int64_t layer = 0; layer < cfg->num_hidden_layers; layer++) {
         const t2_layer_weights *lw = &w->layers[layer];
-        t2_forward_rows_norm(f, lw->input_norm, rows);
-        qkv_projection(f, layer, rows);
-        t2_forward_rows_rope_store(f, cache, layer, lw, pieces, rows);
         int last_only = which == T2_FORWARD_LOGITS_LAST && layer == cfg->num_hidden_layers - 1;
+        /* the last layer's queries only for the rows kept (a prompt: its last token) */
+        int queries_later = last_only && last_rows(pieces, n_pieces) < rows;
+        t2_forward_rows_norm(f, lw->input_norm, rows);
+        if (queries_later) {
+            qkv_projection(f, layer, T2_LINEAR_K, 2, rows);
+            t2_forward_rows_rope_store(f, cache, layer, lw, pieces, rows, T2_FORWARD_ROWS_KV);
+        } else {
+            qkv_projection(f, layer, T2_LINEAR_Q, 3, rows);
+            t2_forward_rows_rope_store(f, cache, layer, lw, pieces, rows,
+                                       T2_FORWARD_ROWS_Q | T2_FORWARD_ROWS_KV);
+        }
         if (last_only) {
-            rows = n_pieces = keep_last_rows(f, pieces, n_pieces);
+            rows = n_pieces = keep_last_rows(f, pieces, n_pieces, queries_later);
             t2_forward_groups_runs(f, pieces, n_pieces, 1);
+        }
+        if (queries_later) {
+            qkv_projection(f, layer, T2_LINEAR_Q, 1, rows);
+            t2_forward_rows_rope_last_q(f, lw, pieces, rows);
         }
         attention(f, cache, layer, pieces, n_pieces, last_only);
         t2_forward_groups_linear(f, layer, T2_LINEAR_O, f->x, d, f->attn, f->q_dim, rows, d,

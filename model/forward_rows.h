@@ -14,11 +14,20 @@ void t2_forward_rows_map(t2_forward *f, const t2_forward_piece *pieces, int64_t 
 /* f->xn = RMSNorm(f->x) with `weight`, rows [0, rows). */
 void t2_forward_rows_norm(t2_forward *f, const float *weight, int64_t rows);
 
-/* For rows [0, rows) of f->qkv: lw's q/k/v biases (when present), RoPE on q and k at each
- * row's position (its piece's, by f->row_piece), and k and v into the cache. */
+/* What a rope stage touches in f->qkv: the queries, the keys and values. */
+enum { T2_FORWARD_ROWS_Q = 1, T2_FORWARD_ROWS_KV = 2 };
+
+/* For rows [0, rows) of f->qkv, the parts named (T2_FORWARD_ROWS_*): lw's q / k and v biases
+ * (when present), RoPE on q / k at each row's position (its piece's, by f->row_piece), and
+ * k and v into the cache. */
 void t2_forward_rows_rope_store(t2_forward *f, t2_kv_cache *cache, int64_t layer,
                                 const t2_layer_weights *lw, const t2_forward_piece *pieces,
-                                int64_t rows);
+                                int64_t rows, int parts);
+
+/* The queries only, of rows [0, n_pieces) of f->qkv where row p is the last token of piece
+ * p: lw's q bias (when present) and RoPE at that token's position. */
+void t2_forward_rows_rope_last_q(t2_forward *f, const t2_layer_weights *lw,
+                                 const t2_forward_piece *pieces, int64_t n_pieces);
 
 /* The MLP's input: f->x += lw's output bias (when present), then f->xn = RMSNorm(f->x) with
  * lw->post_norm, rows [0, rows). */

@@ -2,12 +2,15 @@
  * different weights in one call give the logits of each sequence run alone with its own
  * weights, in composed form and in factored form.
  *
- * Fixture: each variant's random model; four target matrices (layer 0 q_proj and down_proj,
- * layer 1 v_proj and gate_proj, so both the fused [q k v] and [gate up] products break up)
+ * Fixture: each variant's random model; five target matrices (layer 0 q_proj and down_proj,
+ * layer 1 q_proj, v_proj and gate_proj, so both the fused [q k v] and [gate up] products break
+ * up, and the last layer's queries, which a prefill with last logits projects for the last
+ * rows only, differ by group)
  * get random factors U (out x r), Vᵀ (r x in) and a random positive diagonal per group,
  * and every group's target is W_g = U diag(scale_g) Vᵀ, composed here in double. The
  * reference runs a sequence alone through a forward on its group's weights (no groups);
- * the batch mixes groups out of order, prefill and decode, and chunks (max_rows 8 cuts
+ * the batch mixes groups out of order, prefill (all or last logits) and decode, and chunks
+ * (max_rows 8 cuts
  * through sequences and groups; with max_rows 32 the 12-token prefill is one piece longer
  * than T2_FORWARD_FACTORED_PIECE_ROWS, so the factored call also runs it composed). */
 #include <math.h>
@@ -21,14 +24,15 @@
 #include "model/forward.h"
 #include "model_fixture.h"
 
-enum { GROUPS = 3, N_TARGETS = 4, N_SEQS = 5, PREFIX = 12, CAPACITY = 32, MAX_ROWS = 8 };
+enum { GROUPS = 3, N_TARGETS = 5, N_SEQS = 5, PREFIX = 12, CAPACITY = 32, MAX_ROWS = 8 };
 
-static const int64_t target_layer[N_TARGETS] = {0, 0, 1, 1};
-static const t2_linear_kind target_kind[N_TARGETS] = {T2_LINEAR_Q, T2_LINEAR_DOWN, T2_LINEAR_V,
-                                                      T2_LINEAR_GATE};
+static const int64_t target_layer[N_TARGETS] = {0, 0, 1, 1, 1};
+static const t2_linear_kind target_kind[N_TARGETS] = {T2_LINEAR_Q, T2_LINEAR_DOWN, T2_LINEAR_Q,
+                                                      T2_LINEAR_V, T2_LINEAR_GATE};
 static const char *const target_names[N_TARGETS] = {
     "model.layers.0.self_attn.q_proj.weight", "model.layers.0.mlp.down_proj.weight",
-    "model.layers.1.self_attn.v_proj.weight", "model.layers.1.mlp.gate_proj.weight"};
+    "model.layers.1.self_attn.q_proj.weight", "model.layers.1.self_attn.v_proj.weight",
+    "model.layers.1.mlp.gate_proj.weight"};
 
 typedef struct fixture {
     t2_model_config cfg;
@@ -118,10 +122,10 @@ static double worst_relative(const float *a, const float *b, int64_t n) {
     return diff / scale;
 }
 
-/* One prefill call (all logits) then two decode calls (last logits), every sequence with its
- * group, against each sequence alone. */
+/* One prefill call (`prefill` logits: all, or each sequence's last) then two decode calls
+ * (last logits), every sequence with its group, against each sequence alone. */
 static void test_groups(fixture *fx, const char *variant, int factored, int64_t max_rows,
-                        t2_rng *rng) {
+                        t2_forward_logits prefill, t2_rng *rng) {
     static const int seq_group[N_SEQS] = {1, 0, 2, 2, 1};
     static const int64_t prefix[N_SEQS] = {PREFIX, 3, 6, 1, 5};
     int64_t vocab = fx->cfg.vocab_size;
@@ -143,13 +147,14 @@ static void test_groups(fixture *fx, const char *variant, int factored, int64_t 
     /* slots in reverse, so slot order differs from batch order */
     for (int s = 0; s < N_SEQS; s++)
         batch[s] = (t2_forward_seq){N_SEQS - 1 - s, prefix[s], tokens[s], seq_group[s]};
-    CHECK(t2_forward_run(&f, &cache, batch, N_SEQS, T2_FORWARD_LOGITS_ALL, got, &err) == 0,
-          "%s", err.msg);
+    CHECK(t2_forward_run(&f, &cache, batch, N_SEQS, prefill, got, &err) == 0, "%s", err.msg);
+    int all = prefill == T2_FORWARD_LOGITS_ALL;
     double tolerance = factored ? 1e-4 : 1e-5, worst = 0.0;
     int64_t row = 0;
     for (int s = 0; s < N_SEQS; s++) {
         alone(fx, &fx->groups[seq_group[s]], tokens[s], prefix[s], want);
-        double e = worst_relative(got + row * vocab, want, prefix[s] * vocab);
+        double e = all ? worst_relative(got + row * vocab, want, prefix[s] * vocab)
+                       : worst_relative(got + s * vocab, want + (prefix[s] - 1) * vocab, vocab);
         if (e > worst) worst = e;
         row += prefix[s];
     }
@@ -166,11 +171,12 @@ static void test_groups(fixture *fx, const char *variant, int factored, int64_t 
             if (e > worst) worst = e;
         }
     }
-    CHECK(worst <= tolerance, "%s, %s form: logits differ from each sequence alone by %.2e "
-          "(relative); expected at most %.0e", variant, factored ? "factored" : "composed",
-          worst, tolerance);
-    printf("%-12s %-8s max_rows %2lld: worst relative difference %.2e\n", variant,
-           factored ? "factored" : "composed", (long long)max_rows, worst);
+    CHECK(worst <= tolerance, "%s, %s form, prefill with %s logits: logits differ from each "
+          "sequence alone by %.2e (relative); expected at most %.0e", variant,
+          factored ? "factored" : "composed", all ? "all" : "last", worst, tolerance);
+    printf("%-12s %-8s max_rows %2lld, prefill %-4s logits: worst relative difference %.2e\n",
+           variant, factored ? "factored" : "composed", (long long)max_rows, all ? "all" : "last",
+           worst);
     t2_free(got);
     t2_free(want);
     t2_kv_cache_free(&cache);
@@ -230,10 +236,12 @@ int main(void) {
         fixture fx;
         memset(&fx, 0, sizeof fx);
         fixture_make(&fx, variants[v], &rng);
-        for (int factored = 0; factored < 2; factored++) {
-            test_groups(&fx, variants[v], factored, MAX_ROWS, &rng);
-            test_groups(&fx, variants[v], factored, CAPACITY, &rng);
-        }
+        for (int factored = 0; factored < 2; factored++)
+            for (int last = 0; last < 2; last++) {
+                t2_forward_logits prefill = last ? T2_FORWARD_LOGITS_LAST : T2_FORWARD_LOGITS_ALL;
+                test_groups(&fx, variants[v], factored, MAX_ROWS, prefill, &rng);
+                test_groups(&fx, variants[v], factored, CAPACITY, prefill, &rng);
+            }
         if (v == 0) test_factored_reads_factors(&fx, &rng);
         fixture_free(&fx);
     }
