@@ -11,7 +11,9 @@
  * the same offsets, so their memory latency hides behind this block's arithmetic (the other
  * row tiles issue no prefetches: repeating them for every tile cost 10-20 % at 128 rows).
  * These prefetches were not emitted at all before 2026-12-07 (skinny_impl.h says why); with
- * them, 8 to 32 rows run 8-15 % faster (docs/inference.md).
+ * them, 8 to 32 rows run 8-15 % faster (docs/inference.md). On half-precision B with
+ * SKINNY_WIDEN_ROWS rows or more, the AVX-512 kernel widens each block once into a float32
+ * scratch instead of in every row tile (columns_avx512_widened).
  *
  * This file is compiled for the baseline x86-64 ISA (linalg/CMakeLists.txt); the SIMD
  * kernels enable their ISA per function with target attributes.
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/assert.h"
 #include "linalg/blis_setup.h"
 #include "linalg/skinny_impl.h"
@@ -273,9 +276,105 @@ T2_AVX512 __attribute__((noinline)) static void tile_avx512_any(const skinny_ope
     }
 }
 
+/* ---- AVX-512F on half-precision B with many rows: B's blocks widened once ---------------- */
+
+/* Widening a vector of half-precision B costs two instructions, one of them on the port that
+ * also runs 512-bit FMAs. In place, every 4-row tile repeats it: at 128 rows a block is
+ * widened 32 times, 36 operations on the two FMA ports for every 24 FMAs. From this many rows
+ * on, each block of B's rows is widened once into a float32 scratch and the tiles read that
+ * (bench_skinny --bf16, docs/inference.md). */
+enum { SKINNY_WIDEN_ROWS = 28 };
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_release(void *scratch) { t2_free(scratch); }
+static void scratch_key_create(void) {
+    int created = pthread_key_create(&scratch_key, scratch_release);
+    T2_ASSERT(created == 0);
+}
+
+/* The calling thread's float32 scratch of at least `floats` floats: it grows, never shrinks,
+ * and is freed when the thread exits (a pthread key's destructor), so a product allocates
+ * nothing once its threads have seen the largest k. */
+static float *thread_scratch(int64_t floats) {
+    pthread_once(&scratch_once, scratch_key_create);
+    int64_t *scratch = pthread_getspecific(scratch_key); /* scratch[0]: floats it holds */
+    if (scratch == NULL || scratch[0] < floats) {
+        t2_free(scratch);
+        /* the size in the first 8 bytes; the floats from byte 64 on */
+        scratch = t2_alloc_array((size_t)floats * sizeof(float) + 64, 1);
+        scratch[0] = floats;
+        int set = pthread_setspecific(scratch_key, scratch);
+        T2_ASSERT(set == 0);
+    }
+    return (float *)(void *)((unsigned char *)scratch + 64);
+}
+
+/* Rows [j, j + rows) of B into out (rows x k float32, row-major), exactly. */
+T2_AVX512 static void widen_rows_avx512(float *out, const skinny_operands *op, int64_t j,
+                                        int rows) {
+    size_t size = t2_weight_type_size(op->b_type);
+    int64_t k = op->k;
+    for (int r = 0; r < rows; r++) {
+        const unsigned char *row = skinny_b_row(op, j + r, size);
+        float *to = out + r * k;
+        int64_t p = 0;
+        for (; p + LANES <= k; p += LANES)
+            _mm512_storeu_ps(to + p, load16_avx512(row + p * (int64_t)size, op->b_type));
+        if (p < k) {
+            float tail[16];
+            widen_tail(tail, row, p, k - p, op->b_type);
+            memcpy(to + p, tail, (size_t)(k - p) * sizeof(float));
+        }
+    }
+}
+
+/* Part `part` of `parts` of the cache lines of B's rows [j, j + rows) fetched into L2. */
+static void prefetch_rows_part(const skinny_operands *op, int64_t j, int rows, int64_t part,
+                               int64_t parts) {
+    size_t size = t2_weight_type_size(op->b_type);
+    int64_t lines = (op->k * (int64_t)size + 63) / 64;
+    for (int r = 0; r < rows; r++) {
+        const unsigned char *row = skinny_b_row(op, j + r, size);
+        for (int64_t line = lines * part / parts; line < lines * (part + 1) / parts; line++)
+            skinny_prefetch_l2(row, line * 64);
+    }
+}
+
+/* Columns [j0, j1) of C for half-precision B: the tiles of skinny_columns_avx512_tiles, each
+ * block of B's rows widened once into the thread's scratch and read from there as float32.
+ * While the row tiles sweep a block, each fetches its share of the next block's rows into
+ * L2, so the next widening reads from cache. */
+T2_AVX512 static void columns_avx512_widened(const skinny_operands *op, int64_t m, int64_t j0,
+                                             int64_t j1) {
+    int cols = SKINNY_AVX512_WIDE_COLS;
+    int64_t tiles = (m + SKINNY_AVX512_ROWS - 1) / SKINNY_AVX512_ROWS;
+    float *block = thread_scratch(cols * op->k);
+    skinny_operands wide = *op;
+    wide.b = (const unsigned char *)block;
+    wide.b_type = T2_WEIGHT_F32;
+    wide.ldb = op->k;
+    for (int64_t j = j0; j < j1; j += cols) {
+        if (j + cols > j1) cols = 1;
+        widen_rows_avx512(block, op, j, cols);
+        wide.c = op->c + j; /* C's columns from j, B's rows from the block's first */
+        int64_t next = j + cols, next_cols = j1 - next < cols ? j1 - next : cols;
+        for (int64_t t = 0; t < tiles; t++) {
+            int64_t i = t * SKINNY_AVX512_ROWS;
+            int rows = m - i < SKINNY_AVX512_ROWS ? (int)(m - i) : SKINNY_AVX512_ROWS;
+            if (next_cols > 0) prefetch_rows_part(op, next, (int)next_cols, t, tiles);
+            tile_avx512_any(&wide, i, rows, 0, cols, 0);
+        }
+    }
+}
+
 /* Columns [j0, j1) of C in the AVX-512 tiles. */
 T2_AVX512 static void columns_avx512(const skinny_operands *op, int64_t m, int64_t j0, int64_t j1) {
-    skinny_columns_avx512_tiles(op, m, j0, j1, tile_avx512_any);
+    if (op->b_type != T2_WEIGHT_F32 && m >= SKINNY_WIDEN_ROWS)
+        columns_avx512_widened(op, m, j0, j1);
+    else
+        skinny_columns_avx512_tiles(op, m, j0, j1, tile_avx512_any);
 }
 
 /* ---- choice of kernel ------------------------------------------------------------------- */

@@ -37,7 +37,11 @@
  * t2_blis_threads() threads (linalg/blis_setup.h) for products of at least
  * T2_SKINNY_PARALLEL_MACS multiply-adds, else one. OpenMP because the BLIS t2 loads is its
  * OpenMP build: both share libgomp's one pool of threads, whose workers are still spinning
- * from the last product when the next one starts (a region costs ~1 µs here). */
+ * from the last product when the next one starts (a region costs ~1 µs here).
+ *
+ * Memory: nothing per call, except that the AVX-512 kernel on half-precision B with many
+ * rows widens each block of B's rows into a float32 scratch of the calling thread (6 x k
+ * floats, grown to the largest k the thread has seen, freed when the thread exits). */
 #ifndef T2_LINALG_SKINNY_H
 #define T2_LINALG_SKINNY_H
 

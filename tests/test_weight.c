@@ -309,9 +309,13 @@ int main(void) {
                 half_matrix_free(&h);
             }
         }
-        /* products split over threads, and past the skinny limit into widened blocks */
+        /* products split over threads (the AVX-512 kernel widens B's blocks once from 28
+         * rows on: m = 40), and past the skinny limit into widened blocks */
         half_matrix big = half_matrix_init(301, 1031, (t2_weight_type)type, &rng);
-        if (active != T2_SKINNY_KERNEL_BLIS) check_skinny(active, &big, 5, &rng);
+        if (active != T2_SKINNY_KERNEL_BLIS) {
+            check_skinny(active, &big, 5, &rng);
+            check_skinny(active, &big, 40, &rng);
+        }
         int64_t limit = t2_skinny_max_rows_of(active, (t2_weight_type)type);
         check_gemms(&big, 1, 1, &rng);
         check_gemms(&big, limit + 1, 1, &rng);
