@@ -25,6 +25,7 @@
  *   bench_forward [--llama-1b] [--d N] [--heads N] [--kv-heads N] [--layers N] [--ffn N]
  *                 [--vocab N] [--prompts N] [--prompt-len N] [--context N] [--steps N]
  *                 [--repeats N] [--only-batch N]  (only the decode phase of batch N: profiling)
+ *                 [--only-prefill]                (only the prefill phase)
  *                 [--kv F32|F16]  (the KV cache's type; llama.cpp's default is F16)
  *                 [--dtype F32|BF16|F16]  (the matrices' type; BF16/F16 also run batch-1 decode
  *                 with every step followed by the float32 twin's, and print the ratio)
@@ -52,6 +53,7 @@ typedef struct options {
     t2_weight_type dtype; /* of the matrices */
     t2_weight_type kv;    /* of the KV cache: F32 or F16 */
     int64_t only_batch; /* > 0: run only the decode phase of that batch size (for profiling) */
+    int only_prefill;   /* 1: run only the prefill phase */
 } options;
 
 typedef struct phase_result {
@@ -63,7 +65,7 @@ typedef struct phase_result {
 } phase_result;
 
 static int parse_options(options *o, int argc, char **argv) {
-    *o = (options){1024, 8, 4, 4, 2816, 512, 4, 256, 128, 16, 3, 0, T2_WEIGHT_F32, T2_WEIGHT_F32, 0};
+    *o = (options){1024, 8, 4, 4, 2816, 512, 4, 256, 128, 16, 3, 0, T2_WEIGHT_F32, T2_WEIGHT_F32, 0, 0};
     const char *names[] = {"--d",      "--heads",      "--kv-heads", "--layers",
                            "--ffn",    "--vocab",      "--prompts",  "--prompt-len",
                            "--context", "--steps",     "--repeats",  "--only-batch"};
@@ -75,6 +77,10 @@ static int parse_options(options *o, int argc, char **argv) {
         if (strcmp(argv[i], "--llama-1b") == 0) {
             o->d = 2048, o->heads = 32, o->kv_heads = 8, o->layers = 16, o->ffn = 8192;
             o->vocab = 128256, o->tied = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--only-prefill") == 0) {
+            o->only_prefill = 1;
             continue;
         }
         if (strcmp(argv[i], "--kv") == 0 && i + 1 < argc && bench_kv_type(argv[i + 1], &o->kv)) {
@@ -442,7 +448,7 @@ int main(int argc, char **argv) {
     }
     int64_t batches[3] = {1, 32, 128};
     if (o.only_batch > 0) batches[0] = batches[1] = batches[2] = o.only_batch;
-    for (int i = 0; i < (o.only_batch > 0 ? 1 : 3); i++) {
+    for (int i = 0; i < (o.only_prefill ? 0 : o.only_batch > 0 ? 1 : 3); i++) {
         snprintf(names[n_phases], sizeof names[0], "decode batch %lld (ctx %lld)",
                  (long long)batches[i], (long long)o.context);
         batch_of[n_phases] = batches[i];
@@ -451,7 +457,7 @@ int main(int argc, char **argv) {
     /* half precision: batch-1 decode again, each step followed by the float32 twin's */
     double twin_tokens_per_s = 0.0;
     phase_result paired = {0.0, 0.0, 0.0, 0.0};
-    if (o.dtype != T2_WEIGHT_F32 && o.only_batch <= 1)
+    if (o.dtype != T2_WEIGHT_F32 && o.only_batch <= 1 && !o.only_prefill)
         paired = bench_decode(&o, &cfg, w, 1, &w32, &twin_tokens_per_s);
     measure_references(&ref, &o, &cfg, w);
     printf("weights %.0f MB read per decode step; STREAM-like read %.1f GB/s; BLIS sgemm "
@@ -461,7 +467,7 @@ int main(int argc, char **argv) {
            "forward against the reference");
     for (int i = 0; i < n_phases; i++)
         print_row(names[i], results[i], batch_of[i], &ref);
-    if (o.dtype != T2_WEIGHT_F32 && o.only_batch <= 1)
+    if (o.dtype != T2_WEIGHT_F32 && o.only_batch <= 1 && !o.only_prefill)
         printf("decode batch 1, steps alternating with the F32 twin's: %s %.1f tokens/s, F32 "
                "%.1f: %.2fx\n", t2_weight_type_name(o.dtype), paired.tokens_per_s,
                twin_tokens_per_s, paired.tokens_per_s / twin_tokens_per_s);
