@@ -311,7 +311,10 @@ static float *thread_scratch(int64_t floats) {
     return (float *)(void *)((unsigned char *)scratch + 64);
 }
 
-/* Rows [j, j + rows) of B into out (rows x k float32, row-major), exactly. */
+/* Rows [j, j + rows) of B into out (rows x k float32, row-major), exactly. Not
+ * t2_weight_widen: that one is compiled for baseline x86-64 (4 lanes where this loop has 16)
+ * and opens its own OpenMP region for long spans, while this runs inside the product's
+ * threads. */
 T2_AVX512 static void widen_rows_avx512(float *out, const skinny_operands *op, int64_t j,
                                         int rows) {
     size_t size = t2_weight_type_size(op->b_type);
