@@ -46,7 +46,7 @@ static int make_table(t2_setting *table, serve_settings *s) {
         {"store", T2_SETTING_STRING, &s->store, 0, 0, 0, "decomposition store of the model (t2 decompose); needed with a bundle"},
         {"bundle", T2_SETTING_STRING, &s->bundle, 0, 0, 0, "expert bundle (t2 bundle create) made for the model; without one only base is served"},
         {"strategy", T2_SETTING_STRING, &s->strategy, 0, 0, 0, "how the model auto picks an expert: prompt (the base model names the task) or classifier (the bundle's classifier expert)"},
-        {"expert_form", T2_SETTING_STRING, &s->expert_form, 0, 0, 0, "how a batch that mixes experts runs their matrices: composed (each expert's own W' over its rows), factored (U (e ⊙ Vᵀx) over all rows at once) or auto (the faster, measured while serving)"},
+        {"expert_form", T2_SETTING_STRING, &s->expert_form, 0, 0, 0, "how a batch that mixes experts runs their matrices: composed (each expert's own W' over its rows), factored (U (e ⊙ Vᵀx) over all rows at once, and no W' copies in memory) or auto (the faster, measured while serving)"},
         {"host", T2_SETTING_STRING, &s->host, 0, 0, 0, "address to listen on"},
         {"port", T2_SETTING_INT, &s->port, 0, 65535, 0, "port to listen on (0: any free port, printed at start)"},
         {"slots", T2_SETTING_INT, &s->slots, 1, 4096, 0, "sequences decoded together (the batch)"},
@@ -133,6 +133,11 @@ static int serve(const serve_settings *s, t2_serve_routing routing, t2_serve_for
         fprintf(stderr, " %s", *m);
     fprintf(stderr, "; %lld slots, queue %lld, strategy %s, expert form %s, KV cache %s\n",
             (long long)s->slots, (long long)s->queue, s->strategy, s->expert_form, s->kv_cache);
+    t2_serve_stats st = {0};
+    t2_serve_engine_stats(engine, &st);
+    if (st.composed_bytes > 0)
+        fprintf(stderr, "t2 serve: the experts' composed W' take %.2f GB (expert_form factored "
+                "makes no copy)\n", (double)st.composed_bytes / 1e9);
     int v6 = strchr(s->host, ':') != NULL;
     fprintf(stderr, "t2 serve: listening on http://%s%s%s:%d\n", v6 ? "[" : "", s->host,
             v6 ? "]" : "", t2_serve_http_port(h));

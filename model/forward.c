@@ -67,6 +67,7 @@ int64_t t2_forward_logits_rows(const t2_forward_seq *seqs, int64_t n_seqs,
 /* out (rows x n_out, ld_out) = in (rows x n_in, ld_in) Wᵀ + beta * out; W: n_out x n_in. */
 static void linear(float *out, int64_t ld_out, const float *in, int64_t ld_in, t2_weight w,
                    int64_t rows, int64_t n_out, int64_t n_in, float beta) {
+    T2_ASSERT(w.data != NULL); /* an absent matrix runs only in factored form */
     t2_weight_gemm(out, ld_out, in, ld_in, w, rows, n_out, n_in, beta);
 }
 

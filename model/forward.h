@@ -84,6 +84,15 @@ typedef struct t2_forward_run_span {
 
 enum { T2_FORWARD_FACTORED_PIECE_ROWS = 8 }; /* longer pieces (prefill) run composed */
 
+/* The forms of t2_forward_set_factored. */
+typedef enum t2_forward_form {
+    T2_FORWARD_COMPOSED = 0,        /* each run of one group with its group's matrices */
+    T2_FORWARD_FACTORED_DECODE = 1, /* pieces of at most T2_FORWARD_FACTORED_PIECE_ROWS
+                                     * factored, longer ones composed */
+    T2_FORWARD_FACTORED_ALL = 2,    /* every piece factored: for groups whose factored
+                                     * matrices are absent (data NULL, no composed copy) */
+} t2_forward_form;
+
 typedef struct t2_forward {
     const t2_model_config *cfg;     /* borrowed */
     const t2_model_weights *weights; /* borrowed */
@@ -106,7 +115,7 @@ typedef struct t2_forward {
     int n_groups;
     const t2_model_weights *const *groups;  /* [n_groups], borrowed */
     const t2_forward_factor **factor_of;    /* [layers x T2_LINEAR_COUNT] or NULL entries */
-    int factored;             /* 1: matrices with a factor run factored, else per group */
+    t2_forward_form factored; /* which rows' matrices with a factor run factored */
     float *factor_work;       /* max_rows x the largest rank */
     t2_forward_run_span *runs; /* [max_rows] of the current stage of the chunk */
     int64_t n_runs;
@@ -121,16 +130,19 @@ void t2_forward_free(t2_forward *f); /* accepts a zeroed object; may run twice *
 /* Lets one call run sequences with different weights: sequence s uses groups[seqs[s].group].
  * The groups must have cfg's shapes; a matrix that is the same view in every group runs as
  * one GEMM over all rows, the others once per run of rows of one group (composed form) or,
- * when t2_forward_set_factored(f, 1) and factors[] holds that (layer, kind), in factored
- * form: the rows of pieces of at most T2_FORWARD_FACTORED_PIECE_ROWS tokens (decode) in one
- * pair of GEMMs per stretch of consecutive such rows, whatever their groups, and longer
- * pieces (prefill, where a group's own W' is the cheaper product) composed. groups[0] replaces `weights`. Everything is borrowed and must outlive
- * the workspace's use; factors may be NULL (n_factors 0). Call once, after init. */
+ * when factors[] holds that (layer, kind) and t2_forward_set_factored chose a factored form,
+ * in factored form: the rows of pieces of at most T2_FORWARD_FACTORED_PIECE_ROWS tokens
+ * (decode; all pieces under T2_FORWARD_FACTORED_ALL) in one pair of GEMMs per stretch of
+ * consecutive such rows, whatever their groups, and longer pieces (prefill, where a group's
+ * own W' is the cheaper product) composed. A group's matrix with a factor may be absent (data
+ * NULL) when the caller runs only T2_FORWARD_FACTORED_ALL. groups[0] replaces `weights`.
+ * Everything is borrowed and must outlive the workspace's use; factors may be NULL
+ * (n_factors 0). Call once, after init. */
 void t2_forward_set_groups(t2_forward *f, const t2_model_weights *const *groups, int n_groups,
                            const t2_forward_factor *factors, int n_factors);
-/* Chooses, for the next calls, factored (1) or composed (0) form for the factored matrices.
- * Both give each row its group's product; they differ by float32 rounding only. */
-void t2_forward_set_factored(t2_forward *f, int factored);
+/* Chooses the form of the factored matrices for the next calls. Every form gives each row
+ * its group's product; they differ by float32 rounding only. */
+void t2_forward_set_factored(t2_forward *f, t2_forward_form form);
 
 /* Runs the batch: appends each sequence's keys/values to its slot and writes logits
  * (float32, vocab_size per row): n_seqs rows for T2_FORWARD_LOGITS_LAST, sum of n_tokens

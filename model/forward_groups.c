@@ -50,8 +50,9 @@ void t2_forward_set_groups(t2_forward *f, const t2_model_weights *const *groups,
     f->runs = t2_alloc_array((size_t)f->max_rows, sizeof *f->runs);
 }
 
-void t2_forward_set_factored(t2_forward *f, int factored) {
-    f->factored = factored != 0;
+void t2_forward_set_factored(t2_forward *f, t2_forward_form form) {
+    T2_ASSERT(form >= T2_FORWARD_COMPOSED && form <= T2_FORWARD_FACTORED_ALL);
+    f->factored = form;
 }
 
 void t2_forward_groups_free(t2_forward *f) {
@@ -70,7 +71,9 @@ void t2_forward_groups_runs(t2_forward *f, const t2_forward_piece *pieces, int64
     f->n_runs = 0;
     for (int64_t p = 0; p < n_pieces; p++) {
         int64_t row = last_only ? p : pieces[p].row, n = last_only ? 1 : pieces[p].n;
-        int factored = f->factored && n <= T2_FORWARD_FACTORED_PIECE_ROWS;
+        int factored = f->factored == T2_FORWARD_FACTORED_ALL ||
+                       (f->factored == T2_FORWARD_FACTORED_DECODE &&
+                        n <= T2_FORWARD_FACTORED_PIECE_ROWS);
         t2_forward_run_span *last = f->n_runs > 0 ? &f->runs[f->n_runs - 1] : NULL;
         if (last != NULL && last->group == pieces[p].group && last->factored == factored &&
             last->row + last->n == row)
@@ -135,9 +138,10 @@ void t2_forward_groups_linear(t2_forward *f, int64_t layer, t2_linear_kind kind,
             i = end;
             continue;
         }
-        t2_weight_gemm(out + run->row * ld_out, ld_out, in + run->row * ld_in, ld_in,
-                       layer_matrix(t2_forward_group_layer(f, run->group, layer), kind),
-                       run->n, n_out, n_in, beta);
+        t2_weight w = layer_matrix(t2_forward_group_layer(f, run->group, layer), kind);
+        T2_ASSERT(w.data != NULL); /* an absent matrix runs only in factored form */
+        t2_weight_gemm(out + run->row * ld_out, ld_out, in + run->row * ld_in, ld_in, w, run->n,
+                       n_out, n_in, beta);
         i++;
     }
 }

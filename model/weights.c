@@ -331,6 +331,17 @@ void t2_model_weights_share_into(t2_model_weights *dst, const t2_model_weights *
     t2_free(sizes);
 }
 
+void t2_model_weights_share_absent(t2_model_weights *dst, const t2_model_weights *src,
+                                   const t2_model_config *cfg, const char *const *absent_names,
+                                   int n) {
+    t2_model_weights_share_into(dst, src, cfg, absent_names, 0, NULL);
+    for (int k = 0; k < n; k++) {
+        t2_weight *view = t2_model_weights_matrix(dst, cfg, absent_names[k]);
+        T2_ASSERT(view != NULL);
+        *view = t2_weight_of_f32(NULL);
+    }
+}
+
 void t2_model_weights_share(t2_model_weights *dst, const t2_model_weights *src,
                             const t2_model_config *cfg, const char *const *private_names,
                             int n) {

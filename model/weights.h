@@ -81,6 +81,12 @@ void t2_model_weights_share(t2_model_weights *dst, const t2_model_weights *src,
 void t2_model_weights_share_into(t2_model_weights *dst, const t2_model_weights *src,
                                  const t2_model_config *cfg, const char *const *private_names,
                                  int n, float *storage);
+/* dst views every tensor of src except the n matrices named, which are absent (data NULL):
+ * the weights of a group whose named matrices run only in factored form (model/forward.h
+ * T2_FORWARD_FACTORED_ALL), with no copy of them. */
+void t2_model_weights_share_absent(t2_model_weights *dst, const t2_model_weights *src,
+                                   const t2_model_config *cfg, const char *const *absent_names,
+                                   int n);
 int64_t t2_model_weights_private_floats(const t2_model_config *cfg,
                                         const char *const *private_names, int n);
 /* dst: src's float32 matrices rounded to `type` (BF16 or F16, to nearest even) in storage

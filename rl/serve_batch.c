@@ -154,7 +154,8 @@ int64_t t2_serve_batch_step(t2_serve_engine *e) {
         int rc = t2_forward_run(&e->forward, &e->cache, e->batch, n, T2_FORWARD_LOGITS_LAST,
                                 e->logits, &err);
         T2_ASSERT(rc == 0);
-        t2_serve_form_record(e, e->step_factored, groups, rows, t2_serve_now() - start);
+        t2_serve_form_record(e, e->step_factored != T2_FORWARD_COMPOSED, groups, rows,
+                             t2_serve_now() - start);
     }
 
     int64_t sampled = 0;

@@ -83,7 +83,9 @@ static int open_store(t2_serve_engine *e, const t2_serve_engine_options *o, t2_e
     return status;
 }
 
-/* Every expert's (and the classifier's) W' in its own copy of the targets. */
+/* Every expert's (and the classifier's) W' in its own copy of the targets; under
+ * expert_form factored no copy: the groups' targets are absent, and every step runs them in
+ * factored form. */
 static int compose_experts(t2_serve_engine *e, t2_error *err) {
     int members = e->n_experts + (e->classifier >= 0 ? 1 : 0);
     t2_expert *all = t2_alloc_array((size_t)members, sizeof *all);
@@ -94,14 +96,19 @@ static int compose_experts(t2_serve_engine *e, t2_error *err) {
     if (status != 0) return -1;
     const char **names = t2_adapter_target_names(&e->mixture.adapter);
     float *alpha = t2_alloc_array((size_t)members, sizeof *alpha);
+    int n = e->mixture.adapter.n;
     for (int k = 0; k < members; k++) {
         t2_model_weights *w = &e->composed[1 + k];
-        t2_model_weights_share(w, &e->model.weights, &e->model.cfg, names,
-                               e->mixture.adapter.n);
+        e->weights[1 + k] = w;
+        if (e->form == T2_SERVE_FORM_FACTORED) {
+            t2_model_weights_share_absent(w, &e->model.weights, &e->model.cfg, names, n);
+            continue;
+        }
+        t2_model_weights_share(w, &e->model.weights, &e->model.cfg, names, n);
+        e->composed_bytes += (int64_t)sizeof(float) * w->slab_floats;
         memset(alpha, 0, (size_t)members * sizeof *alpha);
         alpha[k] = 1.0f;
         t2_mixture_compose(&e->mixture, alpha, w);
-        e->weights[1 + k] = w;
     }
     t2_free(alpha);
     t2_free(names);
@@ -137,6 +144,7 @@ int t2_serve_engine_open(t2_serve_engine **out, const t2_serve_engine_options *o
     e->classifier = -1;
     e->routing = options->routing;
     e->n_slots = options->slots;
+    e->form = options->form;
     e->queue_limit = options->queue;
     t2_blis_setup(options->threads, 1);
     int status = options->bundle != NULL ? open_bundle(e, options, err) : 0;
@@ -166,7 +174,6 @@ int t2_serve_engine_open(t2_serve_engine **out, const t2_serve_engine_options *o
     }
     int64_t rows = e->n_slots > SERVE_MAX_ROWS ? e->n_slots : SERVE_MAX_ROWS;
     t2_forward_init(&e->forward, &e->model.cfg, &e->model.weights, rows, e->context);
-    e->form = options->form;
     t2_serve_form_prepare(e);
     t2_kv_cache_init_typed(&e->cache, &e->model.cfg, e->n_slots, e->context, options->kv_cache);
     e->logits = t2_alloc((size_t)(e->n_slots * e->model.cfg.vocab_size) * sizeof(float));
@@ -302,7 +309,7 @@ static void *engine_main(void *arg) {
         pthread_mutex_lock(&e->lock);
         if (active > 0) {
             e->steps++;
-            e->factored_steps += e->step_factored;
+            e->factored_steps += e->step_factored != T2_FORWARD_COMPOSED;
         }
         e->completion_tokens += sampled;
         for (int64_t s = 0; s < e->n_slots; s++)
@@ -371,6 +378,7 @@ void t2_serve_engine_stats(t2_serve_engine *e, t2_serve_stats *stats) {
         .active = e->n_active,
         .steps = e->steps,
         .factored_steps = e->factored_steps,
+        .composed_bytes = e->composed_bytes,
         .names = (const char *const *)e->names,
         .routed = routed,
         .n_names = e->n_names,

@@ -16,9 +16,11 @@
  * \nAnswer:" with <question> the last user message or the completion prompt), reads the
  * category with t2_dispatch_parse, then answers in the same slot with that expert's weights
  * (or the base model's when the category is none, "other" or ambiguous).
- * Weights: each expert's W' is composed once at open into its own copy of the targets
- * (t2_model_weights_share + t2_mixture_compose); the other matrices are shared with the base
- * model. Memory: (experts + classifier) x the targets' bytes on top of the model.
+ * Weights: each expert's W' is composed once at open into its own float32 copy of the
+ * targets (t2_model_weights_share + t2_mixture_compose); the other matrices are shared with
+ * the base model. Memory: (experts + classifier) x the targets' elements x 4 bytes on top of
+ * the model, except under expert_form factored, which makes no copy (every step runs the
+ * targets factored: U from the store's mapping, one float32 Vᵀ per target).
  * Prompts: chat requests go through the model's chat format (model/prompt_encoder.h, "auto":
  * the tokenizer_config.json's template); completion requests are the raw text with BOS when
  * the tokenizer adds one.
@@ -43,7 +45,9 @@ typedef enum t2_serve_routing {
 /* How a step runs the experts' target matrices when its sequences use several experts
  * (rl/serve_form.c): each group's composed W' over its own rows, or the factored form
  * W'x = U (diag(e_g) (Vᵀ x)) over all rows at once; auto measures both and takes the faster
- * for the step's number of groups and rows. */
+ * for the step's number of groups and rows. factored runs every step and every row, prompts
+ * included, in factored form and composes no W' copy: the form for a model whose experts'
+ * copies would not fit in memory. */
 typedef enum t2_serve_form {
     T2_SERVE_FORM_AUTO = 0,
     T2_SERVE_FORM_COMPOSED = 1,
@@ -121,6 +125,7 @@ typedef struct t2_serve_stats {
     int64_t queued, active;          /* now (gauges) */
     int64_t steps;
     int64_t factored_steps;          /* steps that ran the factored form */
+    int64_t composed_bytes;          /* the experts' W' copies (0 under expert_form factored) */
     const char *const *names;        /* [n_names] the routes counted below: "base", each
                                         expert (bundle order); borrowed from the engine */
     int64_t *routed;                 /* [n_names] requests answered with each (caller's buffer) */

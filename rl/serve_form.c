@@ -2,11 +2,13 @@
  * (see serve_engine.h t2_serve_form):
  *   composed  each group's own W' (composed once at open) over that group's rows: the
  *             shared matrices once per step, the targets once per group present;
- *   factored  W'_g x = U (e_g ⊙ (Vᵀ x)) over the decode rows of every group at once (prompt
- *             pieces longer than T2_FORWARD_FACTORED_PIECE_ROWS run composed): U and Vᵀ
+ *   factored  W'_g x = U (e_g ⊙ (Vᵀ x)) over the rows of every group at once: U and Vᵀ
  *             are read once whatever the number of groups, at (out + in) r / (out in) the
  *             FLOPs of one W' (1.3-2x), each row scaled by its group's diagonal e_g (base:
- *             s; expert k: c s ⊙ m_k, model/adapter.h t2_adapter_svf_diagonal).
+ *             s; expert k: c s ⊙ m_k, model/adapter.h t2_adapter_svf_diagonal). Forced
+ *             (expert_form factored), every step runs it on every row, prompts included,
+ *             and no W' copy exists; under auto it runs the decode rows (prompt pieces
+ *             longer than T2_FORWARD_FACTORED_PIECE_ROWS run composed).
  * auto measures: the forward's seconds per row of each form are kept per bucket of
  * (groups present, rows rounded down to a power of two) as moving averages; each form runs
  * twice in a bucket before the faster is taken; then the slower runs again after 16 steps of
@@ -99,12 +101,18 @@ static t2_serve_form_timing *bucket(t2_serve_engine *e, int groups, int64_t rows
     return &e->timing[g - 1][b];
 }
 
-int t2_serve_form_pick(t2_serve_engine *e, int groups, int64_t rows) {
-    if (e->n_factors == 0 || e->form == T2_SERVE_FORM_COMPOSED) return 0;
-    if (e->form == T2_SERVE_FORM_FACTORED) return 1;
-    if (groups < 2) return 0;
+/* The measured form: composed, or factored over the decode rows. */
+static t2_forward_form measured(int factored) {
+    return factored ? T2_FORWARD_FACTORED_DECODE : T2_FORWARD_COMPOSED;
+}
+
+t2_forward_form t2_serve_form_pick(t2_serve_engine *e, int groups, int64_t rows) {
+    if (e->n_factors == 0 || e->form == T2_SERVE_FORM_COMPOSED) return T2_FORWARD_COMPOSED;
+    if (e->form == T2_SERVE_FORM_FACTORED) return T2_FORWARD_FACTORED_ALL; /* no W' copies */
+    if (groups < 2) return T2_FORWARD_COMPOSED;
     t2_serve_form_timing *t = bucket(e, groups, rows);
-    if (t->runs[0] < FIRST_RUNS || t->runs[1] < FIRST_RUNS) return t->runs[1] < t->runs[0];
+    if (t->runs[0] < FIRST_RUNS || t->runs[1] < FIRST_RUNS)
+        return measured(t->runs[1] < t->runs[0]);
     int faster = t->seconds_per_row[1] < t->seconds_per_row[0];
     int64_t steps = t->runs[0] + t->runs[1];
     if (t->gap == 0 || faster != t->faster) { /* first choice, or the faster changed */
@@ -112,10 +120,10 @@ int t2_serve_form_pick(t2_serve_engine *e, int groups, int64_t rows) {
         t->next_probe = steps + t->gap;
         t->faster = faster;
     }
-    if (steps < t->next_probe) return faster;
+    if (steps < t->next_probe) return measured(faster);
     if (t->gap < MAX_GAP) t->gap *= 2;
     t->next_probe = steps + t->gap;
-    return !faster;
+    return measured(!faster);
 }
 
 void t2_serve_form_record(t2_serve_engine *e, int factored, int groups, int64_t rows,

@@ -91,7 +91,9 @@ struct t2_serve_engine {
     int n_groups;                 /* weights: base, each expert, the classifier when routing
                                      asks it */
     int classifier;               /* the classifier's weights index, or -1 */
-    t2_model_weights *composed;   /* [n_groups] W' copies; [0] unused (base) */
+    t2_model_weights *composed;   /* [n_groups] each expert's W' copy, or under expert_form
+                                   * factored a share with the targets absent; [0] unused */
+    int64_t composed_bytes;       /* of those copies */
     const t2_model_weights **weights; /* [n_groups] what each group decodes with */
     t2_serve_form form;           /* the option */
     t2_forward_factor *factors;   /* [n_factors] the targets in factored form, or NULL */
@@ -112,7 +114,7 @@ struct t2_serve_engine {
     t2_forward_seq *batch;        /* [n_slots] */
     int64_t *batch_slot;          /* [n_slots] */
     t2_serve_form_timing timing[T2_SERVE_FORM_GROUPS][T2_SERVE_FORM_ROW_BUCKETS];
-    int step_factored;            /* the last step ran the factored form */
+    t2_forward_form step_factored; /* the last step's form */
     t2_serve_slot *slots;         /* [n_slots] */
     /* under the lock */
     pthread_mutex_t lock;
@@ -146,9 +148,9 @@ void t2_serve_job_free(t2_serve_job *job); /* NULL ok */
  * expert k c s ⊙ m_k). */
 void t2_serve_form_prepare(t2_serve_engine *e);
 void t2_serve_form_free(t2_serve_engine *e);
-/* Engine thread: the form (0 composed, 1 factored) for a step of `rows` rows over `groups`
- * distinct groups, and the measured seconds of the forward that ran it. */
-int t2_serve_form_pick(t2_serve_engine *e, int groups, int64_t rows);
+/* Engine thread: the form for a step of `rows` rows over `groups` distinct groups, and the
+ * measured seconds of the forward that ran it (factored: any factored form). */
+t2_forward_form t2_serve_form_pick(t2_serve_engine *e, int groups, int64_t rows);
 void t2_serve_form_record(t2_serve_engine *e, int factored, int groups, int64_t rows,
                           double seconds);
 

@@ -1,6 +1,8 @@
 /* The forward with weights groups (model/forward.h t2_forward_set_groups): sequences with
  * different weights in one call give the logits of each sequence run alone with its own
- * weights, in composed form and in factored form.
+ * weights, in composed form, in factored form (decode rows), and with every row factored
+ * while groups 1.. have no target matrices at all (T2_FORWARD_FACTORED_ALL, serve's
+ * expert_form factored: reading an absent matrix fails an assertion).
  *
  * Fixture: each variant's random model; five target matrices (layer 0 q_proj and down_proj,
  * layer 1 q_proj, v_proj and gate_proj, so both the fused [q k v] and [gate up] products break
@@ -12,7 +14,8 @@
  * the batch mixes groups out of order, prefill (all or last logits) and decode, and chunks
  * (max_rows 8 cuts
  * through sequences and groups; with max_rows 32 the 12-token prefill is one piece longer
- * than T2_FORWARD_FACTORED_PIECE_ROWS, so the factored call also runs it composed). */
+ * than T2_FORWARD_FACTORED_PIECE_ROWS, so the decode-factored call runs it composed and
+ * the all-factored call factored). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +41,9 @@ typedef struct fixture {
     t2_model_config cfg;
     t2_model_weights base, groups[GROUPS];
     const t2_model_weights *group_ptrs[GROUPS];
+    /* group 0, then groups 1.. without their target matrices (absent: factored form only) */
+    t2_model_weights absent[GROUPS];
+    const t2_model_weights *absent_ptrs[GROUPS];
     t2_forward_factor factors[N_TARGETS];
     float *u[N_TARGETS], *vt[N_TARGETS], *scale[N_TARGETS];
 } fixture;
@@ -58,6 +64,10 @@ static void fixture_make(fixture *fx, const char *variant, t2_rng *rng) {
     for (int g = 0; g < GROUPS; g++) {
         t2_model_weights_share(&fx->groups[g], &fx->base, &fx->cfg, target_names, N_TARGETS);
         fx->group_ptrs[g] = &fx->groups[g];
+        if (g > 0)
+            t2_model_weights_share_absent(&fx->absent[g], &fx->base, &fx->cfg, target_names,
+                                          N_TARGETS);
+        fx->absent_ptrs[g] = g > 0 ? &fx->absent[g] : &fx->groups[0];
     }
     for (int t = 0; t < N_TARGETS; t++) {
         int64_t out, in;
@@ -94,6 +104,7 @@ static void fixture_free(fixture *fx) {
         t2_free(fx->scale[t]);
     }
     for (int g = 0; g < GROUPS; g++) t2_model_weights_free(&fx->groups[g]);
+    for (int g = 1; g < GROUPS; g++) t2_model_weights_free(&fx->absent[g]);
     t2_model_weights_free(&fx->base);
 }
 
@@ -122,10 +133,14 @@ static double worst_relative(const float *a, const float *b, int64_t n) {
     return diff / scale;
 }
 
+static const char *const form_names[] = {"composed", "factored", "all-factored"};
+
 /* One prefill call (`prefill` logits: all, or each sequence's last) then two decode calls
- * (last logits), every sequence with its group, against each sequence alone. */
-static void test_groups(fixture *fx, const char *variant, int factored, int64_t max_rows,
-                        t2_forward_logits prefill, t2_rng *rng) {
+ * (last logits), every sequence with its group, against each sequence alone. Under
+ * T2_FORWARD_FACTORED_ALL, groups 1.. have no target matrices (fx->absent_ptrs): the
+ * prefill must run factored too. */
+static void test_groups(fixture *fx, const char *variant, t2_forward_form form,
+                        int64_t max_rows, t2_forward_logits prefill, t2_rng *rng) {
     static const int seq_group[N_SEQS] = {1, 0, 2, 2, 1};
     static const int64_t prefix[N_SEQS] = {PREFIX, 3, 6, 1, 5};
     int64_t vocab = fx->cfg.vocab_size;
@@ -137,8 +152,9 @@ static void test_groups(fixture *fx, const char *variant, int factored, int64_t 
     t2_forward f;
     t2_kv_cache cache;
     t2_forward_init(&f, &fx->cfg, &fx->base, max_rows, CAPACITY);
-    t2_forward_set_groups(&f, fx->group_ptrs, GROUPS, fx->factors, N_TARGETS);
-    t2_forward_set_factored(&f, factored);
+    t2_forward_set_groups(&f, form == T2_FORWARD_FACTORED_ALL ? fx->absent_ptrs : fx->group_ptrs,
+                          GROUPS, fx->factors, N_TARGETS);
+    t2_forward_set_factored(&f, form);
     t2_kv_cache_init(&cache, &fx->cfg, N_SEQS, CAPACITY);
     float *got = t2_alloc_array((size_t)((N_SEQS * (PREFIX + 2)) * vocab), sizeof(float));
     float *want = t2_alloc_array((size_t)((PREFIX + 2) * vocab), sizeof(float));
@@ -149,7 +165,7 @@ static void test_groups(fixture *fx, const char *variant, int factored, int64_t 
         batch[s] = (t2_forward_seq){N_SEQS - 1 - s, prefix[s], tokens[s], seq_group[s]};
     CHECK(t2_forward_run(&f, &cache, batch, N_SEQS, prefill, got, &err) == 0, "%s", err.msg);
     int all = prefill == T2_FORWARD_LOGITS_ALL;
-    double tolerance = factored ? 1e-4 : 1e-5, worst = 0.0;
+    double tolerance = form != T2_FORWARD_COMPOSED ? 1e-4 : 1e-5, worst = 0.0;
     int64_t row = 0;
     for (int s = 0; s < N_SEQS; s++) {
         alone(fx, &fx->groups[seq_group[s]], tokens[s], prefix[s], want);
@@ -173,10 +189,9 @@ static void test_groups(fixture *fx, const char *variant, int factored, int64_t 
     }
     CHECK(worst <= tolerance, "%s, %s form, prefill with %s logits: logits differ from each "
           "sequence alone by %.2e (relative); expected at most %.0e", variant,
-          factored ? "factored" : "composed", all ? "all" : "last", worst, tolerance);
-    printf("%-12s %-8s max_rows %2lld, prefill %-4s logits: worst relative difference %.2e\n",
-           variant, factored ? "factored" : "composed", (long long)max_rows, all ? "all" : "last",
-           worst);
+          form_names[form], all ? "all" : "last", worst, tolerance);
+    printf("%-12s %-12s max_rows %2lld, prefill %-4s logits: worst relative difference %.2e\n",
+           variant, form_names[form], (long long)max_rows, all ? "all" : "last", worst);
     t2_free(got);
     t2_free(want);
     t2_kv_cache_free(&cache);
@@ -207,7 +222,7 @@ static void test_factored_reads_factors(fixture *fx, t2_rng *rng) {
     t2_kv_cache cache;
     t2_forward_init(&f, &fx->cfg, &fx->base, MAX_ROWS, CAPACITY);
     t2_forward_set_groups(&f, fx->group_ptrs, GROUPS, swapped, N_TARGETS);
-    t2_forward_set_factored(&f, 1);
+    t2_forward_set_factored(&f, T2_FORWARD_FACTORED_DECODE);
     t2_kv_cache_init(&cache, &fx->cfg, 1, CAPACITY);
     t2_forward_seq seq = {0, N, tokens, 1};
     t2_error err = {{0}};
@@ -236,11 +251,11 @@ int main(void) {
         fixture fx;
         memset(&fx, 0, sizeof fx);
         fixture_make(&fx, variants[v], &rng);
-        for (int factored = 0; factored < 2; factored++)
+        for (int form = T2_FORWARD_COMPOSED; form <= T2_FORWARD_FACTORED_ALL; form++)
             for (int last = 0; last < 2; last++) {
                 t2_forward_logits prefill = last ? T2_FORWARD_LOGITS_LAST : T2_FORWARD_LOGITS_ALL;
-                test_groups(&fx, variants[v], factored, MAX_ROWS, prefill, &rng);
-                test_groups(&fx, variants[v], factored, CAPACITY, prefill, &rng);
+                test_groups(&fx, variants[v], (t2_forward_form)form, MAX_ROWS, prefill, &rng);
+                test_groups(&fx, variants[v], (t2_forward_form)form, CAPACITY, prefill, &rng);
             }
         if (v == 0) test_factored_reads_factors(&fx, &rng);
         fixture_free(&fx);

@@ -1,8 +1,9 @@
 /* The serve engine's choice of form for steps that mix experts (rl/serve_form.c), on
- * recorded timings: forced forms; one group present runs composed; under auto each form runs
- * twice in a bucket, then the faster is taken and the slower runs again after 16, 32,
- * 64, ... steps of the bucket; buckets of (groups, rows) keep separate records; names parse. The forms'
- * products themselves are tested in test_forward_groups and test_serve_engine. */
+ * recorded timings: forced forms (factored: every row, as no W' copy exists); one group
+ * present runs composed; under auto each form runs twice in a bucket, then the faster is
+ * taken and the slower runs again after 16, 32, 64, ... steps of the bucket; buckets of
+ * (groups, rows) keep separate records; names parse. The forms' products themselves are
+ * tested in test_forward_groups and test_serve_engine. */
 #include <string.h>
 
 #include "base/alloc.h"
@@ -19,14 +20,15 @@ static t2_serve_engine *chooser(t2_serve_form form, int n_factors) {
 
 static void test_forced(void) {
     t2_serve_engine *e = chooser(T2_SERVE_FORM_COMPOSED, 4);
-    CHECK(t2_serve_form_pick(e, 3, 32) == 0, "composed picked factored");
-    e->form = T2_SERVE_FORM_FACTORED;
-    CHECK(t2_serve_form_pick(e, 3, 32) == 1 && t2_serve_form_pick(e, 1, 32) == 1,
-          "factored picked composed");
+    CHECK(t2_serve_form_pick(e, 3, 32) == T2_FORWARD_COMPOSED, "composed picked factored");
+    e->form = T2_SERVE_FORM_FACTORED; /* no W' copies: every row, prompts included */
+    CHECK(t2_serve_form_pick(e, 3, 32) == T2_FORWARD_FACTORED_ALL &&
+              t2_serve_form_pick(e, 1, 32) == T2_FORWARD_FACTORED_ALL,
+          "factored picked another form");
     e->n_factors = 0;
-    CHECK(t2_serve_form_pick(e, 3, 32) == 0, "factored without factors");
+    CHECK(t2_serve_form_pick(e, 3, 32) == T2_FORWARD_COMPOSED, "factored without factors");
     e->form = T2_SERVE_FORM_AUTO;
-    CHECK(t2_serve_form_pick(e, 3, 32) == 0, "auto without factors");
+    CHECK(t2_serve_form_pick(e, 3, 32) == T2_FORWARD_COMPOSED, "auto without factors");
     t2_free(e);
 }
 
@@ -36,7 +38,9 @@ static int run(t2_serve_engine *e, int groups, int64_t rows, double composed_s,
                double factored_s, int steps) {
     int factored = 0;
     for (int i = 0; i < steps; i++) {
-        int f = t2_serve_form_pick(e, groups, rows);
+        t2_forward_form form = t2_serve_form_pick(e, groups, rows);
+        CHECK(form != T2_FORWARD_FACTORED_ALL, "auto picked every row factored");
+        int f = form == T2_FORWARD_FACTORED_DECODE;
         factored += f;
         t2_serve_form_record(e, f, groups, rows, (f ? factored_s : composed_s) * (double)rows);
     }
