@@ -4,6 +4,7 @@
 #include "base/memory.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Adds the kB value of a "Name: n kB" line to *field when the line starts with name. */
@@ -71,6 +72,22 @@ int t2_memory_read_file(t2_memory *m, const char *path) {
     m->pss_anon = m->pss_shmem = 0;
     m->shared_file = shared_clean + shared_dirty;
     return 0;
+}
+
+int64_t t2_memory_available(void) {
+    const char *env = getenv("T2_MEMORY_AVAILABLE");
+    if (env != NULL && *env >= '0' && *env <= '9') {
+        char *end;
+        long long bytes = strtoll(env, &end, 10);
+        if (*end == '\0') return (int64_t)bytes;
+    }
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f == NULL) return -1;
+    char line[256];
+    int64_t available = 0;
+    while (fgets(line, sizeof line, f) != NULL) take(line, "MemAvailable:", &available);
+    fclose(f);
+    return available > 0 ? available : -1;
 }
 
 void t2_memory_format(char *out, int64_t bytes) {

@@ -26,6 +26,11 @@ int t2_memory_read(t2_memory *m);
  * (copy-on-write pages of a private mapping count as the file's). 0, or -1 when /proc/self/smaps is unreadable. */
 int t2_memory_read_file(t2_memory *m, const char *path);
 
+/* Bytes the machine can still give this process without swapping: the environment's
+ * T2_MEMORY_AVAILABLE when it is a whole number of bytes (a job on a shared node can state
+ * its share; tests set it), else /proc/meminfo's MemAvailable; -1 when neither is there. */
+int64_t t2_memory_available(void);
+
 /* "1.23 GB" style text of bytes into out (at least 16 bytes). */
 void t2_memory_format(char *out, int64_t bytes);
 

@@ -12,6 +12,8 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "base/log.h"
+#include "base/memory.h"
 #include "linalg/blis_setup.h"
 #include "model/fingerprint.h"
 #include "model/safetensors.h"
@@ -83,6 +85,28 @@ static int open_store(t2_serve_engine *e, const t2_serve_engine_options *o, t2_e
     return status;
 }
 
+/* The experts' W' copies against the memory available (base/memory.h): when they would
+ * not fit, expert_form composed is refused and auto runs factored, which makes none. */
+static int fit_copies(t2_serve_engine *e, int members, const char *const *names, int n,
+                      t2_error *err) {
+    if (e->form == T2_SERVE_FORM_FACTORED) return 0;
+    int64_t copies = (int64_t)members * (int64_t)sizeof(float) *
+                     t2_model_weights_private_floats(&e->model.cfg, names, n);
+    int64_t available = t2_memory_available();
+    if (available < 0 || copies <= available) return 0;
+    char need[16], have[16];
+    t2_memory_format(need, copies);
+    t2_memory_format(have, available);
+    if (e->form == T2_SERVE_FORM_COMPOSED)
+        return t2_error_set(err, "expert_form composed: the experts' W' copies take %s, more "
+                            "than the %s of memory available; expected expert_form factored "
+                            "(no copies) or auto", need, have);
+    t2_log(T2_LOG_WARN, "serve: the experts' W' copies would take %s, more than the %s of "
+           "memory available: they run in factored form, with no copies", need, have);
+    e->form = T2_SERVE_FORM_FACTORED;
+    return 0;
+}
+
 /* Every expert's (and the classifier's) W' in its own copy of the targets; under
  * expert_form factored no copy: the groups' targets are absent, and every step runs them in
  * factored form. */
@@ -95,8 +119,12 @@ static int compose_experts(t2_serve_engine *e, t2_error *err) {
     t2_free(all);
     if (status != 0) return -1;
     const char **names = t2_adapter_target_names(&e->mixture.adapter);
-    float *alpha = t2_alloc_array((size_t)members, sizeof *alpha);
     int n = e->mixture.adapter.n;
+    if (fit_copies(e, members, names, n, err) != 0) {
+        t2_free(names);
+        return -1;
+    }
+    float *alpha = t2_alloc_array((size_t)members, sizeof *alpha);
     for (int k = 0; k < members; k++) {
         t2_model_weights *w = &e->composed[1 + k];
         e->weights[1 + k] = w;

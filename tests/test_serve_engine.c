@@ -3,13 +3,16 @@
  * bundle of random svf experts math, code, reasoning and the classifier cls, made here:
  *   - concurrent requests on base, an expert, auto (prompt and classifier routing), chat
  *     and completion, greedy and sampled, each complete, with the experts' matrices composed
- *     and again factored (every step); each one's text equals what the same prompt gets alone (t2_adapt_answer for base / expert / the two passes,
- *     t2_generate_run for sampling, stop strings and max_tokens); usage counts agree;
+ *     and again factored (every step, no W' copy); each one's text equals what the same
+ *     prompt gets alone (t2_adapt_answer for base / expert / the two passes, t2_generate_run
+ *     for sampling, stop strings and max_tokens); usage counts agree;
  *   - the streamed pieces add up to the text; stop strings cut it; max_tokens ends it;
  *   - cancel frees the slot and on_done comes once with cancelled; the queue bound and a
  *     draining engine give 503; every refusal gives its status;
  *   - drain with grace finishes the requests in flight, drain without cancels them;
- *   - open refuses bad options and inputs with one line.
+ *   - open refuses bad options and inputs with one line;
+ *   - W' copies past the memory available (T2_MEMORY_AVAILABLE): composed is refused with
+ *     one line, auto runs factored without copies and still answers as t2 adapt does.
  * Requests whose timing matters are held by a gate in on_text (no sleeps, no timing checks).
  * The store and bundle come from serve_inputs.h.
  *   test_serve_engine make DIR [MODEL]   writes DIR/model.svd and DIR/experts.t2b for the
@@ -686,6 +689,44 @@ static void close_fixture(fixture *fx, const char *dir) {
     t2_free(fx->bundle_path);
 }
 
+/* Experts' W' copies past the memory available (T2_MEMORY_AVAILABLE, base/memory.h):
+ * composed is refused with one line; auto runs factored with no copy and answers as t2 adapt
+ * does. */
+static void test_memory(fixture *fx) {
+    t2_adapt_sample out = {0};
+    char *want = adapt_answer(fx, "expert:math", questions[0], &out);
+    setenv("T2_MEMORY_AVAILABLE", "1000", 1);
+    t2_serve_engine_options o = {.model = fx->model_path, .store = fx->store_path,
+                                 .bundle = fx->bundle_path, .slots = 2, .queue = 2,
+                                 .threads = 1, .form = T2_SERVE_FORM_COMPOSED};
+    open_refused(&o, "expert_form composed: the experts' W' copies take ",
+                 "composed, copies past the memory available");
+    o.form = T2_SERVE_FORM_AUTO;
+    t2_serve_engine *e = NULL;
+    t2_error err = {{0}};
+    CHECK(t2_serve_engine_open(&e, &o, &err) == 0, "auto, copies past the memory available: %s",
+          err.msg);
+    unsetenv("T2_MEMORY_AVAILABLE");
+    if (e != NULL) {
+        collect c = {0};
+        t2_serve_request r = completion("math", questions[0], MAX_NEW);
+        const char *const nl[1] = {"\n"}; /* t2 adapt's task terminator */
+        r.stop = nl;
+        r.n_stop = 1;
+        submit(e, &r, &c);
+        wait_for(is_done, &c, "math with no copies");
+        same_text(&c, want, "math with no copies");
+        t2_serve_stats st = {0};
+        t2_serve_engine_stats(e, &st);
+        CHECK(st.composed_bytes == 0 && st.steps > 0 && st.factored_steps == st.steps,
+              "auto past the memory: %lld bytes of copies, %lld of %lld steps factored; "
+              "expected none and every step", (long long)st.composed_bytes,
+              (long long)st.factored_steps, (long long)st.steps);
+        t2_serve_engine_close(e);
+    }
+    t2_free(want);
+}
+
 int main(int argc, char **argv) {
     if ((argc == 3 || argc == 4) && strcmp(argv[1], "make") == 0) {
         char *model = argc == 4 ? t2_strdup(argv[3]) : t2_check_source_path("assets/default-model");
@@ -701,6 +742,7 @@ int main(int argc, char **argv) {
     fixture fx;
     if (open_fixture(&fx, dir) == 0) {
         test_open_errors(&fx, dir);
+        test_memory(&fx);
         test_concurrent(&fx);
         engine_form = T2_SERVE_FORM_FACTORED;
         test_concurrent(&fx);

@@ -10,7 +10,8 @@
 #   clients   a client that leaves mid-stream (its request is cancelled and its slot freed),
 #             one that sends a byte a second (closed after --timeout), a full queue (503 with
 #             Retry-After), and SIGTERM / SIGINT while a stream runs (exit 0);
-#   cli       bad command lines: one error line, exit 2 (usage) or 1.
+#   cli       bad command lines (and composed experts past the memory available): one error
+#             line, exit 2 (usage) or 1.
 # usage: test_serve_http.sh MODE T2_EXE SOURCE_DIR DIR [MPIEXEC]
 set -eu
 mode=$1; t2=$2; src=$3; dir=$4; mpiexec=${5:-mpiexec}
@@ -447,6 +448,10 @@ cli() {
     usage_error 1 "^t2 serve: error: .*nowhere" "$t2" serve --model "$dir/nowhere" --port 0
     usage_error 1 "^t2 serve: error: host: 'no.such.host.invalid' does not resolve" \
         "$t2" serve --model "$model" --host no.such.host.invalid --port 0
+    # the experts' composed copies past the memory available (T2_MEMORY_AVAILABLE bytes)
+    usage_error 1 "^t2 serve: error: expert_form composed: the experts' W' copies take [0-9.]+ GB, more than the 0.00 GB of memory available; expected expert_form factored \(no copies\) or auto$" \
+        env T2_MEMORY_AVAILABLE=1000 "$t2" serve --model "$model" --store "$dir/S" \
+        --bundle "$dir/b.t2b" --expert-form composed --port 0
     usage_error 2 "^t2 serve: error: mpirun: 2 ranks; expected one process" \
         "$mpiexec" -n 2 --oversubscribe "$t2" serve --model "$model" --port 0
     # the port in use: a second server on the first one's port
