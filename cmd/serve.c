@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/memory.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/run_config.h"
@@ -135,9 +136,12 @@ static int serve(const serve_settings *s, t2_serve_routing routing, t2_serve_for
             (long long)s->slots, (long long)s->queue, s->strategy, s->expert_form, s->kv_cache);
     t2_serve_stats st = {0};
     t2_serve_engine_stats(engine, &st);
-    if (st.composed_bytes > 0)
-        fprintf(stderr, "t2 serve: the experts' composed W' take %.2f GB (expert_form factored "
-                "makes no copy)\n", (double)st.composed_bytes / 1e9);
+    if (st.composed_bytes > 0) {
+        char bytes[16];
+        t2_memory_format(bytes, st.composed_bytes);
+        fprintf(stderr, "t2 serve: the experts' composed W' take %s (expert_form factored "
+                "makes no copy)\n", bytes);
+    }
     int v6 = strchr(s->host, ':') != NULL;
     fprintf(stderr, "t2 serve: listening on http://%s%s%s:%d\n", v6 ? "[" : "", s->host,
             v6 ? "]" : "", t2_serve_http_port(h));

@@ -108,7 +108,7 @@ static void qkv_projection(t2_forward *f, int64_t layer, t2_linear_kind first, i
     int64_t d = f->cfg->hidden_size;
     if (t2_forward_groups_share(f, layer, first, count)) {
         qkv_rows(f, t2_forward_group_layer(f, 0, layer), first, count, 0, rows);
-    } else if (f->factored) {
+    } else if (f->form != T2_FORWARD_COMPOSED) {
         for (int k = (int)first; k < (int)first + count; k++)
             t2_forward_groups_linear(f, layer, (t2_linear_kind)k,
                                      f->qkv + qkv_column(f, (t2_linear_kind)k), f->qkv_ld,
@@ -182,7 +182,7 @@ static void mlp(t2_forward *f, int64_t layer, int64_t rows) {
     const t2_layer_weights *lw = t2_forward_group_layer(f, 0, layer);
     if (t2_forward_groups_share(f, layer, T2_LINEAR_GATE, 2)) {
         gate_up_rows(f, lw, 0, rows);
-    } else if (f->factored) {
+    } else if (f->form != T2_FORWARD_COMPOSED) {
         t2_forward_groups_linear(f, layer, T2_LINEAR_GATE, f->mlp, ld, f->xn, d, rows, ffn, d,
                                  0.0f);
         t2_forward_groups_linear(f, layer, T2_LINEAR_UP, f->mlp + ffn, ld, f->xn, d, rows, ffn,

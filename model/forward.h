@@ -84,7 +84,7 @@ typedef struct t2_forward_run_span {
 
 enum { T2_FORWARD_FACTORED_PIECE_ROWS = 8 }; /* longer pieces (prefill) run composed */
 
-/* The forms of t2_forward_set_factored. */
+/* The forms of t2_forward_set_form. */
 typedef enum t2_forward_form {
     T2_FORWARD_COMPOSED = 0,        /* each run of one group with its group's matrices */
     T2_FORWARD_FACTORED_DECODE = 1, /* pieces of at most T2_FORWARD_FACTORED_PIECE_ROWS
@@ -115,7 +115,7 @@ typedef struct t2_forward {
     int n_groups;
     const t2_model_weights *const *groups;  /* [n_groups], borrowed */
     const t2_forward_factor **factor_of;    /* [layers x T2_LINEAR_COUNT] or NULL entries */
-    t2_forward_form factored; /* which rows' matrices with a factor run factored */
+    t2_forward_form form;     /* which rows' matrices with a factor run factored */
     float *factor_work;       /* max_rows x the largest rank */
     t2_forward_run_span *runs; /* [max_rows] of the current stage of the chunk */
     int64_t n_runs;
@@ -130,7 +130,7 @@ void t2_forward_free(t2_forward *f); /* accepts a zeroed object; may run twice *
 /* Lets one call run sequences with different weights: sequence s uses groups[seqs[s].group].
  * The groups must have cfg's shapes; a matrix that is the same view in every group runs as
  * one GEMM over all rows, the others once per run of rows of one group (composed form) or,
- * when factors[] holds that (layer, kind) and t2_forward_set_factored chose a factored form,
+ * when factors[] holds that (layer, kind) and t2_forward_set_form chose a factored form,
  * in factored form: the rows of pieces of at most T2_FORWARD_FACTORED_PIECE_ROWS tokens
  * (decode; all pieces under T2_FORWARD_FACTORED_ALL) in one pair of GEMMs per stretch of
  * consecutive such rows, whatever their groups, and longer pieces (prefill, where a group's
@@ -142,7 +142,7 @@ void t2_forward_set_groups(t2_forward *f, const t2_model_weights *const *groups,
                            const t2_forward_factor *factors, int n_factors);
 /* Chooses the form of the factored matrices for the next calls. Every form gives each row
  * its group's product; they differ by float32 rounding only. */
-void t2_forward_set_factored(t2_forward *f, t2_forward_form form);
+void t2_forward_set_form(t2_forward *f, t2_forward_form form);
 
 /* Runs the batch: appends each sequence's keys/values to its slot and writes logits
  * (float32, vocab_size per row): n_seqs rows for T2_FORWARD_LOGITS_LAST, sum of n_tokens

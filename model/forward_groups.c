@@ -50,9 +50,9 @@ void t2_forward_set_groups(t2_forward *f, const t2_model_weights *const *groups,
     f->runs = t2_alloc_array((size_t)f->max_rows, sizeof *f->runs);
 }
 
-void t2_forward_set_factored(t2_forward *f, t2_forward_form form) {
+void t2_forward_set_form(t2_forward *f, t2_forward_form form) {
     T2_ASSERT(form >= T2_FORWARD_COMPOSED && form <= T2_FORWARD_FACTORED_ALL);
-    f->factored = form;
+    f->form = form;
 }
 
 void t2_forward_groups_free(t2_forward *f) {
@@ -71,8 +71,8 @@ void t2_forward_groups_runs(t2_forward *f, const t2_forward_piece *pieces, int64
     f->n_runs = 0;
     for (int64_t p = 0; p < n_pieces; p++) {
         int64_t row = last_only ? p : pieces[p].row, n = last_only ? 1 : pieces[p].n;
-        int factored = f->factored == T2_FORWARD_FACTORED_ALL ||
-                       (f->factored == T2_FORWARD_FACTORED_DECODE &&
+        int factored = f->form == T2_FORWARD_FACTORED_ALL ||
+                       (f->form == T2_FORWARD_FACTORED_DECODE &&
                         n <= T2_FORWARD_FACTORED_PIECE_ROWS);
         t2_forward_run_span *last = f->n_runs > 0 ? &f->runs[f->n_runs - 1] : NULL;
         if (last != NULL && last->group == pieces[p].group && last->factored == factored &&
@@ -126,7 +126,7 @@ void t2_forward_groups_linear(t2_forward *f, int64_t layer, t2_linear_kind kind,
         return;
     }
     const t2_forward_factor *fac =
-        f->factored ? f->factor_of[layer * T2_LINEAR_COUNT + kind] : NULL;
+        f->form != T2_FORWARD_COMPOSED ? f->factor_of[layer * T2_LINEAR_COUNT + kind] : NULL;
     for (int64_t i = 0; i < f->n_runs;) {
         const t2_forward_run_span *run = &f->runs[i];
         if (fac != NULL && run->factored) { /* the stretch of factored runs from i */

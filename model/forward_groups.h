@@ -21,8 +21,9 @@ int t2_forward_groups_share(const t2_forward *f, int64_t layer, t2_linear_kind f
                             int count);
 
 /* out (rows x n_out) = in (rows x n_in) W_gᵀ (+ out, beta 1) with each row's group's matrix
- * (layer, kind): one GEMM when shared, factored over all rows when f->factored and a factor
- * exists, else one GEMM per run of rows of one group. */
+ * (layer, kind): one GEMM when shared, factored over the factored runs (model/forward.h
+ * t2_forward_form) when f->form is factored and a factor exists, else one GEMM per run of
+ * rows of one group. */
 void t2_forward_groups_linear(t2_forward *f, int64_t layer, t2_linear_kind kind, float *out,
                               int64_t ld_out, const float *in, int64_t ld_in, int64_t rows,
                               int64_t n_out, int64_t n_in, float beta);

@@ -146,15 +146,15 @@ int64_t t2_serve_batch_step(t2_serve_engine *e) {
     }
     for (int64_t b = 0; b < n; b++) rows += e->batch[b].n_tokens;
     if (n > 0) {
-        e->step_factored = t2_serve_form_pick(e, groups, rows);
-        t2_forward_set_factored(&e->forward, e->step_factored);
+        e->step_form = t2_serve_form_pick(e, groups, rows);
+        t2_forward_set_form(&e->forward, e->step_form);
         t2_error err = {{0}};
         double start = t2_serve_now();
         /* submit checked every id and length the forward could reject */
         int rc = t2_forward_run(&e->forward, &e->cache, e->batch, n, T2_FORWARD_LOGITS_LAST,
                                 e->logits, &err);
         T2_ASSERT(rc == 0);
-        t2_serve_form_record(e, e->step_factored != T2_FORWARD_COMPOSED, groups, rows,
+        t2_serve_form_record(e, e->step_form != T2_FORWARD_COMPOSED, groups, rows,
                              t2_serve_now() - start);
     }
 

@@ -85,13 +85,11 @@ static int open_store(t2_serve_engine *e, const t2_serve_engine_options *o, t2_e
     return status;
 }
 
-/* The experts' W' copies against the memory available (base/memory.h): when they would
- * not fit, expert_form composed is refused and auto runs factored, which makes none. */
-static int fit_copies(t2_serve_engine *e, int members, const char *const *names, int n,
-                      t2_error *err) {
+/* The experts' W' copies (`copies` bytes) against the memory available (base/memory.h):
+ * when they would not fit, expert_form composed is refused and auto runs factored, which
+ * makes none. */
+static int fit_copies(t2_serve_engine *e, int64_t copies, t2_error *err) {
     if (e->form == T2_SERVE_FORM_FACTORED) return 0;
-    int64_t copies = (int64_t)members * (int64_t)sizeof(float) *
-                     t2_model_weights_private_floats(&e->model.cfg, names, n);
     int64_t available = t2_memory_available();
     if (available < 0 || copies <= available) return 0;
     char need[16], have[16];
@@ -120,10 +118,13 @@ static int compose_experts(t2_serve_engine *e, t2_error *err) {
     if (status != 0) return -1;
     const char **names = t2_adapter_target_names(&e->mixture.adapter);
     int n = e->mixture.adapter.n;
-    if (fit_copies(e, members, names, n, err) != 0) {
+    int64_t copies = (int64_t)members * (int64_t)sizeof(float) *
+                     t2_model_weights_private_floats(&e->model.cfg, names, n);
+    if (fit_copies(e, copies, err) != 0) {
         t2_free(names);
         return -1;
     }
+    if (e->form != T2_SERVE_FORM_FACTORED) e->composed_bytes = copies;
     float *alpha = t2_alloc_array((size_t)members, sizeof *alpha);
     for (int k = 0; k < members; k++) {
         t2_model_weights *w = &e->composed[1 + k];
@@ -133,7 +134,6 @@ static int compose_experts(t2_serve_engine *e, t2_error *err) {
             continue;
         }
         t2_model_weights_share(w, &e->model.weights, &e->model.cfg, names, n);
-        e->composed_bytes += (int64_t)sizeof(float) * w->slab_floats;
         memset(alpha, 0, (size_t)members * sizeof *alpha);
         alpha[k] = 1.0f;
         t2_mixture_compose(&e->mixture, alpha, w);
@@ -337,7 +337,7 @@ static void *engine_main(void *arg) {
         pthread_mutex_lock(&e->lock);
         if (active > 0) {
             e->steps++;
-            e->factored_steps += e->step_factored != T2_FORWARD_COMPOSED;
+            e->factored_steps += e->step_form != T2_FORWARD_COMPOSED;
         }
         e->completion_tokens += sampled;
         for (int64_t s = 0; s < e->n_slots; s++)

@@ -114,7 +114,7 @@ struct t2_serve_engine {
     t2_forward_seq *batch;        /* [n_slots] */
     int64_t *batch_slot;          /* [n_slots] */
     t2_serve_form_timing timing[T2_SERVE_FORM_GROUPS][T2_SERVE_FORM_ROW_BUCKETS];
-    t2_forward_form step_factored; /* the last step's form */
+    t2_forward_form step_form; /* the last step's form */
     t2_serve_slot *slots;         /* [n_slots] */
     /* under the lock */
     pthread_mutex_t lock;

@@ -154,7 +154,7 @@ static void test_groups(fixture *fx, const char *variant, t2_forward_form form,
     t2_forward_init(&f, &fx->cfg, &fx->base, max_rows, CAPACITY);
     t2_forward_set_groups(&f, form == T2_FORWARD_FACTORED_ALL ? fx->absent_ptrs : fx->group_ptrs,
                           GROUPS, fx->factors, N_TARGETS);
-    t2_forward_set_factored(&f, form);
+    t2_forward_set_form(&f, form);
     t2_kv_cache_init(&cache, &fx->cfg, N_SEQS, CAPACITY);
     float *got = t2_alloc_array((size_t)((N_SEQS * (PREFIX + 2)) * vocab), sizeof(float));
     float *want = t2_alloc_array((size_t)((PREFIX + 2) * vocab), sizeof(float));
@@ -222,7 +222,7 @@ static void test_factored_reads_factors(fixture *fx, t2_rng *rng) {
     t2_kv_cache cache;
     t2_forward_init(&f, &fx->cfg, &fx->base, MAX_ROWS, CAPACITY);
     t2_forward_set_groups(&f, fx->group_ptrs, GROUPS, swapped, N_TARGETS);
-    t2_forward_set_factored(&f, T2_FORWARD_FACTORED_DECODE);
+    t2_forward_set_form(&f, T2_FORWARD_FACTORED_DECODE);
     t2_kv_cache_init(&cache, &fx->cfg, 1, CAPACITY);
     t2_forward_seq seq = {0, N, tokens, 1};
     t2_error err = {{0}};
