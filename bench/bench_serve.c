@@ -10,7 +10,8 @@
  *   3 experts + auto    round-robin over math, code, reasoning and auto (prompt routing:
  *                       an auto stream first runs its routing pass with the base model);
  * and for each, measured right after it in the same run (rounds interleave them): the
- * forward's own run of the same streams with the base weights, one t2_forward_run per step
+ * forward's own run of the same streams with the base weights, in a process of its own (see
+ * reference_start), one t2_forward_run per step
  * over every sequence (bench_forward's decode loop), each sequence prefilled in one call and
  * then decoding as many tokens as the engine's stream produced (it leaves the batch after
  * them): tokens/s of prefill + decode, and of the decode steps alone. Each figure is the best
@@ -20,9 +21,19 @@
  * PASS / MISS against the issue's targets at 32 streams (one expert >= 0.8 x the forward;
  * the mix >= 0.75 x one expert). Timings are printed, never checked by a test.
  *
+ * A burst of N streams decodes N at once only until the first ones end: an auto stream runs
+ * its routing pass before its answer, so the last auto streams finish alone. The sustained
+ * table keeps N requests in flight instead (as llama-server or vLLM see N busy clients, and
+ * as vLLM's benchmark_serving --max-concurrency N measures): each stream submits its next
+ * request (the next prompt) as soon as its last one ends, --requests of them (default 4; 0
+ * skips the table), timed from the first submit to the last on_done, best of the same rounds;
+ * it also prints the auto mix's routing-pass tokens (prompt + new) per answered token.
+ *
  *   bench_serve [--model DIR] [--store S --bundle B] [--new N] [--rounds N] [--threads N]
  *               [--form auto|composed|factored]  (how steps that mix experts run: serve's
  *               --expert-form; the share of steps that ran factored is printed)
+ *               [--requests N] [--streams LIST]  (stream counts, ascending, at most 32
+ *               each; default 1,8,32; the targets are read at the last)
  * --model defaults to the source tree's assets/default-model (T2_SOURCE_DIR). Without
  * --store / --bundle, a store of the model's MLP matrices and a bundle of random svf experts
  * (math, code, reasoning, classifier) are made in a temporary folder by the serve test's
@@ -35,23 +46,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "linalg/blis_setup.h"
 #include "model/forward.h"
 #include "model/generate.h"
 #include "model/model_dir.h"
 #include "model/sampler.h"
 #include "rl/serve_engine.h"
 
-enum { MAX_STREAMS = 32, N_SIZES = 3 };
-static const int64_t sizes[N_SIZES] = {1, 8, 32};
+enum { MAX_STREAMS = 32, MAX_SIZES = 8 };
 
 typedef struct options {
     const char *model, *store, *bundle;
     int64_t new_tokens, rounds, threads;
+    int64_t requests;       /* per stream under sustained load; 0: no sustained runs */
+    int64_t sizes[MAX_SIZES]; /* the stream counts, ascending */
+    int n_sizes;
     t2_serve_form form;
 } options;
 
@@ -119,13 +134,85 @@ static double reference_decode(const t2_model_dir *m, int64_t batch, const int64
     return (double)total / (end - start);
 }
 
+/* The reference runs in a process of its own, forked before the engine opens: libgomp keeps
+ * OpenMP workers for every thread that ran a parallel region, and with more of them than
+ * cores every region waits for a futex wake (model/worker_pool.h), so in one process the
+ * engine's workers and the reference's would slow each other. Jobs go down a pipe (the
+ * stream count, then each stream's steps), timings come back up another. */
+typedef struct reference {
+    pid_t pid;
+    int jobs, timings; /* the parent's ends */
+} reference;
+
+static void reference_serve(const char *model, int64_t threads, int jobs, int timings) {
+    t2_model_dir m;
+    t2_error err = {{0}};
+    t2_blis_setup((int)threads, 1);
+    double out[2] = {-1, -1};
+    if (t2_model_dir_load(&m, model, &err) != 0) {
+        fprintf(stderr, "bench_serve: %s\n", err.msg);
+        T2_ASSERT(write(timings, out, sizeof out) == sizeof out);
+        _exit(1);
+    }
+    int64_t batch, steps[MAX_STREAMS];
+    while (read(jobs, &batch, sizeof batch) == sizeof batch && batch > 0) {
+        T2_ASSERT(batch <= MAX_STREAMS);
+        T2_ASSERT(read(jobs, steps, (size_t)batch * sizeof *steps) ==
+                  (ssize_t)((size_t)batch * sizeof *steps));
+        out[0] = reference_decode(&m, batch, steps, &out[1]);
+        T2_ASSERT(write(timings, out, sizeof out) == sizeof out);
+    }
+    t2_model_dir_free(&m);
+    _exit(0);
+}
+
+static void reference_start(reference *r, const char *model, int64_t threads) {
+    int down[2], up[2];
+    T2_ASSERT(pipe(down) == 0 && pipe(up) == 0);
+    fflush(NULL);
+    r->pid = fork();
+    T2_ASSERT(r->pid >= 0);
+    if (r->pid == 0) {
+        close(down[1]);
+        close(up[0]);
+        reference_serve(model, threads, down[0], up[1]);
+    }
+    close(down[0]);
+    close(up[1]);
+    r->jobs = down[1];
+    r->timings = up[0];
+}
+
+/* The reference's tokens/s of prefill + decode for these streams, decode alone in
+ * *decode_only; exits when the reference process failed. */
+static double reference_run(reference *r, int64_t batch, const int64_t *steps,
+                            double *decode_only) {
+    double in[2];
+    T2_ASSERT(write(r->jobs, &batch, sizeof batch) == sizeof batch);
+    T2_ASSERT(write(r->jobs, steps, (size_t)batch * sizeof *steps) ==
+              (ssize_t)((size_t)batch * sizeof *steps));
+    if (read(r->timings, in, sizeof in) != sizeof in || in[0] < 0) exit(1);
+    *decode_only = in[1];
+    return in[0];
+}
+
+static void reference_stop(reference *r) {
+    int64_t end = 0;
+    T2_ASSERT(write(r->jobs, &end, sizeof end) == sizeof end);
+    close(r->jobs);
+    close(r->timings);
+    T2_ASSERT(waitpid(r->pid, NULL, 0) == r->pid);
+}
+
 /* ---- the engine ---- */
 
 typedef struct tally {
     pthread_mutex_t lock;
     pthread_cond_t done;
-    int64_t finished;
-    int64_t tokens[MAX_STREAMS]; /* each stream's completion tokens */
+    int64_t finished, tokens, route_tokens;
+    int64_t stream_tokens[MAX_STREAMS]; /* each stream's last completion tokens */
+    int64_t ended[MAX_STREAMS];         /* streams whose request ended, not yet resubmitted */
+    int64_t n_ended;
 } tally;
 
 typedef struct stream {
@@ -137,43 +224,61 @@ static void on_done(void *ctx, const t2_serve_result *r) {
     const stream *s = ctx;
     pthread_mutex_lock(&s->t->lock);
     s->t->finished++;
-    s->t->tokens[s->i] = r->completion_tokens;
+    s->t->tokens += r->completion_tokens;
+    s->t->route_tokens += r->route_tokens;
+    s->t->stream_tokens[s->i] = r->completion_tokens;
+    s->t->ended[s->t->n_ended++] = s->i;
     pthread_cond_signal(&s->t->done);
     pthread_mutex_unlock(&s->t->lock);
 }
 
-/* Aggregate completion tokens/s of batch streams, stream i on models[i % n_models]; each
- * stream's tokens into tokens[batch]. */
+/* batch streams, each submitting its next request as soon as its last one ends, `requests`
+ * requests each (1: a burst); request j of stream i is request q = i + j * batch: prompt
+ * prompt_of(q), on models[q % n_models]. Aggregate completion tokens/s from the first
+ * submit to the last on_done; each stream's tokens of its last request into tokens[batch];
+ * the routing passes' prompt + new tokens per answered token into *route_share. */
 static double engine_run(t2_serve_engine *e, int64_t batch, const char *const *models,
-                         int n_models, int64_t new_tokens, int64_t *tokens) {
+                         int n_models, int64_t new_tokens, int64_t requests, int64_t *tokens,
+                         double *route_share) {
     tally t = {.finished = 0};
     pthread_mutex_init(&t.lock, NULL);
     pthread_cond_init(&t.done, NULL);
-    char texts[MAX_STREAMS][128];
     stream streams[MAX_STREAMS];
+    int64_t sent[MAX_STREAMS] = {0};
+    char text[128];
     double start = now();
-    for (int64_t i = 0; i < batch; i++) {
-        prompt_of(i, texts[i], sizeof texts[i]);
-        streams[i] = (stream){&t, i};
-        t2_serve_callbacks cb = {NULL, on_done, &streams[i]};
-        t2_serve_request r = {.model = models[i % n_models], .prompt = texts[i],
-                              .max_tokens = new_tokens, .temperature = 0.0f, .top_p = 1.0f};
-        t2_serve_refusal refusal;
-        t2_error err = {{0}};
-        if (t2_serve_engine_submit(e, &r, &cb, &refusal, &err) < 0) {
-            fprintf(stderr, "bench_serve: submit refused (%d): %s\n", (int)refusal, err.msg);
-            exit(1);
-        }
-    }
+    for (int64_t i = 0; i < batch; i++) t.ended[t.n_ended++] = i;
     pthread_mutex_lock(&t.lock);
-    while (t.finished < batch) pthread_cond_wait(&t.done, &t.lock);
+    while (t.finished < batch * requests) {
+        while (t.n_ended > 0) {
+            int64_t i = t.ended[--t.n_ended];
+            if (sent[i] == requests) continue;
+            int64_t q = i + sent[i]++ * batch;
+            prompt_of(q, text, sizeof text);
+            streams[i] = (stream){&t, i};
+            t2_serve_callbacks cb = {NULL, on_done, &streams[i]};
+            t2_serve_request r = {.model = models[q % n_models], .prompt = text,
+                                  .max_tokens = new_tokens, .temperature = 0.0f,
+                                  .top_p = 1.0f};
+            t2_serve_refusal refusal;
+            t2_error err = {{0}};
+            pthread_mutex_unlock(&t.lock); /* on_done may run before submit returns */
+            if (t2_serve_engine_submit(e, &r, &cb, &refusal, &err) < 0) {
+                fprintf(stderr, "bench_serve: submit refused (%d): %s\n", (int)refusal,
+                        err.msg);
+                exit(1);
+            }
+            pthread_mutex_lock(&t.lock);
+        }
+        if (t.finished < batch * requests) pthread_cond_wait(&t.done, &t.lock);
+    }
     pthread_mutex_unlock(&t.lock);
     double seconds = now() - start;
-    int64_t total = 0;
-    for (int64_t i = 0; i < batch; i++) total += tokens[i] = t.tokens[i];
+    memcpy(tokens, t.stream_tokens, (size_t)batch * sizeof *tokens);
+    *route_share = (double)t.route_tokens / (double)t.tokens;
     pthread_cond_destroy(&t.done);
     pthread_mutex_destroy(&t.lock);
-    return (double)total / seconds;
+    return (double)t.tokens / seconds;
 }
 
 /* ---- inputs and options ---- */
@@ -202,7 +307,8 @@ static int make_inputs(const char *model, char *dir, char **store, char **bundle
 
 static int parse(int argc, char **argv, options *o) {
     *o = (options){.model = T2_SOURCE_DIR "/assets/default-model", .new_tokens = 64,
-                   .rounds = 5, .threads = 1};
+                   .rounds = 5, .threads = 1, .requests = 4,
+                   .sizes = {1, 8, 32}, .n_sizes = 3};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL) return -1;
@@ -212,12 +318,24 @@ static int parse(int argc, char **argv, options *o) {
         else if (strcmp(a, "--new") == 0) o->new_tokens = strtoll(v, NULL, 10);
         else if (strcmp(a, "--rounds") == 0) o->rounds = strtoll(v, NULL, 10);
         else if (strcmp(a, "--threads") == 0) o->threads = strtoll(v, NULL, 10);
+        else if (strcmp(a, "--requests") == 0) o->requests = strtoll(v, NULL, 10);
+        else if (strcmp(a, "--streams") == 0) {
+            char *end = (char *)v;
+            for (o->n_sizes = 0; o->n_sizes < MAX_SIZES && *end != '\0'; o->n_sizes++) {
+                o->sizes[o->n_sizes] = strtoll(end, &end, 10);
+                if (*end == ',') end++;
+                if (o->sizes[o->n_sizes] < 1 || o->sizes[o->n_sizes] > MAX_STREAMS ||
+                    (o->n_sizes > 0 && o->sizes[o->n_sizes] <= o->sizes[o->n_sizes - 1]))
+                    return -1;
+            }
+            if (*end != '\0' || o->n_sizes == 0) return -1;
+        }
         else if (strcmp(a, "--form") == 0) {
             if (t2_serve_form_from_name(v, &o->form) != 0) return -1;
         } else return -1;
         i++;
     }
-    if (o->new_tokens < 1 || o->rounds < 1 || o->threads < 0 ||
+    if (o->new_tokens < 1 || o->rounds < 1 || o->threads < 0 || o->requests < 0 ||
         (o->store == NULL) != (o->bundle == NULL))
         return -1;
     return 0;
@@ -239,7 +357,8 @@ int main(int argc, char **argv) {
     options o;
     if (parse(argc, argv, &o) != 0) {
         fprintf(stderr, "usage: bench_serve [--model DIR] [--store S --bundle B] [--new N] "
-                "[--rounds N] [--threads N] [--form auto|composed|factored]\n");
+                "[--rounds N] [--threads N] [--form auto|composed|factored] [--requests N] "
+                "[--streams N,N,...]\n");
         return 2;
     }
     char dir[] = "/tmp/bench_serve.XXXXXX";
@@ -255,10 +374,11 @@ int main(int argc, char **argv) {
                                   .routing = T2_SERVE_ROUTE_PROMPT, .slots = MAX_STREAMS,
                                   .queue = MAX_STREAMS, .threads = (int)o.threads,
                                   .form = o.form};
+    reference ref_process;
+    reference_start(&ref_process, o.model, o.threads); /* before any OpenMP work here */
     t2_serve_engine *e = NULL;
-    t2_model_dir m;
     t2_error err = {{0}};
-    if (t2_serve_engine_open(&e, &eo, &err) != 0 || t2_model_dir_load(&m, o.model, &err) != 0) {
+    if (t2_serve_engine_open(&e, &eo, &err) != 0) {
         fprintf(stderr, "bench_serve: %s\n", err.msg);
         return 1;
     }
@@ -270,17 +390,28 @@ int main(int argc, char **argv) {
     printf("%-8s %34s %34s %34s %6s %6s\n", "streams", runs[0].name, runs[1].name, runs[2].name,
            "3/one", "mix/one");
     double last_one = 0, last_ref = 0, last_decode = 0, last_spread = 0;
-    for (int k = 0; k < N_SIZES; k++) {
+    double load[MAX_SIZES][RUNS] = {{0}}, route_share[MAX_SIZES] = {0};
+    const int64_t *sizes = o.sizes;
+    int n_sizes = o.n_sizes;
+    for (int k = 0; k < n_sizes; k++) {
         int64_t b = sizes[k], lens[RUNS][MAX_STREAMS];
         double best[RUNS] = {0}, ref[RUNS] = {0}, decode[RUNS] = {0}, d;
-        engine_run(e, b, runs[RUNS - 1].models, runs[RUNS - 1].n, o.new_tokens, lens[0]);
+        int64_t lens_load[MAX_STREAMS];
+        engine_run(e, b, runs[RUNS - 1].models, runs[RUNS - 1].n, o.new_tokens, 1, lens[0],
+                   &d);
         for (int64_t r = 0; r < o.rounds; r++)
             for (int j = 0; j < RUNS; j++) {
-                double x = engine_run(e, b, runs[j].models, runs[j].n, o.new_tokens, lens[j]);
+                double x = engine_run(e, b, runs[j].models, runs[j].n, o.new_tokens, 1, lens[j],
+                                      &d);
                 if (x > best[j]) best[j] = x;
-                x = reference_decode(&m, b, lens[j], &d);
+                x = reference_run(&ref_process, b, lens[j], &d);
                 if (x > ref[j]) ref[j] = x;
                 if (d > decode[j]) decode[j] = d;
+                if (o.requests == 0) continue;
+                x = engine_run(e, b, runs[j].models, runs[j].n, o.new_tokens, o.requests,
+                               lens_load, &d);
+                if (x > load[k][j]) load[k][j] = x;
+                if (j == RUNS - 1) route_share[k] = d;
             }
         printf("%-8lld", (long long)b);
         for (int j = 0; j < RUNS; j++) {
@@ -297,16 +428,29 @@ int main(int argc, char **argv) {
         last_decode = decode[0];
         last_spread = best[2];
     }
-    printf("targets at 32 streams: one expert >= 0.80 x forward: %.2f %s (x the decode steps "
+    printf("targets at %lld streams: one expert >= 0.80 x forward: %.2f %s (x the decode steps "
            "alone, prefill excluded: %.2f); mixing cost <= 25 %% (3 experts + auto >= 0.75 x "
-           "one): %.2f %s\n", last_one / last_ref, verdict(last_one / last_ref, 0.8),
-           last_one / last_decode, last_spread / last_one,
+           "one): %.2f %s\n", (long long)sizes[n_sizes - 1], last_one / last_ref,
+           verdict(last_one / last_ref, 0.8), last_one / last_decode, last_spread / last_one,
            verdict(last_spread / last_one, 0.75));
+    if (o.requests > 0) {
+        printf("sustained load: each stream submits its next request as soon as its last one "
+               "ends, %lld requests per stream; engine tok/s\n", (long long)o.requests);
+        printf("%-8s %17s %17s %17s %6s %6s %s\n", "streams", runs[0].name, runs[1].name,
+               runs[2].name, "3/one", "mix/one", "routing tokens per answered token (auto mix)");
+        for (int k = 0; k < n_sizes; k++)
+            printf("%-8lld %17.0f %17.0f %17.0f %6.2f %6.2f %.2f\n", (long long)sizes[k],
+                   load[k][0], load[k][1], load[k][2], load[k][1] / load[k][0],
+                   load[k][2] / load[k][0], route_share[k]);
+        double mix = load[n_sizes - 1][2] / load[n_sizes - 1][0];
+        printf("sustained, %lld streams: mixing cost <= 25 %% (3 experts + auto >= 0.75 x one): "
+               "%.2f %s\n", (long long)sizes[n_sizes - 1], mix, verdict(mix, 0.75));
+    }
     t2_serve_stats st = {0};
     t2_serve_engine_stats(e, &st);
     printf("steps in factored form: %lld of %lld\n", (long long)st.factored_steps,
            (long long)st.steps);
-    t2_model_dir_free(&m);
+    reference_stop(&ref_process);
     t2_serve_engine_close(e);
     if (made) {
         unlink(store);

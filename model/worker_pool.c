@@ -7,8 +7,10 @@
  * n and thread count, so results do not depend on how OpenMP schedules them; should OpenMP
  * grant fewer threads (a nested region, OMP_THREAD_LIMIT), the parts are shared round-robin.
  * Built with the compiler's OpenMP flag (model/CMakeLists.txt). Does not: balance load
- * dynamically. */
+ * dynamically. Also here: t2_worker_pool_run_aside, one-off OpenMP work on a thread that
+ * exits, so that its OpenMP workers exit too (worker_pool.h says why). */
 #include <omp.h>
+#include <pthread.h>
 
 #include "base/alloc.h"
 #include "base/assert.h"
@@ -42,4 +44,23 @@ void t2_worker_pool_run(t2_worker_pool *p, int64_t n, t2_worker_pool_fn fn, void
             if (begin < end) fn(ctx, begin, end, part);
         }
     }
+}
+
+typedef struct aside_call {
+    void (*fn)(void *ctx);
+    void *ctx;
+} aside_call;
+
+static void *run_aside(void *arg) {
+    const aside_call *call = arg;
+    call->fn(call->ctx);
+    return NULL;
+}
+
+int t2_worker_pool_run_aside(void (*fn)(void *ctx), void *ctx) {
+    aside_call call = {fn, ctx};
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, run_aside, &call) != 0) return -1;
+    T2_ASSERT(pthread_join(thread, NULL) == 0);
+    return 0;
 }

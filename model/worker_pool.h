@@ -16,4 +16,14 @@ void t2_worker_pool_free(t2_worker_pool *p); /* accepts NULL */
 int t2_worker_pool_threads(const t2_worker_pool *p);
 void t2_worker_pool_run(t2_worker_pool *p, int64_t n, t2_worker_pool_fn fn, void *ctx);
 
+/* Runs fn(ctx) on a thread of its own and returns when it is done: 0, or -1 when no thread
+ * could be started (fn did not run). For OpenMP work (BLIS's GEMMs, pool runs) done once by
+ * a thread that is not the one running the steady work afterwards (a server opening its
+ * model before its engine thread starts): libgomp keeps a team of workers for every thread
+ * that ran a parallel region, for as long as that thread lives; with more of them than
+ * cores, every worker sleeps right after each region instead of spinning, and each later
+ * region, on any thread, waits for a futex wake (12 -> 64 us a region on 2 cores). The
+ * workers of this thread exit with it. */
+int t2_worker_pool_run_aside(void (*fn)(void *ctx), void *ctx);
+
 #endif

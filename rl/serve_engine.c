@@ -17,6 +17,7 @@
 #include "linalg/blis_setup.h"
 #include "model/fingerprint.h"
 #include "model/safetensors.h"
+#include "model/worker_pool.h"
 #include "rl/adapt.h"
 #include "rl/evaluate.h"
 #include "rl/serve_impl.h"
@@ -164,11 +165,8 @@ static int prepare_prompts(t2_serve_engine *e, t2_error *err) {
 
 static void *engine_main(void *arg);
 
-int t2_serve_engine_open(t2_serve_engine **out, const t2_serve_engine_options *options,
-                         t2_error *err) {
-    *out = NULL;
-    if (check_options(options, err) != 0) return -1;
-    t2_serve_engine *e = t2_alloc_zero(sizeof *e);
+/* Everything of open but the engine thread: options checked, e filled; 0 or -1 with err. */
+static int load(t2_serve_engine *e, const t2_serve_engine_options *options, t2_error *err) {
     e->classifier = -1;
     e->routing = options->routing;
     e->n_slots = options->slots;
@@ -196,10 +194,7 @@ int t2_serve_engine_open(t2_serve_engine **out, const t2_serve_engine_options *o
         e->weights[0] = &e->model.weights;
         if (e->n_experts > 0) status = compose_experts(e, err);
     }
-    if (status != 0) {
-        t2_serve_engine_close(e);
-        return -1;
-    }
+    if (status != 0) return -1;
     int64_t rows = e->n_slots > SERVE_MAX_ROWS ? e->n_slots : SERVE_MAX_ROWS;
     t2_forward_init(&e->forward, &e->model.cfg, &e->model.weights, rows, e->context);
     t2_serve_form_prepare(e);
@@ -209,6 +204,35 @@ int t2_serve_engine_open(t2_serve_engine **out, const t2_serve_engine_options *o
     e->batch_slot = t2_alloc_array((size_t)e->n_slots, sizeof *e->batch_slot);
     e->slots = t2_alloc_zero((size_t)e->n_slots * sizeof *e->slots);
     e->routed = t2_alloc_zero((size_t)e->n_names * sizeof *e->routed);
+    return 0;
+}
+
+typedef struct load_call {
+    t2_serve_engine *e;
+    const t2_serve_engine_options *options;
+    t2_error *err;
+    int status;
+} load_call;
+
+static void load_aside(void *arg) {
+    load_call *call = arg;
+    call->status = load(call->e, call->options, call->err);
+}
+
+int t2_serve_engine_open(t2_serve_engine **out, const t2_serve_engine_options *options,
+                         t2_error *err) {
+    *out = NULL;
+    if (check_options(options, err) != 0) return -1;
+    t2_serve_engine *e = t2_alloc_zero(sizeof *e);
+    /* composing and loading run BLIS's OpenMP threads: on a thread that ends before the
+     * engine thread starts, so only the engine's OpenMP workers live on (worker_pool.h) */
+    load_call call = {e, options, err, -1};
+    if (t2_worker_pool_run_aside(load_aside, &call) != 0)
+        t2_error_set(err, "engine: cannot start a thread; expected a system with threads");
+    if (call.status != 0) {
+        t2_serve_engine_close(e);
+        return -1;
+    }
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->work, NULL);
     pthread_cond_init(&e->idle, NULL);

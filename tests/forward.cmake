@@ -13,6 +13,7 @@ t2_add_test(NAME forward SOURCES test_forward.c model_fixture.c LABELS forward)
 t2_add_test(NAME forward_groups SOURCES test_forward_groups.c model_fixture.c LABELS forward)
 t2_add_test(NAME forward_rope SOURCES test_forward_rope.c LABELS forward)
 t2_add_test(NAME kv_cache SOURCES test_kv_cache.c LABELS forward)
+t2_add_test(NAME worker_pool SOURCES test_worker_pool.c LABELS forward)
 # Writes the fixture models into the build tree for the command-line tests below.
 set(T2_FORWARD_MODELS ${CMAKE_CURRENT_BINARY_DIR}/forward-models)
 t2_add_test(NAME forward_fixture SOURCES test_forward_fixture.c model_fixture.c LABELS forward
