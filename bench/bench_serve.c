@@ -18,8 +18,10 @@
  * of --rounds rounds (default 5). Printed per stream count and mix: engine tokens/s, the
  * forward's prefill+decode tokens/s and the ratio, the forward's decode-only tokens/s, the
  * tokens per stream; then 3 experts / one and 3 experts + auto / one (the mixing cost), with
- * PASS / MISS against the issue's targets at 32 streams (one expert >= 0.8 x the forward;
- * the mix >= 0.75 x one expert). Timings are printed, never checked by a test.
+ * PASS / MISS against the issue's targets at 32 streams (one expert >= 0.8 x the forward,
+ * prefill and decode, and again for the decode steps alone: the engine's steps that held no
+ * prompt row (t2_serve_stats decode_rows / decode_seconds) against the forward's decode
+ * steps; the mix >= 0.75 x one expert). Timings are printed, never checked by a test.
  *
  * A burst of N streams decodes N at once only until the first ones end: an auto stream runs
  * its routing pass before its answer, so the last auto streams finish alone. The sustained
@@ -236,10 +238,13 @@ static void on_done(void *ctx, const t2_serve_result *r) {
  * requests each (1: a burst); request j of stream i is request q = i + j * batch: prompt
  * prompt_of(q), on models[q % n_models]. Aggregate completion tokens/s from the first
  * submit to the last on_done; each stream's tokens of its last request into tokens[batch];
- * the routing passes' prompt + new tokens per answered token into *route_share. */
+ * the routing passes' prompt + new tokens per answered token into *route_share; the rows per
+ * second of the engine's steps that held decode rows only into *decode_rate. */
 static double engine_run(t2_serve_engine *e, int64_t batch, const char *const *models,
                          int n_models, int64_t new_tokens, int64_t requests, int64_t *tokens,
-                         double *route_share) {
+                         double *route_share, double *decode_rate) {
+    t2_serve_stats before = {0}, after = {0};
+    t2_serve_engine_stats(e, &before);
     tally t = {.finished = 0};
     pthread_mutex_init(&t.lock, NULL);
     pthread_cond_init(&t.done, NULL);
@@ -274,6 +279,9 @@ static double engine_run(t2_serve_engine *e, int64_t batch, const char *const *m
     }
     pthread_mutex_unlock(&t.lock);
     double seconds = now() - start;
+    t2_serve_engine_stats(e, &after);
+    *decode_rate = (double)(after.decode_rows - before.decode_rows) /
+                   (after.decode_seconds - before.decode_seconds);
     memcpy(tokens, t.stream_tokens, (size_t)batch * sizeof *tokens);
     *route_share = (double)t.route_tokens / (double)t.tokens;
     pthread_cond_destroy(&t.done);
@@ -389,27 +397,29 @@ int main(int argc, char **argv) {
            "forward decode-only tok/s, tokens per stream\n");
     printf("%-8s %34s %34s %34s %6s %6s\n", "streams", runs[0].name, runs[1].name, runs[2].name,
            "3/one", "mix/one");
-    double last_one = 0, last_ref = 0, last_decode = 0, last_spread = 0;
+    double last_one = 0, last_ref = 0, last_decode = 0, last_spread = 0, last_engine_decode = 0;
     double load[MAX_SIZES][RUNS] = {{0}}, route_share[MAX_SIZES] = {0};
     const int64_t *sizes = o.sizes;
     int n_sizes = o.n_sizes;
     for (int k = 0; k < n_sizes; k++) {
         int64_t b = sizes[k], lens[RUNS][MAX_STREAMS];
-        double best[RUNS] = {0}, ref[RUNS] = {0}, decode[RUNS] = {0}, d;
+        double best[RUNS] = {0}, ref[RUNS] = {0}, decode[RUNS] = {0}, d, rate;
+        double engine_decode[RUNS] = {0};
         int64_t lens_load[MAX_STREAMS];
         engine_run(e, b, runs[RUNS - 1].models, runs[RUNS - 1].n, o.new_tokens, 1, lens[0],
-                   &d);
+                   &d, &rate);
         for (int64_t r = 0; r < o.rounds; r++)
             for (int j = 0; j < RUNS; j++) {
                 double x = engine_run(e, b, runs[j].models, runs[j].n, o.new_tokens, 1, lens[j],
-                                      &d);
+                                      &d, &rate);
                 if (x > best[j]) best[j] = x;
+                if (rate > engine_decode[j]) engine_decode[j] = rate;
                 x = reference_run(&ref_process, b, lens[j], &d);
                 if (x > ref[j]) ref[j] = x;
                 if (d > decode[j]) decode[j] = d;
                 if (o.requests == 0) continue;
                 x = engine_run(e, b, runs[j].models, runs[j].n, o.new_tokens, o.requests,
-                               lens_load, &d);
+                               lens_load, &d, &rate);
                 if (x > load[k][j]) load[k][j] = x;
                 if (j == RUNS - 1) route_share[k] = d;
             }
@@ -426,12 +436,15 @@ int main(int argc, char **argv) {
         last_one = best[0];
         last_ref = ref[0];
         last_decode = decode[0];
+        last_engine_decode = engine_decode[0];
         last_spread = best[2];
     }
-    printf("targets at %lld streams: one expert >= 0.80 x forward: %.2f %s (x the decode steps "
-           "alone, prefill excluded: %.2f); mixing cost <= 25 %% (3 experts + auto >= 0.75 x "
-           "one): %.2f %s\n", (long long)sizes[n_sizes - 1], last_one / last_ref,
-           verdict(last_one / last_ref, 0.8), last_one / last_decode, last_spread / last_one,
+    printf("targets at %lld streams: one expert >= 0.80 x forward: %.2f %s; the decode steps "
+           "alone (no prompt row), engine %.0f rows/s against the forward's %.0f: %.2f %s; "
+           "mixing cost <= 25 %% (3 experts + auto >= 0.75 x one): %.2f %s\n",
+           (long long)sizes[n_sizes - 1], last_one / last_ref, verdict(last_one / last_ref, 0.8),
+           last_engine_decode, last_decode, last_engine_decode / last_decode,
+           verdict(last_engine_decode / last_decode, 0.8), last_spread / last_one,
            verdict(last_spread / last_one, 0.75));
     if (o.requests > 0) {
         printf("sustained load: each stream submits its next request as soon as its last one "

@@ -121,6 +121,7 @@ static int64_t add_group(t2_serve_engine *e, int g, int prefill, int64_t n,
 }
 
 int64_t t2_serve_batch_step(t2_serve_engine *e) {
+    double step_start = t2_serve_now();
     int64_t vocab = e->model.cfg.vocab_size, n_decode = 0;
     for (int64_t s = 0; s < e->n_slots; s++)
         if (e->slots[s].job != NULL && !e->slots[s].done &&
@@ -176,5 +177,7 @@ int64_t t2_serve_batch_step(t2_serve_engine *e) {
         if (finished && slot->routing) route(e, s);
         else if (finished) slot->done = 1;
     }
+    e->step_decode_rows = rows == n_decode ? rows : 0;
+    e->step_seconds = t2_serve_now() - step_start;
     return sampled;
 }

@@ -362,6 +362,11 @@ static void *engine_main(void *arg) {
         if (active > 0) {
             e->steps++;
             e->factored_steps += e->step_form != T2_FORWARD_COMPOSED;
+            if (e->step_decode_rows > 0) {
+                e->decode_steps++;
+                e->decode_rows += e->step_decode_rows;
+                e->decode_seconds += e->step_seconds;
+            }
         }
         e->completion_tokens += sampled;
         for (int64_t s = 0; s < e->n_slots; s++)
@@ -430,6 +435,9 @@ void t2_serve_engine_stats(t2_serve_engine *e, t2_serve_stats *stats) {
         .active = e->n_active,
         .steps = e->steps,
         .factored_steps = e->factored_steps,
+        .decode_steps = e->decode_steps,
+        .decode_rows = e->decode_rows,
+        .decode_seconds = e->decode_seconds,
         .composed_bytes = e->composed_bytes,
         .names = (const char *const *)e->names,
         .routed = routed,

@@ -125,6 +125,9 @@ typedef struct t2_serve_stats {
     int64_t queued, active;          /* now (gauges) */
     int64_t steps;
     int64_t factored_steps;          /* steps that ran the factored form */
+    int64_t decode_steps;            /* steps whose rows were all decode rows (no prompt) */
+    int64_t decode_rows;             /* their rows (a routing pass's included) */
+    double decode_seconds;           /* their wall time, forward, sampling and bookkeeping */
     int64_t composed_bytes;          /* the experts' W' copies (0 under expert_form factored) */
     const char *const *names;        /* [n_names] the routes counted below: "base", each
                                         expert (bundle order); borrowed from the engine */

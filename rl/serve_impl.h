@@ -115,6 +115,8 @@ struct t2_serve_engine {
     int64_t *batch_slot;          /* [n_slots] */
     t2_serve_form_timing timing[T2_SERVE_FORM_GROUPS][T2_SERVE_FORM_ROW_BUCKETS];
     t2_forward_form step_form; /* the last step's form */
+    int64_t step_decode_rows;     /* the last step's rows when all were decode rows, else 0 */
+    double step_seconds;          /* the last step's wall time (t2_serve_batch_step) */
     t2_serve_slot *slots;         /* [n_slots] */
     /* under the lock */
     pthread_mutex_t lock;
@@ -130,6 +132,8 @@ struct t2_serve_engine {
     double deadline;              /* draining: when the rest is cancelled */
     int64_t requests, refused, cancelled, prompt_tokens, completion_tokens, steps;
     int64_t factored_steps;
+    int64_t decode_steps, decode_rows; /* steps of decode rows only, and their rows */
+    double decode_seconds;        /* those steps' wall time */
     int64_t *routed;              /* [n_names] */
 };
 
@@ -159,7 +163,8 @@ void t2_serve_slot_begin(t2_serve_engine *e, int64_t s);
 /* Engine thread: frees what slot s holds for its job (not the job). */
 void t2_serve_slot_end(t2_serve_engine *e, int64_t s);
 /* Engine thread: one step over the slots that hold a job; a slot whose job finished gets
- * done = 1. Returns the completion tokens sampled. */
+ * done = 1. Returns the completion tokens sampled; sets step_form, step_decode_rows and
+ * step_seconds for the engine loop's counters. */
 int64_t t2_serve_batch_step(t2_serve_engine *e);
 
 #endif

@@ -342,11 +342,22 @@ static void test_concurrent(fixture *fx) {
     CHECK(c[8].result.finish == T2_FINISH_STOP, "stop '%s': finish %d; expected stop", stop,
           (int)c[8].result.finish);
 
-    /* max_tokens: 5 tokens of the free run, finish length */
+    /* max_tokens: 5 tokens of the free run, finish length; alone in the engine, one prefill
+     * step then 4 steps of one decode row each */
+    t2_serve_stats before_short = {0}, after_short = {0};
+    t2_serve_engine_stats(e, &before_short);
     collect short_run = {0};
     t2_serve_request r5 = completion("base", questions[1], 5);
     submit(e, &r5, &short_run);
     wait_for(is_done, &short_run, "max_tokens 5");
+    t2_serve_engine_stats(e, &after_short);
+    int64_t decode_steps = after_short.decode_steps - before_short.decode_steps;
+    int64_t decode_rows = after_short.decode_rows - before_short.decode_rows;
+    CHECK(after_short.steps - before_short.steps == 5 && decode_steps == 4 &&
+              decode_rows == 4 && after_short.decode_seconds > before_short.decode_seconds,
+          "max_tokens 5 alone: %lld steps, %lld of decode rows only (%lld rows); expected 5, "
+          "4 (4 rows) and their time", (long long)(after_short.steps - before_short.steps),
+          (long long)decode_steps, (long long)decode_rows);
     char five[6] = {0};
     memcpy(five, free_run.text, 5);
     same_text(&short_run, five, "max_tokens 5");
