@@ -237,7 +237,8 @@ static void on_done(void *ctx, const t2_serve_result *r) {
 /* batch streams, each submitting its next request as soon as its last one ends, `requests`
  * requests each (1: a burst); request j of stream i is request q = i + j * batch: prompt
  * prompt_of(q), on models[q % n_models]. Aggregate completion tokens/s from the first
- * submit to the last on_done; each stream's tokens of its last request into tokens[batch];
+ * submit to the last on_done; each stream's tokens of its last request into tokens[batch]
+ * (unless NULL);
  * the routing passes' prompt + new tokens per answered token into *route_share; the rows per
  * second of the engine's steps that held decode rows only into *decode_rate. */
 static double engine_run(t2_serve_engine *e, int64_t batch, const char *const *models,
@@ -282,7 +283,7 @@ static double engine_run(t2_serve_engine *e, int64_t batch, const char *const *m
     t2_serve_engine_stats(e, &after);
     *decode_rate = (double)(after.decode_rows - before.decode_rows) /
                    (after.decode_seconds - before.decode_seconds);
-    memcpy(tokens, t.stream_tokens, (size_t)batch * sizeof *tokens);
+    if (tokens != NULL) memcpy(tokens, t.stream_tokens, (size_t)batch * sizeof *tokens);
     *route_share = (double)t.route_tokens / (double)t.tokens;
     pthread_cond_destroy(&t.done);
     pthread_mutex_destroy(&t.lock);
@@ -405,7 +406,6 @@ int main(int argc, char **argv) {
         int64_t b = sizes[k], lens[RUNS][MAX_STREAMS];
         double best[RUNS] = {0}, ref[RUNS] = {0}, decode[RUNS] = {0}, d, rate;
         double engine_decode[RUNS] = {0};
-        int64_t lens_load[MAX_STREAMS];
         engine_run(e, b, runs[RUNS - 1].models, runs[RUNS - 1].n, o.new_tokens, 1, lens[0],
                    &d, &rate);
         for (int64_t r = 0; r < o.rounds; r++)
@@ -419,7 +419,7 @@ int main(int argc, char **argv) {
                 if (d > decode[j]) decode[j] = d;
                 if (o.requests == 0) continue;
                 x = engine_run(e, b, runs[j].models, runs[j].n, o.new_tokens, o.requests,
-                               lens_load, &d, &rate);
+                               NULL, &d, &rate);
                 if (x > load[k][j]) load[k][j] = x;
                 if (j == RUNS - 1) route_share[k] = d;
             }
