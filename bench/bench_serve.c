@@ -2,8 +2,9 @@
  * concurrent streams, against the batched forward (model/forward.h) doing the same work.
  *
  * Streams are completion requests submitted together (greedy, --new N new tokens at most,
- * default 64, prompts "Question: What is A + B? Show each step.\nAnswer:" of ~46 tokens,
- * no stop strings; the default model often ends a stream early with EOS), timed from the
+ * default 64, prompts "Question: What is A + B? Show each step.\nAnswer:" of ~48 tokens
+ * with three-digit A and B, no two alike in a run; no stop strings; the default model often
+ * ends a stream early with EOS), timed from the
  * first submit to the last on_done, prefill and the auto routing pass included. Three mixes:
  *   one expert          every stream on the expert "math";
  *   3 experts           streams round-robin over math, code and reasoning;
@@ -36,6 +37,10 @@
  *               --expert-form; the share of steps that ran factored is printed)
  *               [--requests N] [--streams LIST]  (stream counts, ascending, at most 32
  *               each; default 1,8,32; the targets are read at the last)
+ *               [--prompt-reuse on|off]  (the engine's prompt reuse, rl/serve_reuse.c;
+ *               default off, so that the engine prefills what the forward's reference does;
+ *               on, the sustained table also prints the share of the answering passes'
+ *               prompt tokens kept from the slots' caches: the prompts' shared beginning)
  * --model defaults to the source tree's assets/default-model (T2_SOURCE_DIR). Without
  * --store / --bundle, a store of the model's MLP matrices and a bundle of random svf experts
  * (math, code, reasoning, classifier) are made in a temporary folder by the serve test's
@@ -67,6 +72,7 @@ typedef struct options {
     const char *model, *store, *bundle;
     int64_t new_tokens, rounds, threads;
     int64_t requests;       /* per stream under sustained load; 0: no sustained runs */
+    int prompt_reuse;       /* the engine's prompt reuse (--prompt-reuse on|off, default off) */
     int64_t sizes[MAX_SIZES]; /* the stream counts, ascending */
     int n_sizes;
     t2_serve_form form;
@@ -78,9 +84,12 @@ static double now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Prompt number i: each of the first 810,000 its own, all of one length (three-digit terms),
+ * so that no prompt of a run is sent twice (prompt reuse would skip its prefill) and the
+ * forward's reference prefills prompts as long as the engine's. */
 static void prompt_of(int64_t i, char *buf, size_t size) {
     snprintf(buf, size, "Question: What is %lld + %lld? Show each step.\nAnswer:",
-             (long long)(11 + 7 * i), (long long)(23 + 3 * i));
+             (long long)(100 + i % 900), (long long)(100 + i / 900 % 900));
 }
 
 /* ---- the reference: the forward's decode of the batch ---- */
@@ -211,7 +220,7 @@ static void reference_stop(reference *r) {
 typedef struct tally {
     pthread_mutex_t lock;
     pthread_cond_t done;
-    int64_t finished, tokens, route_tokens;
+    int64_t finished, tokens, route_tokens, prompt_tokens, cached_tokens;
     int64_t stream_tokens[MAX_STREAMS]; /* each stream's last completion tokens */
     int64_t ended[MAX_STREAMS];         /* streams whose request ended, not yet resubmitted */
     int64_t n_ended;
@@ -228,22 +237,31 @@ static void on_done(void *ctx, const t2_serve_result *r) {
     s->t->finished++;
     s->t->tokens += r->completion_tokens;
     s->t->route_tokens += r->route_tokens;
+    s->t->prompt_tokens += r->prompt_tokens;
+    s->t->cached_tokens += r->cached_tokens;
     s->t->stream_tokens[s->i] = r->completion_tokens;
     s->t->ended[s->t->n_ended++] = s->i;
     pthread_cond_signal(&s->t->done);
     pthread_mutex_unlock(&s->t->lock);
 }
 
+/* What engine_run measured besides tokens/s. */
+typedef struct run_shares {
+    double route;  /* the routing passes' prompt + new tokens per answered token */
+    double cached; /* the answering passes' prompt tokens kept from a slot's cache, a share */
+    double decode_rate; /* rows per second of the engine's steps of decode rows only */
+} run_shares;
+
+static int64_t next_prompt; /* the number of the next prompt any run sends */
+
 /* batch streams, each submitting its next request as soon as its last one ends, `requests`
- * requests each (1: a burst); request j of stream i is request q = i + j * batch: prompt
- * prompt_of(q), on models[q % n_models]. Aggregate completion tokens/s from the first
- * submit to the last on_done; each stream's tokens of its last request into tokens[batch]
- * (unless NULL);
- * the routing passes' prompt + new tokens per answered token into *route_share; the rows per
- * second of the engine's steps that held decode rows only into *decode_rate. */
+ * requests each (1: a burst); request j of stream i is on models[(i + j * batch) % n_models],
+ * with the next prompt of the process (prompt_of(next_prompt++)). Aggregate completion
+ * tokens/s from the first submit to the last on_done; each stream's tokens of its last
+ * request into tokens[batch] (unless NULL); the shares into *shares. */
 static double engine_run(t2_serve_engine *e, int64_t batch, const char *const *models,
                          int n_models, int64_t new_tokens, int64_t requests, int64_t *tokens,
-                         double *route_share, double *decode_rate) {
+                         run_shares *shares) {
     t2_serve_stats before = {0}, after = {0};
     t2_serve_engine_stats(e, &before);
     tally t = {.finished = 0};
@@ -259,8 +277,8 @@ static double engine_run(t2_serve_engine *e, int64_t batch, const char *const *m
         while (t.n_ended > 0) {
             int64_t i = t.ended[--t.n_ended];
             if (sent[i] == requests) continue;
-            int64_t q = i + sent[i]++ * batch;
-            prompt_of(q, text, sizeof text);
+            int64_t q = i + sent[i]++ * batch; /* the request's number in this run */
+            prompt_of(next_prompt++, text, sizeof text);
             streams[i] = (stream){&t, i};
             t2_serve_callbacks cb = {NULL, on_done, &streams[i]};
             t2_serve_request r = {.model = models[q % n_models], .prompt = text,
@@ -281,10 +299,11 @@ static double engine_run(t2_serve_engine *e, int64_t batch, const char *const *m
     pthread_mutex_unlock(&t.lock);
     double seconds = now() - start;
     t2_serve_engine_stats(e, &after);
-    *decode_rate = (double)(after.decode_rows - before.decode_rows) /
-                   (after.decode_seconds - before.decode_seconds);
+    shares->decode_rate = (double)(after.decode_rows - before.decode_rows) /
+                          (after.decode_seconds - before.decode_seconds);
     if (tokens != NULL) memcpy(tokens, t.stream_tokens, (size_t)batch * sizeof *tokens);
-    *route_share = (double)t.route_tokens / (double)t.tokens;
+    shares->route = (double)t.route_tokens / (double)t.tokens;
+    shares->cached = (double)t.cached_tokens / (double)t.prompt_tokens;
     pthread_cond_destroy(&t.done);
     pthread_mutex_destroy(&t.lock);
     return (double)t.tokens / seconds;
@@ -339,7 +358,10 @@ static int parse(int argc, char **argv, options *o) {
             }
             if (*end != '\0' || o->n_sizes == 0) return -1;
         }
-        else if (strcmp(a, "--form") == 0) {
+        else if (strcmp(a, "--prompt-reuse") == 0) {
+            if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) return -1;
+            o->prompt_reuse = strcmp(v, "on") == 0;
+        } else if (strcmp(a, "--form") == 0) {
             if (t2_serve_form_from_name(v, &o->form) != 0) return -1;
         } else return -1;
         i++;
@@ -367,7 +389,7 @@ int main(int argc, char **argv) {
     if (parse(argc, argv, &o) != 0) {
         fprintf(stderr, "usage: bench_serve [--model DIR] [--store S --bundle B] [--new N] "
                 "[--rounds N] [--threads N] [--form auto|composed|factored] [--requests N] "
-                "[--streams N,N,...]\n");
+                "[--streams N,N,...] [--prompt-reuse on|off]\n");
         return 2;
     }
     char dir[] = "/tmp/bench_serve.XXXXXX";
@@ -382,7 +404,7 @@ int main(int argc, char **argv) {
     t2_serve_engine_options eo = {.model = o.model, .store = store, .bundle = bundle,
                                   .routing = T2_SERVE_ROUTE_PROMPT, .slots = MAX_STREAMS,
                                   .queue = MAX_STREAMS, .threads = (int)o.threads,
-                                  .form = o.form};
+                                  .form = o.form, .no_prompt_reuse = !o.prompt_reuse};
     reference ref_process;
     reference_start(&ref_process, o.model, o.threads); /* before any OpenMP work here */
     t2_serve_engine *e = NULL;
@@ -392,36 +414,40 @@ int main(int argc, char **argv) {
         return 1;
     }
     printf("bench_serve: %s, %lld new tokens per stream, best of %lld rounds, %lld thread(s), "
-           "expert form %s\n", o.model, (long long)o.new_tokens, (long long)o.rounds,
-           (long long)o.threads, t2_serve_form_name(o.form));
+           "expert form %s, prompt reuse %s\n", o.model, (long long)o.new_tokens,
+           (long long)o.rounds, (long long)o.threads, t2_serve_form_name(o.form),
+           o.prompt_reuse ? "on" : "off");
     printf("each cell: engine tok/s / forward prefill+decode tok/s of the same streams (ratio), "
            "forward decode-only tok/s, tokens per stream\n");
     printf("%-8s %34s %34s %34s %6s %6s\n", "streams", runs[0].name, runs[1].name, runs[2].name,
            "3/one", "mix/one");
     double last_one = 0, last_ref = 0, last_decode = 0, last_spread = 0, last_engine_decode = 0;
     double load[MAX_SIZES][RUNS] = {{0}}, route_share[MAX_SIZES] = {0};
+    double cached_share[MAX_SIZES][RUNS] = {{0}};
     const int64_t *sizes = o.sizes;
     int n_sizes = o.n_sizes;
     for (int k = 0; k < n_sizes; k++) {
         int64_t b = sizes[k], lens[RUNS][MAX_STREAMS];
-        double best[RUNS] = {0}, ref[RUNS] = {0}, decode[RUNS] = {0}, d, rate;
+        double best[RUNS] = {0}, ref[RUNS] = {0}, decode[RUNS] = {0}, d;
         double engine_decode[RUNS] = {0};
+        run_shares sh;
         engine_run(e, b, runs[RUNS - 1].models, runs[RUNS - 1].n, o.new_tokens, 1, lens[0],
-                   &d, &rate);
+                   &sh);
         for (int64_t r = 0; r < o.rounds; r++)
             for (int j = 0; j < RUNS; j++) {
                 double x = engine_run(e, b, runs[j].models, runs[j].n, o.new_tokens, 1, lens[j],
-                                      &d, &rate);
+                                      &sh);
                 if (x > best[j]) best[j] = x;
-                if (rate > engine_decode[j]) engine_decode[j] = rate;
+                if (sh.decode_rate > engine_decode[j]) engine_decode[j] = sh.decode_rate;
                 x = reference_run(&ref_process, b, lens[j], &d);
                 if (x > ref[j]) ref[j] = x;
                 if (d > decode[j]) decode[j] = d;
                 if (o.requests == 0) continue;
                 x = engine_run(e, b, runs[j].models, runs[j].n, o.new_tokens, o.requests,
-                               NULL, &d, &rate);
+                               NULL, &sh);
                 if (x > load[k][j]) load[k][j] = x;
-                if (j == RUNS - 1) route_share[k] = d;
+                cached_share[k][j] = sh.cached;
+                if (j == RUNS - 1) route_share[k] = sh.route;
             }
         printf("%-8lld", (long long)b);
         for (int j = 0; j < RUNS; j++) {
@@ -449,12 +475,17 @@ int main(int argc, char **argv) {
     if (o.requests > 0) {
         printf("sustained load: each stream submits its next request as soon as its last one "
                "ends, %lld requests per stream; engine tok/s\n", (long long)o.requests);
-        printf("%-8s %17s %17s %17s %6s %6s %s\n", "streams", runs[0].name, runs[1].name,
-               runs[2].name, "3/one", "mix/one", "routing tokens per answered token (auto mix)");
-        for (int k = 0; k < n_sizes; k++)
-            printf("%-8lld %17.0f %17.0f %17.0f %6.2f %6.2f %.2f\n", (long long)sizes[k],
+        printf("%-8s %17s %17s %17s %6s %6s %s%s\n", "streams", runs[0].name, runs[1].name,
+               runs[2].name, "3/one", "mix/one", "routing tokens per answered token (auto mix)",
+               o.prompt_reuse ? "; prompt tokens kept from the slots' caches (each mix)" : "");
+        for (int k = 0; k < n_sizes; k++) {
+            printf("%-8lld %17.0f %17.0f %17.0f %6.2f %6.2f %.2f", (long long)sizes[k],
                    load[k][0], load[k][1], load[k][2], load[k][1] / load[k][0],
                    load[k][2] / load[k][0], route_share[k]);
+            for (int j = 0; o.prompt_reuse && j < RUNS; j++)
+                printf("%s%.0f %%", j == 0 ? "; " : " ", 100.0 * cached_share[k][j]);
+            printf("\n");
+        }
         double mix = load[n_sizes - 1][2] / load[n_sizes - 1][0];
         printf("sustained, %lld streams: mixing cost <= 25 %% (3 experts + auto >= 0.75 x one): "
                "%.2f %s\n", (long long)sizes[n_sizes - 1], mix, verdict(mix, 0.75));

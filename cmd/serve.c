@@ -25,6 +25,7 @@ enum { SERVE_MAX_SETTINGS = 24 };
 typedef struct serve_settings {
     char *model, *store, *bundle, *strategy, *host, *expert_form, *kv_cache;
     int64_t port, slots, queue, context, threads, max_body, connections, http_threads;
+    int prompt_reuse;
     double timeout, grace;
 } serve_settings;
 
@@ -42,6 +43,7 @@ static int make_table(t2_setting *table, serve_settings *s) {
     s->http_threads = 2;
     s->timeout = 30.0;
     s->grace = 10.0;
+    s->prompt_reuse = 1;
     const t2_setting entries[] = {
         {"model", T2_SETTING_STRING, &s->model, 0, 0, 1, "base model folder"},
         {"store", T2_SETTING_STRING, &s->store, 0, 0, 0, "decomposition store of the model (t2 decompose); needed with a bundle"},
@@ -54,6 +56,7 @@ static int make_table(t2_setting *table, serve_settings *s) {
         {"queue", T2_SETTING_INT, &s->queue, 0, 1e6, 0, "requests waiting for a slot at most; past it 503 with Retry-After"},
         {"context", T2_SETTING_INT, &s->context, 0, 1e7, 0, "positions per sequence, prompt and answer (0: the model's own)"},
         {"kv_cache", T2_SETTING_STRING, &s->kv_cache, 0, 0, 0, "the attention cache's type: f32, or f16 (half the memory per slot and the bytes a step reads; keys and values rounded)"},
+        {"prompt_reuse", T2_SETTING_BOOL, &s->prompt_reuse, 0, 1, 0, "a request prefills only the part of its prompt its slot's cache does not hold already (a chat's next turn, a shared system prompt); --no-prompt-reuse prefills every prompt whole"},
         {"threads", T2_SETTING_INT, &s->threads, 0, 4096, 0, "compute threads (0: every CPU)"},
         {"timeout", T2_SETTING_FLOAT, &s->timeout, 1, 86400, 0, "seconds a request may take to arrive, and an idle connection may stay open"},
         {"max_body", T2_SETTING_INT, &s->max_body, 1024, 1e9, 0, "largest request body in bytes; larger ones get 413"},
@@ -118,7 +121,8 @@ static int serve(const serve_settings *s, t2_serve_routing routing, t2_serve_for
     t2_serve_engine_options eo = {.model = s->model, .store = s->store, .bundle = s->bundle,
                                   .routing = routing, .slots = s->slots, .queue = s->queue,
                                   .context = s->context, .threads = (int)s->threads,
-                                  .form = form, .kv_cache = kv_cache};
+                                  .form = form, .kv_cache = kv_cache,
+                                  .no_prompt_reuse = !s->prompt_reuse};
     t2_serve_engine *engine = NULL;
     if (t2_serve_engine_open(&engine, &eo, err) != 0) return T2_EXIT_FAILURE;
     t2_serve_http_options ho = {.host = s->host, .port = s->port, .timeout = s->timeout,
@@ -132,8 +136,9 @@ static int serve(const serve_settings *s, t2_serve_routing routing, t2_serve_for
     fprintf(stderr, "t2 serve: models");
     for (const char *const *m = t2_serve_engine_models(engine); *m != NULL; m++)
         fprintf(stderr, " %s", *m);
-    fprintf(stderr, "; %lld slots, queue %lld, strategy %s, expert form %s, KV cache %s\n",
-            (long long)s->slots, (long long)s->queue, s->strategy, s->expert_form, s->kv_cache);
+    fprintf(stderr, "; %lld slots, queue %lld, strategy %s, expert form %s, KV cache %s, "
+            "prompt reuse %s\n", (long long)s->slots, (long long)s->queue, s->strategy,
+            s->expert_form, s->kv_cache, s->prompt_reuse ? "on" : "off");
     t2_serve_stats st = {0};
     t2_serve_engine_stats(engine, &st);
     if (st.composed_bytes > 0) {

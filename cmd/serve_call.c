@@ -260,6 +260,7 @@ void t2_serve_call_close(t2_serve_call *c, t2_serve_engine *engine,
     snprintf(s->adaptation, sizeof s->adaptation, "%s", c->done ? c->adaptation : "-");
     if (c->done) {
         s->prompt_tokens = c->result.prompt_tokens;
+        s->cached_tokens = c->result.cached_tokens;
         s->completion_tokens = c->result.completion_tokens;
         s->route_tokens = c->result.route_tokens;
         s->queued_seconds = c->result.queued_seconds;

@@ -23,7 +23,7 @@ typedef struct t2_serve_call_summary {
     int finished;           /* on_done came: the fields below are the result's */
     int cancelled;          /* cancelled by the engine (shutdown) or because the client left */
     const char *finish;     /* "stop" / "length" when finished and not cancelled, else "-" */
-    int64_t prompt_tokens, completion_tokens, route_tokens;
+    int64_t prompt_tokens, cached_tokens, completion_tokens, route_tokens;
     double queued_seconds;  /* submit to first step; -1 when not finished */
     char adaptation[128];   /* "-" when not finished */
 } t2_serve_call_summary;

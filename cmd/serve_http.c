@@ -274,9 +274,10 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (r->status != 0) snprintf(status, sizeof status, "%u", r->status);
     if (r->call != NULL && !s.submitted) snprintf(what, sizeof what, " model=%s", r->model);
     else if (r->call != NULL)
-        snprintf(what, sizeof what, " model=%s adaptation=%s tokens=%lld+%lld route=%lld "
-                 "finish=%s", r->model, s.adaptation, (long long)s.prompt_tokens,
-                 (long long)s.completion_tokens, (long long)s.route_tokens,
+        snprintf(what, sizeof what, " model=%s adaptation=%s tokens=%lld+%lld cached=%lld "
+                 "route=%lld finish=%s", r->model, s.adaptation, (long long)s.prompt_tokens,
+                 (long long)s.completion_tokens, (long long)s.cached_tokens,
+                 (long long)s.route_tokens,
                  s.cancelled ? "cancelled" : s.finish);
     if (r->status >= 400 && r->error.code != NULL)
         snprintf(error, sizeof error, " error=%s", r->error.code);

@@ -332,11 +332,13 @@ const char *t2_serve_json_finish(const t2_serve_result *result) {
 }
 
 static json_t *usage(const t2_serve_result *result) {
-    return json_pack("{s:I,s:I,s:I,s:I}", "prompt_tokens", (json_int_t)result->prompt_tokens,
-                     "completion_tokens", (json_int_t)result->completion_tokens,
-                     "total_tokens",
+    return json_pack("{s:I,s:I,s:I,s:{s:I},s:I}", "prompt_tokens",
+                     (json_int_t)result->prompt_tokens, "completion_tokens",
+                     (json_int_t)result->completion_tokens, "total_tokens",
                      (json_int_t)(result->prompt_tokens + result->completion_tokens),
-                     "t2_route_tokens", (json_int_t)result->route_tokens);
+                     "prompt_tokens_details", "cached_tokens",
+                     (json_int_t)result->cached_tokens, "t2_route_tokens",
+                     (json_int_t)result->route_tokens);
 }
 
 /* The fields every answer object starts with. */

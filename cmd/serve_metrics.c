@@ -97,6 +97,7 @@ static void engine_metrics(text *t, t2_serve_engine *engine) {
         {"t2_serve_requests_refused_total", "counter", "requests the engine refused (queue full or stopping)", st.refused},
         {"t2_serve_requests_cancelled_total", "counter", "requests cancelled (client gone or shutdown)", st.cancelled},
         {"t2_serve_prompt_tokens_total", "counter", "prompt tokens of the answering passes", st.prompt_tokens},
+        {"t2_serve_prompt_tokens_cached_total", "counter", "of those, kept from a slot's cache (not prefilled again)", st.cached_tokens},
         {"t2_serve_completion_tokens_total", "counter", "tokens generated", st.completion_tokens},
         {"t2_serve_queue_depth", "gauge", "requests waiting for a slot", st.queued},
         {"t2_serve_active_sequences", "gauge", "sequences decoding", st.active},

@@ -54,6 +54,12 @@ void t2_kv_cache_reset(t2_kv_cache *cache, int64_t slot) {
     cache->length[slot] = 0;
 }
 
+void t2_kv_cache_truncate(t2_kv_cache *cache, int64_t slot, int64_t length) {
+    T2_ASSERT(slot >= 0 && slot < cache->n_slots);
+    T2_ASSERT(length >= 0 && length <= cache->length[slot]);
+    cache->length[slot] = length;
+}
+
 void t2_kv_cache_reset_all(t2_kv_cache *cache) {
     for (int64_t slot = 0; slot < cache->n_slots; slot++) cache->length[slot] = 0;
 }

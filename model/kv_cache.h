@@ -12,7 +12,8 @@
  *
  * The arrays are allocated without being touched, so the operating system backs only the
  * positions actually written: a generous capacity costs address space, not memory.
- * Does not: page or share prefixes between slots; evict anything. */
+ * Does not: page or share prefixes between slots (a slot keeps its own: truncate); evict
+ * anything. */
 #ifndef T2_MODEL_KV_CACHE_H
 #define T2_MODEL_KV_CACHE_H
 
@@ -45,6 +46,9 @@ void t2_kv_cache_free(t2_kv_cache *cache); /* accepts a zeroed object; may run t
 /* Empties one slot (its next sequence starts at position 0), or every slot. */
 void t2_kv_cache_reset(t2_kv_cache *cache, int64_t slot);
 void t2_kv_cache_reset_all(t2_kv_cache *cache);
+/* Keeps positions [0, length) of one slot (length at most the positions it holds): its next
+ * tokens go on from there. */
+void t2_kv_cache_truncate(t2_kv_cache *cache, int64_t slot, int64_t length);
 
 /* The capacity x head_dim block of keys / values of (slot, layer, kv_head), in the cache's
  * type (float * for a float32 cache). */

@@ -10,6 +10,8 @@
  *   3. each slot that consumed its whole input samples its next token with its own sampler
  *      and stream, and records it (model/generate.h t2_generate_accept: EOS, stop strings,
  *      max tokens, text held back while it could start a stop string).
+ * A pass prefills only the part of its prompt its slot's cache does not hold already
+ * (serve_reuse.c).
  * auto: the routing pass decodes greedily with the base model (prompt) or the classifier,
  * stopping at the route stops (the task terminator "\n", or the chat format's end of turn)
  * or T2_ADAPT_ROUTE_TOKENS; t2_dispatch_parse reads its text; the slot is emptied and the
@@ -29,13 +31,13 @@ static void stream_text(void *ctx, int64_t seq, const char *text, size_t len) {
     if (job->cb.on_text != NULL) job->cb.on_text(job->cb.ctx, text, len);
 }
 
-/* Starts slot s's routing pass (routing = 1) or answering pass from an empty cache slot. */
+/* Starts slot s's routing pass (routing = 1) or answering pass; the slot's cache keeps the
+ * prefix of the pass's prompt it already holds (serve_reuse.c). */
 static void start_pass(t2_serve_engine *e, int64_t s, int routing) {
     t2_serve_slot *slot = &e->slots[s];
     const t2_serve_job *job = slot->job;
     t2_generate_free(&slot->gen, 1);
     t2_sampler_free(&slot->sampler);
-    t2_kv_cache_reset(&e->cache, s);
     slot->routing = routing;
     int n_stops = 0;
     int64_t max_tokens;
@@ -55,6 +57,9 @@ static void start_pass(t2_serve_engine *e, int64_t s, int routing) {
         for (int i = 0; i < e->n_chat_stops; i++) slot->stops[n_stops++] = e->chat_stops[i];
         max_tokens = job->max_tokens;
     }
+    slot->reused = t2_serve_slot_keep(e, s, slot->group, slot->pending, slot->n_pending);
+    slot->pending += slot->reused;
+    slot->n_pending -= slot->reused;
     t2_sampler_init(&slot->sampler, &sampler, e->model.cfg.vocab_size);
     /* sequence 0's stream: a request samples what t2_generate_run gives its prompt alone */
     t2_rng_init(&slot->rng, t2_generate_seed(job->seed, 0));
@@ -163,6 +168,7 @@ int64_t t2_serve_batch_step(t2_serve_engine *e) {
     for (int64_t b = 0; b < n; b++) {
         int64_t s = e->batch_slot[b];
         t2_serve_slot *slot = &e->slots[s];
+        t2_serve_slot_fed(e, s, e->batch[b].tokens, e->batch[b].n_tokens);
         slot->pending += e->batch[b].n_tokens;
         slot->n_pending -= e->batch[b].n_tokens;
         if (slot->n_pending > 0) continue; /* more of the prompt next step */

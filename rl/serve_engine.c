@@ -172,6 +172,7 @@ static int load(t2_serve_engine *e, const t2_serve_engine_options *options, t2_e
     e->n_slots = options->slots;
     e->form = options->form;
     e->queue_limit = options->queue;
+    e->prompt_reuse = !options->no_prompt_reuse;
     t2_blis_setup(options->threads, 1);
     int status = options->bundle != NULL ? open_bundle(e, options, err) : 0;
     if (status == 0) status = t2_model_dir_load(&e->model, options->model, err);
@@ -203,6 +204,8 @@ static int load(t2_serve_engine *e, const t2_serve_engine_options *options, t2_e
     e->batch = t2_alloc_array((size_t)e->n_slots, sizeof *e->batch);
     e->batch_slot = t2_alloc_array((size_t)e->n_slots, sizeof *e->batch_slot);
     e->slots = t2_alloc_zero((size_t)e->n_slots * sizeof *e->slots);
+    e->held_ids = t2_alloc_array((size_t)(e->n_slots * e->context), sizeof *e->held_ids);
+    for (int64_t s = 0; s < e->n_slots; s++) e->slots[s].held = e->held_ids + s * e->context;
     e->routed = t2_alloc_zero((size_t)e->n_names * sizeof *e->routed);
     return 0;
 }
@@ -260,6 +263,7 @@ static void release_slot(t2_serve_engine *e, int64_t s, int cancelled, t2_serve_
     r->cancelled = cancelled;
     r->finish = slot->gen.finish;
     r->prompt_tokens = job->n_prompt;
+    r->cached_tokens = slot->routing ? 0 : slot->reused;
     r->completion_tokens = slot->routing ? 0 : slot->gen.n_tokens;
     r->route_tokens = slot->routing ? job->n_route_prompt + slot->gen.n_tokens :
                                       slot->route_tokens;
@@ -270,6 +274,7 @@ static void release_slot(t2_serve_engine *e, int64_t s, int cancelled, t2_serve_
     if (cancelled) e->cancelled++;
     else {
         e->prompt_tokens += job->n_prompt;
+        e->cached_tokens += r->cached_tokens;
         e->routed[slot->group]++;
     }
     slot->job = NULL;
@@ -336,8 +341,9 @@ static void *engine_main(void *arg) {
         for (int64_t s = 0; s < e->n_slots; s++)
             if (e->slots[s].job != NULL && (expired || e->slots[s].job->cancel))
                 release_slot(e, s, 1, &done);
-        for (int64_t s = 0; s < e->n_slots && e->head != NULL; s++) {
-            if (e->slots[s].job != NULL) continue;
+        while (e->head != NULL) {
+            int64_t s = t2_serve_slot_pick(e, e->head); /* the one whose cache suits it */
+            if (s < 0) break;
             t2_serve_job *job = e->head;
             e->head = job->next;
             if (e->head == NULL) e->tail = NULL;
@@ -430,6 +436,7 @@ void t2_serve_engine_stats(t2_serve_engine *e, t2_serve_stats *stats) {
         .refused = e->refused,
         .cancelled = e->cancelled,
         .prompt_tokens = e->prompt_tokens,
+        .cached_tokens = e->cached_tokens,
         .completion_tokens = e->completion_tokens,
         .queued = e->n_queued,
         .active = e->n_active,
@@ -472,6 +479,7 @@ void t2_serve_engine_close(t2_serve_engine *e) {
     }
     for (int64_t s = 0; e->slots != NULL && s < e->n_slots; s++) t2_serve_slot_end(e, s);
     t2_free(e->slots);
+    t2_free(e->held_ids);
     t2_free(e->batch_slot);
     t2_free(e->batch);
     t2_free(e->logits);

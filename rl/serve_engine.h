@@ -21,6 +21,10 @@
  * the base model. Memory: (experts + classifier) x the targets' elements x 4 bytes on top of
  * the model, except under expert_form factored, which makes no copy (every step runs the
  * targets factored: U from the store's mapping, one float32 Vᵀ per target).
+ * Prompt reuse: a slot's KV cache keeps what it held after its request leaves, and a pass in
+ * it with the same weights prefills only the part of its prompt the cache does not hold
+ * (a chat's next turn, a shared system prompt); a waiting request takes the free slot whose
+ * cache it goes on from, else the least recently used one (rl/serve_reuse.c).
  * Prompts: chat requests go through the model's chat format (model/prompt_encoder.h, "auto":
  * the tokenizer_config.json's template); completion requests are the raw text with BOS when
  * the tokenizer adds one.
@@ -69,6 +73,7 @@ typedef struct t2_serve_engine_options {
     int threads;         /* compute threads (BLIS, attention); 0: every CPU */
     t2_serve_form form;  /* steps that mix experts */
     t2_weight_type kv_cache; /* the attention cache: T2_WEIGHT_F32 (0) or T2_WEIGHT_F16 */
+    int no_prompt_reuse; /* 1: every pass prefills its whole prompt (see below) */
 } t2_serve_engine_options;
 
 /* One request. Exactly one of messages (chat: n_messages >= 1) and prompt (completion) is
@@ -93,6 +98,7 @@ typedef struct t2_serve_result {
     int cancelled;                   /* t2_serve_engine_cancel or shutdown; finish undefined */
     t2_finish_reason finish;         /* length, eos (OpenAI "stop") or stop string ("stop") */
     int64_t prompt_tokens;           /* the answering pass's prompt */
+    int64_t cached_tokens;           /* of them, kept from the slot's cache (not prefilled) */
     int64_t completion_tokens;
     int64_t route_tokens;            /* auto: prompt + new tokens of the routing pass */
     const char *adaptation;          /* "base", "<expert>" or "auto:<expert>" / "auto:base"
@@ -122,6 +128,7 @@ typedef enum t2_serve_refusal {
 typedef struct t2_serve_stats {
     int64_t requests, refused, cancelled;
     int64_t prompt_tokens, completion_tokens;
+    int64_t cached_tokens;           /* answering passes' prompt tokens kept from a slot's cache */
     int64_t queued, active;          /* now (gauges) */
     int64_t steps;
     int64_t factored_steps;          /* steps that ran the factored form */

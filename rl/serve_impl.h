@@ -2,7 +2,8 @@
  *   serve_engine.c   opening, the queue, the engine thread, the public calls;
  *   serve_request.c  a request checked and turned into a job (prompt ids, limits);
  *   serve_batch.c    one step over the slots: grouping by weights, forward, sampling, the
- *                    auto route between its two passes.
+ *                    auto route between its two passes;
+ *   serve_reuse.c    what a slot's KV cache holds, and the prefix of a new pass it keeps.
  * Ownership (no data races by construction):
  *   - a job is built by the submitting thread and immutable afterwards, except `cancel`,
  *     which is read and written under the engine's lock only;
@@ -68,6 +69,13 @@ typedef struct t2_serve_slot {
     int group;                /* the weights it decodes with now */
     int route;                /* auto: the expert the routing pass named, -1 for base */
     int64_t route_tokens;     /* auto: prompt + new tokens of the routing pass */
+    int64_t reused;           /* tokens of this pass's prompt kept from the slot's cache */
+    /* what the slot's KV cache holds (serve_reuse.c), kept after its job leaves: */
+    int32_t *held;            /* [context] the ids fed, positions 0 .. n_held - 1 */
+    int64_t n_held;           /* == the cache slot's length */
+    int64_t held_prompt;      /* the last pass's prompt length */
+    int held_group;           /* the weights group they were fed with */
+    int64_t last_admitted;    /* admissions count when it last got a job (least recent first) */
     const int32_t *pending;   /* tokens not yet in the cache (job's prompt or &last) */
     int64_t n_pending;
     int32_t last;             /* the last sampled token */
@@ -103,6 +111,7 @@ struct t2_serve_engine {
     const char **names;           /* "base", experts, "auto" (with a bundle), NULL */
     int n_names;                  /* base + experts: the routes counted in the stats */
     int64_t context, n_slots, queue_limit;
+    int prompt_reuse;             /* a pass keeps the prefix its slot's cache already holds */
     const char *route_stops[T2_PROMPT_ENCODER_MAX_STOPS + 1];
     int n_route_stops;
     const char *chat_stops[T2_PROMPT_ENCODER_MAX_STOPS + 1]; /* the chat format's markers */
@@ -118,6 +127,8 @@ struct t2_serve_engine {
     int64_t step_decode_rows;     /* the last step's rows when all were decode rows, else 0 */
     double step_seconds;          /* the last step's wall time (t2_serve_batch_step) */
     t2_serve_slot *slots;         /* [n_slots] */
+    int32_t *held_ids;            /* [n_slots x context] the slots' held ids */
+    int64_t admissions;
     /* under the lock */
     pthread_mutex_t lock;
     pthread_cond_t work;          /* the engine thread waits for work */
@@ -131,6 +142,7 @@ struct t2_serve_engine {
     int draining, stopping;
     double deadline;              /* draining: when the rest is cancelled */
     int64_t requests, refused, cancelled, prompt_tokens, completion_tokens, steps;
+    int64_t cached_tokens;        /* answering passes' prompt tokens kept from a slot's cache */
     int64_t factored_steps;
     int64_t decode_steps, decode_rows; /* steps of decode rows only, and their rows */
     double decode_seconds;        /* those steps' wall time */
@@ -157,6 +169,17 @@ void t2_serve_form_free(t2_serve_engine *e);
 t2_forward_form t2_serve_form_pick(t2_serve_engine *e, int groups, int64_t rows);
 void t2_serve_form_record(t2_serve_engine *e, int factored, int groups, int64_t rows,
                           double seconds);
+
+/* Engine thread (serve_reuse.c). The free slot a job should take: the one whose cache keeps
+ * the most of its first pass's prompt (same weights) when that is half the slot's last prompt
+ * or half the job's or more, else the least recently admitted; -1 when none is free. */
+int64_t t2_serve_slot_pick(t2_serve_engine *e, const t2_serve_job *job);
+/* Slot s's cache keeps the longest prefix of ids (n >= 1) it holds with weights group g,
+ * short of the last id (whose logits the pass needs), and drops the rest (everything
+ * without prompt_reuse, or with other weights): returns the ids kept. */
+int64_t t2_serve_slot_keep(t2_serve_engine *e, int64_t s, int g, const int32_t *ids, int64_t n);
+/* After a step fed slot s's n ids (its cache grew by n): the slot now holds them too. */
+void t2_serve_slot_fed(t2_serve_engine *e, int64_t s, const int32_t *ids, int64_t n);
 
 /* Engine thread: prepares slot s for its (just admitted) job. */
 void t2_serve_slot_begin(t2_serve_engine *e, int64_t s);

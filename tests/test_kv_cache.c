@@ -5,6 +5,7 @@
  *     float range and on the edges: signed zeros, half subnormals, ties to even, the largest
  *     half, the first value that rounds to infinity, infinities and NaN;
  *   - rows land at their (slot, layer, head, position) and nowhere else;
+ *   - truncate keeps a slot's first positions and leaves the other slots alone;
  *   - "f32" / "f16" parse, other names do not. */
 #include <math.h>
 #include <stdio.h>
@@ -109,6 +110,23 @@ static void test_type(t2_weight_type type, t2_rng *rng) {
     t2_kv_cache_free(&cache);
 }
 
+static void test_truncate(void) {
+    t2_model_config cfg = config();
+    t2_kv_cache cache;
+    t2_kv_cache_init(&cache, &cfg, SLOTS, CAPACITY);
+    cache.length[0] = 4; /* as a forward of 4 tokens leaves it */
+    cache.length[1] = 3;
+    t2_kv_cache_truncate(&cache, 0, 2);
+    CHECK(cache.length[0] == 2 && cache.length[1] == 3, "truncate slot 0 to 2: lengths %lld, "
+          "%lld; expected 2, 3", (long long)cache.length[0], (long long)cache.length[1]);
+    t2_kv_cache_truncate(&cache, 0, 2);
+    t2_kv_cache_truncate(&cache, 1, 0);
+    CHECK(cache.length[0] == 2 && cache.length[1] == 0, "truncate to the same length, then slot "
+          "1 to 0: lengths %lld, %lld; expected 2, 0", (long long)cache.length[0],
+          (long long)cache.length[1]);
+    t2_kv_cache_free(&cache);
+}
+
 static void test_parse(void) {
     t2_weight_type type = T2_WEIGHT_BF16;
     t2_error err = {{0}};
@@ -126,6 +144,7 @@ int main(void) {
     t2_rng_init(&rng, 31);
     test_type(T2_WEIGHT_F32, &rng);
     test_type(T2_WEIGHT_F16, &rng);
+    test_truncate();
     test_parse();
     return t2_check_exit_code();
 }

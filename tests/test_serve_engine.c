@@ -6,6 +6,8 @@
  *     and again factored (every step, no W' copy); each one's text equals what the same
  *     prompt gets alone (t2_adapt_answer for base / expert / the two passes, t2_generate_run
  *     for sampling, stop strings and max_tokens); usage counts agree;
+ *   - prompt reuse: what a slot's cache keeps for the next request in it, the slot a request
+ *     takes, and texts equal to an engine's without reuse;
  *   - the streamed pieces add up to the text; stop strings cut it; max_tokens ends it;
  *   - cancel frees the slot and on_done comes once with cancelled; the queue bound and a
  *     draining engine give 503; every refusal gives its status;
@@ -197,13 +199,14 @@ static int64_t encode(fixture *fx, const char *text, int32_t **ids) {
 
 /* composed: texts do not depend on timing (auto picks forms by it) */
 static t2_serve_form engine_form = T2_SERVE_FORM_COMPOSED;
+static int engine_no_reuse = 0; /* 1: engines prefill every prompt whole */
 
 static t2_serve_engine *open_engine(fixture *fx, int64_t slots, int64_t queue, int64_t context,
                                     t2_serve_routing routing) {
     t2_serve_engine_options o = {.model = fx->model_path, .store = fx->store_path,
                                  .bundle = fx->bundle_path, .routing = routing, .slots = slots,
                                  .queue = queue, .context = context, .threads = 1,
-                                 .form = engine_form};
+                                 .form = engine_form, .no_prompt_reuse = engine_no_reuse};
     t2_serve_engine *e = NULL;
     t2_error err = {{0}};
     CHECK(t2_serve_engine_open(&e, &o, &err) == 0, "open: %s", err.msg);
@@ -400,6 +403,87 @@ static void test_concurrent(fixture *fx) {
     t2_free(ids);
     t2_free(joined);
     t2_free(c);
+}
+
+/* The ids of b (n_b >= 1) a cache holding a keeps: their common prefix, short of b's last. */
+static int64_t prefix_of(const int32_t *a, int64_t n_a, const int32_t *b, int64_t n_b) {
+    int64_t common = 0;
+    while (common < n_a && common < n_b - 1 && a[common] == b[common]) common++;
+    return common;
+}
+
+/* Prompt reuse, on two slots, each request alone: a prompt again keeps all but its last token
+ * in the slot that held it (a request in between took the other, least recently used), a
+ * prompt sharing the slot's prefix keeps that prefix, another expert keeps nothing, a chat's
+ * next turn keeps its first turn; every text as an engine without reuse gives it. */
+static void test_prompt_reuse(fixture *fx) {
+    enum { N = 8 };
+    const char *first = "Question: What is 4 + 4?\nAnswer:";
+    t2_chat_message turn1[1] = {{"user", first}};
+    collect c[2][N];
+    memset(c, 0, sizeof c);
+    for (int reuse = 0; reuse < 2; reuse++) {
+        engine_no_reuse = !reuse;
+        t2_serve_engine *e = open_engine(fx, 2, 0, 0, T2_SERVE_ROUTE_PROMPT);
+        if (e == NULL) return;
+        t2_serve_request r[N] = {
+            completion("base", questions[0], MAX_NEW), completion("base", questions[2], MAX_NEW),
+            completion("base", questions[0], MAX_NEW), completion("base", questions[2], MAX_NEW),
+            completion("base", questions[1], MAX_NEW), completion("math", questions[1], MAX_NEW),
+            {.model = "base", .messages = turn1, .n_messages = 1, .max_tokens = MAX_NEW,
+             .top_p = 1.0f}};
+        for (int i = 0; i < N - 1; i++) {
+            submit(e, &r[i], &c[reuse][i]);
+            wait_for(is_done, &c[reuse][i], "reuse: a request alone");
+        }
+        /* the chat's second turn: the first, its answer, a new question */
+        t2_chat_message turn2[3] = {{"user", first}, {"assistant", c[reuse][N - 2].text},
+                                    {"user", questions[1]}};
+        r[N - 1] = (t2_serve_request){.model = "base", .messages = turn2, .n_messages = 3,
+                                      .max_tokens = MAX_NEW, .top_p = 1.0f};
+        submit(e, &r[N - 1], &c[reuse][N - 1]);
+        wait_for(is_done, &c[reuse][N - 1], "reuse: the chat's second turn");
+        t2_serve_stats st = {0};
+        t2_serve_engine_stats(e, &st);
+        int64_t cached = 0;
+        for (int i = 0; i < N; i++) cached += c[reuse][i].result.cached_tokens;
+        CHECK(st.cached_tokens == cached, "reuse %d: stats count %lld cached tokens; the "
+              "requests %lld", reuse, (long long)st.cached_tokens, (long long)cached);
+        t2_serve_engine_close(e);
+    }
+    engine_no_reuse = 0;
+    int32_t *ids[4] = {0};
+    int64_t n[4];
+    for (int q = 0; q < 3; q++) n[q] = encode(fx, questions[q], &ids[q]);
+    n[3] = t2_tokenizer_encode(fx->model.tok, first, strlen(first), &ids[3]); /* turn1 */
+    /* slot 0 holds questions[0] (requests 0, 2), then [1] (4) and the chat (6); slot 1
+     * questions[2] (1, 3), then [1] with math (5) */
+    int64_t shared = prefix_of(ids[0], n[0], ids[1], n[1]);
+    const int64_t want[N - 1] = {0, 0, n[0] - 1, n[2] - 1, shared, 0,
+                                 prefix_of(ids[1], n[1], ids[3], n[3])};
+    const collect *turn = &c[1][N - 2], *next = &c[1][N - 1];
+    for (int i = 0; i < N; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "reuse: request %d", i);
+        same_text(&c[1][i], c[0][i].text, what);
+        CHECK(c[0][i].result.cached_tokens == 0 &&
+                  c[1][i].result.prompt_tokens == c[0][i].result.prompt_tokens,
+              "%s: %lld cached tokens without reuse, %lld prompt tokens with (%lld without); "
+              "expected 0 and the same", what, (long long)c[0][i].result.cached_tokens,
+              (long long)c[1][i].result.prompt_tokens, (long long)c[0][i].result.prompt_tokens);
+        if (i < N - 1)
+            CHECK(c[1][i].result.cached_tokens == want[i], "%s: %lld prompt tokens kept; "
+                  "expected %lld", what, (long long)c[1][i].result.cached_tokens,
+                  (long long)want[i]);
+    }
+    CHECK(shared > 0 && shared < n[0] - 1, "questions 0 and 1 share %lld tokens; expected a "
+          "prefix", (long long)shared);
+    CHECK(next->result.cached_tokens >= turn->result.prompt_tokens - 1 &&
+              next->result.cached_tokens < next->result.prompt_tokens,
+          "the chat's second turn: %lld of %lld prompt tokens kept; expected the first turn's "
+          "%lld at least", (long long)next->result.cached_tokens,
+          (long long)next->result.prompt_tokens, (long long)turn->result.prompt_tokens - 1);
+    for (int q = 0; q < 4; q++) t2_free(ids[q]);
 }
 
 /* Every refusal with its status. */
@@ -758,6 +842,7 @@ int main(int argc, char **argv) {
         engine_form = T2_SERVE_FORM_FACTORED;
         test_concurrent(&fx);
         engine_form = T2_SERVE_FORM_COMPOSED;
+        test_prompt_reuse(&fx);
         test_refusals(&fx);
         test_queue_cancel(&fx);
         test_drain(&fx);

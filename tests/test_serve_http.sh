@@ -4,7 +4,8 @@
 #   fixtures  the inputs, into DIR: the model's store, three one-step experts (math, code and
 #             the cls classifier) and a bundle of math and code with the classifier;
 #   api       one server with the bundle: /health, /v1/models, chat and completions whole
-#             and streamed (the streamed text is the whole answer's, greedy), usage, stop,
+#             and streamed (the streamed text is the whole answer's, greedy), usage (the
+#             same prompt again keeps all but its last token from its slot), stop,
 #             seed, max_tokens, metrics; then each bad input gets its OpenAI error and status
 #             and the server keeps serving;
 #   clients   a client that leaves mid-stream (its request is cancelled and its slot freed),
@@ -130,14 +131,15 @@ api() {
     for m in base math auto; do
         body '{"model":"'$m'","messages":[{"role":"user","content":"What is 2 + 3?"}],"max_tokens":12,"temperature":0}'
         req 200 POST /v1/chat/completions "$dir/req.json"
-        check "d['object'] == 'chat.completion' and d['choices'][0]['message']['role'] == 'assistant' and isinstance(d['choices'][0]['message']['content'], str) and d['choices'][0]['finish_reason'] in ('stop', 'length') and 1 <= d['usage']['completion_tokens'] <= 12 and d['usage']['total_tokens'] == d['usage']['prompt_tokens'] + d['usage']['completion_tokens'] and d['usage']['prompt_tokens'] > 0"
+        check "d['object'] == 'chat.completion' and d['choices'][0]['message']['role'] == 'assistant' and isinstance(d['choices'][0]['message']['content'], str) and d['choices'][0]['finish_reason'] in ('stop', 'length') and 1 <= d['usage']['completion_tokens'] <= 12 and d['usage']['total_tokens'] == d['usage']['prompt_tokens'] + d['usage']['completion_tokens'] and d['usage']['prompt_tokens'] > 0 and 0 <= d['usage']['prompt_tokens_details']['cached_tokens'] < d['usage']['prompt_tokens']"
         case $m in
         auto) check "d['t2_adaptation'].startswith('auto:') and d['t2_adaptation'][5:] in ('base', 'math', 'code') and d['usage']['t2_route_tokens'] > 0 and d['model'] == d['t2_adaptation']" ;;
         *) check "d['t2_adaptation'] == '$m' and d['model'] == '$m'" ;;
         esac
     done
 
-    # A stream says what the whole answer says, chunk by chunk (greedy: the same text).
+    # A stream says what the whole answer says, chunk by chunk (greedy: the same text); it
+    # sends the whole answer's prompt again, so its slot keeps all of it but the last token.
     body '{"model":"math","prompt":"Question: What is 4 + 4?\nAnswer:","max_tokens":24,"temperature":0}'
     req 200 POST /v1/completions "$dir/req.json"
     check "d['object'] == 'text_completion' and d['choices'][0]['finish_reason'] in ('stop', 'length')"
@@ -153,6 +155,8 @@ ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip() != "DONE"]
 text = "".join(c["choices"][0]["text"] for c in ev if c["choices"])
 assert all(e["object"] == "text_completion" for e in ev)
 assert ev[-1]["choices"] == [] and ev[-1]["usage"]["completion_tokens"] >= 1, ev[-1]
+u = ev[-1]["usage"]
+assert u["prompt_tokens_details"]["cached_tokens"] == u["prompt_tokens"] - 1, u
 assert ev[-2]["choices"][0]["finish_reason"] in ("stop", "length") and ev[-2]["t2_adaptation"] == "math"
 assert all(c["choices"][0]["finish_reason"] is None for c in ev[:-2])
 assert text == open(sys.argv[2], encoding="utf-8").read(), (text,)
@@ -285,6 +289,7 @@ assert v('t2_serve_request_duration_seconds_count{endpoint="/v1/chat/completions
 assert v('t2_serve_request_duration_seconds_bucket{endpoint="/v1/completions",le="+Inf"}') == v('t2_serve_request_duration_seconds_count{endpoint="/v1/completions"}')
 assert v('t2_serve_queue_wait_seconds_count') >= 12
 assert v('t2_serve_requests_total') >= 12 and v('t2_serve_completion_tokens_total') >= 12
+assert 0 < v('t2_serve_prompt_tokens_cached_total') < v('t2_serve_prompt_tokens_total')
 assert v('t2_serve_queue_depth') == 0 and v('t2_serve_active_sequences') == 0
 assert v('t2_serve_routed_total{adaptation="math"}') >= 4
 assert v('t2_serve_routed_total{adaptation="base"}') >= 2
@@ -293,7 +298,7 @@ EOF
     stop TERM
     # One line per request: method, path, status, seconds, and for completions the model,
     # adaptation, tokens and finish.
-    grep -q -E '^t2 serve: POST /v1/chat/completions 200 [0-9.]+s model=auto adaptation=auto:[a-z]+ tokens=[0-9]+\+[0-9]+ route=[1-9][0-9]* finish=(stop|length)$' \
+    grep -q -E '^t2 serve: POST /v1/chat/completions 200 [0-9.]+s model=auto adaptation=auto:[a-z]+ tokens=[0-9]+\+[0-9]+ cached=[0-9]+ route=[1-9][0-9]* finish=(stop|length)$' \
         "$dir/server.err" || fail "no log line of an auto request"
     grep -q -E '^t2 serve: POST /v1/completions 404 [0-9.]+s model=nobody error=model_not_found$' \
         "$dir/server.err" || fail "no log line of the unknown model"
@@ -460,7 +465,7 @@ cli() {
         "$t2" serve --model "$model" --port "${url##*:}"
     stop TERM
     # a config file (CONFIG first or --config) sets the same keys
-    printf 'model = "%s";\nport = 0;\nslots = 2;\nstrategy = "classifier";\nexpert_form = "factored";\nkv_cache = "f16";\n' \
+    printf 'model = "%s";\nport = 0;\nslots = 2;\nstrategy = "classifier";\nexpert_form = "factored";\nkv_cache = "f16";\nprompt_reuse = false;\n' \
         "$model" \
         >"$dir/serve.cfg"
     "$t2" serve --config "$dir/serve.cfg" --threads 1 2>"$dir/server.err" &
@@ -470,14 +475,17 @@ cli() {
         i=$((i + 1)); [ $i -lt 600 ] || fail "config: no listening line"; sleep 0.1
     done
     i=0
-    until grep -q '; 2 slots, queue 64, strategy classifier, expert form factored, KV cache f16$' "$dir/server.err"; do
+    until grep -q '; 2 slots, queue 64, strategy classifier, expert form factored, KV cache f16, prompt reuse off$' "$dir/server.err"; do
         i=$((i + 1)); [ $i -lt 100 ] || fail "config keys: '$(cat "$dir/server.err")'"; sleep 0.1
     done
-    # the float16 cache answers like any other
+    # the float16 cache answers like any other; without prompt reuse the same prompt again
+    # is prefilled whole
     url=$(sed -n 's/^t2 serve: listening on \(http:[^ ]*\)$/\1/p' "$dir/server.err")
     body '{"model":"base","prompt":"Question: What is 4 + 4?\nAnswer:","max_tokens":8,"temperature":0}'
-    req 200 POST /v1/completions "$dir/req.json"
-    check "d['object'] == 'text_completion' and 1 <= d['usage']['completion_tokens'] <= 8"
+    for again in 1 2; do
+        req 200 POST /v1/completions "$dir/req.json"
+        check "d['object'] == 'text_completion' and 1 <= d['usage']['completion_tokens'] <= 8 and d['usage']['prompt_tokens_details']['cached_tokens'] == 0"
+    done
     stop TERM
     echo "serve cli: all checks passed"
 }
