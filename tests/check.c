@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
@@ -90,6 +91,23 @@ char *t2_check_temp_dir(const char *tag) {
         exit(1);
     }
     return path;
+}
+
+int t2_check_remove_tree(const char *dir) {
+    DIR *d = opendir(dir);
+    int status = d != NULL ? 0 : -1;
+    for (struct dirent *ent; d != NULL && (ent = readdir(d)) != NULL;) {
+        if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0) continue;
+        size_t n = strlen(dir) + strlen(ent->d_name) + 2;
+        char *path = t2_alloc(n);
+        snprintf(path, n, "%s/%s", dir, ent->d_name);
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) status |= t2_check_remove_tree(path);
+        else if (unlink(path) != 0) status = -1;
+        t2_free(path);
+    }
+    if (d != NULL) closedir(d);
+    return rmdir(dir) == 0 ? status : -1;
 }
 
 char *t2_check_source_path(const char *rel) {

@@ -29,6 +29,10 @@ int t2_check_exit_code(void);
 /* A fresh empty directory under $TMPDIR (or /tmp) for the test's files: heap string (free). */
 char *t2_check_temp_dir(const char *tag);
 
+/* Removes dir and everything under it (a temp dir's files at the test's end); 0, or -1 when
+ * something could not be removed. */
+int t2_check_remove_tree(const char *dir);
+
 /* Path of a file in the source tree ($T2_SOURCE_DIR/rel), heap string (free). */
 char *t2_check_source_path(const char *rel);
 

@@ -188,6 +188,7 @@ int main(void) {
     t2_free(other);
     t2_free(store_path);
     t2_free(bad);
+    CHECK(t2_check_remove_tree(dir) == 0, "cannot remove %s", dir);
     t2_free(dir);
     return t2_check_exit_code();
 }

@@ -96,6 +96,7 @@ static void check_targets(void) {
           "set names");
     t2_safetensors_close(&st);
     t2_free(path);
+    CHECK(t2_check_remove_tree(dir) == 0, "cannot remove %s", dir);
     t2_free(dir);
 }
 

@@ -129,6 +129,7 @@ int main(void) {
     t2_blis_setup(2, 1);
     char *root = t2_check_temp_dir("forward_dtype");
     for (int i = 0; i < T2_MODEL_FIXTURE_VARIANTS; i++) check_variant(t2_model_fixture_name(i), root);
+    CHECK(t2_check_remove_tree(root) == 0, "cannot remove %s", root);
     t2_free(root);
     return t2_check_exit_code();
 }

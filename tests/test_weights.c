@@ -189,7 +189,7 @@ static void test_save_load(void) {
         t2_free(path);
         t2_model_weights_free(&w);
     }
-    remove(dir);
+    CHECK(t2_check_remove_tree(dir) == 0, "cannot remove %s", dir);
     t2_free(dir);
 }
 
