@@ -1,7 +1,9 @@
 /* Benchmark of the serve engine's prompt reuse (rl/serve_reuse.c) on multi-turn chats, against
  * the same engine without it, in the same run.
  *
- * S conversations run at once on the base model, T turns each. Turn t of conversation i sends
+ * S conversations run at once on the base model (or --adaptation NAME: an expert of --bundle, or
+ * auto, whose answer goes back to the slot of the conversation's last answer when the same
+ * expert answers), T turns each. Turn t of conversation i sends
  * the whole conversation so far, as OpenAI clients do: the earlier questions and the model's
  * answers, then a new question ("What is A + B? Show each step.", A and B of three digits,
  * no two alike), greedy, at most --new N tokens. A conversation sends its next turn as soon
@@ -14,8 +16,11 @@
  * settings gave every turn the same answer (greedy: they may differ only in a near-tie).
  * A ratio, never checked by a test.
  *
- *   bench_serve_chat [--model DIR] [--streams S] [--turns T] [--new N] [--rounds R]
- *                    [--threads N]
+ *   bench_serve_chat [--model DIR] [--store S --bundle B --adaptation NAME] [--streams S]
+ *                    [--slots N] [--turns T] [--new N] [--rounds R] [--threads N]
+ * --slots: the engine's (default S). auto's routing pass needs a free slot other than the one
+ * its conversation's last answer left, or it runs there and the answer finds nothing kept:
+ * give auto more slots than conversations.
  * Defaults: the source tree's assets/default-model, 8 conversations, 4 turns, 48 new tokens,
  * 3 rounds, 1 thread. The conversation must fit the context (the default model's 512
  * positions hold 4 turns of 48 tokens); a turn the engine refuses ends the run with its
@@ -32,8 +37,8 @@
 enum { MAX_STREAMS = 32, MAX_TURNS = 16, ANSWER_MAX = 4096, MAX_ROUNDS = 16 };
 
 typedef struct options {
-    const char *model;
-    int64_t streams, turns, new_tokens, rounds, threads;
+    const char *model, *store, *bundle, *adaptation;
+    int64_t streams, slots, turns, new_tokens, rounds, threads;
 } options;
 
 static double now(void) {
@@ -59,6 +64,7 @@ typedef struct chat_run {
     int64_t ended[MAX_STREAMS], n_ended; /* conversations whose turn ended, to go on */
     int64_t finished;                    /* turns answered */
     int64_t prompt_tokens, cached_tokens;
+    const char *adaptation; /* the requests' model */
     double *first_token; /* turns 2 .. T: seconds to the first text, appended */
     int64_t n_first;
 } chat_run;
@@ -103,7 +109,7 @@ static void submit_turn(t2_serve_engine *e, chat_run *run, conversation *c, int6
     c->answer[c->turn][0] = '\0';
     c->first = 0;
     c->submitted = now();
-    t2_serve_request r = {.model = "base", .messages = msgs, .n_messages = n,
+    t2_serve_request r = {.model = run->adaptation, .messages = msgs, .n_messages = n,
                           .max_tokens = new_tokens, .temperature = 0.0f, .top_p = 1.0f};
     t2_serve_callbacks cb = {on_text, on_done, c};
     t2_serve_refusal refusal;
@@ -119,7 +125,8 @@ static void submit_turn(t2_serve_engine *e, chat_run *run, conversation *c, int6
 
 /* Every conversation's turns on a fresh engine; the wall time. */
 static double chat_round(const options *o, int reuse, chat_run *run) {
-    t2_serve_engine_options eo = {.model = o->model, .slots = o->streams, .queue = o->streams,
+    t2_serve_engine_options eo = {.model = o->model, .store = o->store, .bundle = o->bundle,
+                                  .slots = o->slots, .queue = o->streams,
                                   .threads = (int)o->threads, .no_prompt_reuse = !reuse};
     t2_serve_engine *e = NULL;
     t2_error err = {{0}};
@@ -128,6 +135,7 @@ static double chat_round(const options *o, int reuse, chat_run *run) {
         exit(1);
     }
     run->n_ended = run->finished = run->prompt_tokens = run->cached_tokens = 0;
+    run->adaptation = o->adaptation;
     for (int64_t i = 0; i < o->streams; i++) {
         run->conv[i].turn = 0;
         run->conv[i].run = run;
@@ -161,20 +169,26 @@ static int compare_doubles(const void *a, const void *b) {
 }
 
 static int parse(int argc, char **argv, options *o) {
-    *o = (options){.model = T2_SOURCE_DIR "/assets/default-model", .streams = 8, .turns = 4,
+    *o = (options){.model = T2_SOURCE_DIR "/assets/default-model", .adaptation = "base",
+                   .streams = 8, .turns = 4,
                    .new_tokens = 48, .rounds = 3, .threads = 1};
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL) return -1;
         if (strcmp(a, "--model") == 0) o->model = v;
+        else if (strcmp(a, "--store") == 0) o->store = v;
+        else if (strcmp(a, "--bundle") == 0) o->bundle = v;
+        else if (strcmp(a, "--adaptation") == 0) o->adaptation = v;
         else if (strcmp(a, "--streams") == 0) o->streams = strtoll(v, NULL, 10);
+        else if (strcmp(a, "--slots") == 0) o->slots = strtoll(v, NULL, 10);
         else if (strcmp(a, "--turns") == 0) o->turns = strtoll(v, NULL, 10);
         else if (strcmp(a, "--new") == 0) o->new_tokens = strtoll(v, NULL, 10);
         else if (strcmp(a, "--rounds") == 0) o->rounds = strtoll(v, NULL, 10);
         else if (strcmp(a, "--threads") == 0) o->threads = strtoll(v, NULL, 10);
         else return -1;
     }
-    return o->streams >= 1 && o->streams <= MAX_STREAMS && o->turns >= 2 &&
+    if (o->slots == 0) o->slots = o->streams;
+    return (o->store == NULL) == (o->bundle == NULL) && o->slots >= 1 && o->streams >= 1 && o->streams <= MAX_STREAMS && o->turns >= 2 &&
                    o->turns <= MAX_TURNS && o->new_tokens >= 1 && o->rounds >= 1 &&
                    o->rounds <= MAX_ROUNDS && o->threads >= 0 ? 0 : -1;
 }
@@ -182,13 +196,15 @@ static int parse(int argc, char **argv, options *o) {
 int main(int argc, char **argv) {
     options o;
     if (parse(argc, argv, &o) != 0) {
-        fprintf(stderr, "usage: bench_serve_chat [--model DIR] [--streams 1..32] [--turns "
-                "2..16] [--new N] [--rounds 1..16] [--threads N]\n");
+        fprintf(stderr, "usage: bench_serve_chat [--model DIR] [--store S --bundle B "
+                "--adaptation NAME] [--streams 1..32] [--slots N] [--turns 2..16] [--new N] "
+                "[--rounds 1..16] [--threads N]\n");
         return 2;
     }
-    printf("bench_serve_chat: %s, %lld conversations of %lld turns on base (each turn sends "
-           "the whole conversation), up to %lld new tokens a turn, best of %lld rounds, %lld "
-           "thread(s)\n", o.model, (long long)o.streams, (long long)o.turns,
+    printf("bench_serve_chat: %s, %lld conversations of %lld turns on %s (each turn sends "
+           "the whole conversation), %lld slots, up to %lld new tokens a turn, best of %lld "
+           "rounds, %lld thread(s)\n", o.model, (long long)o.streams, (long long)o.turns,
+           o.adaptation, (long long)o.slots,
            (long long)o.new_tokens, (long long)o.rounds, (long long)o.threads);
     static chat_run runs[2]; /* [0] without prompt reuse, [1] with */
     double best[2] = {0}, *firsts[2];

@@ -73,7 +73,7 @@ typedef struct t2_serve_engine_options {
     int threads;         /* compute threads (BLIS, attention); 0: every CPU */
     t2_serve_form form;  /* steps that mix experts */
     t2_weight_type kv_cache; /* the attention cache: T2_WEIGHT_F32 (0) or T2_WEIGHT_F16 */
-    int no_prompt_reuse; /* 1: every pass prefills its whole prompt (see below) */
+    int no_prompt_reuse; /* 1: every pass prefills its whole prompt (prompt reuse above) */
 } t2_serve_engine_options;
 
 /* One request. Exactly one of messages (chat: n_messages >= 1) and prompt (completion) is

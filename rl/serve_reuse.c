@@ -7,7 +7,11 @@
  * chat's next turn (the whole conversation sent again), a shared system prompt or chat
  * header, the same question asked again. A waiting request takes the free slot that keeps
  * the most of its prompt, when that is half the slot's last prompt or half its own or more
- * (it goes on from what the slot held), else the least recently used one.
+ * (it goes on from what the slot held), else the least recently used one. auto's answering
+ * pass moves, after its routing pass, to the free slot it goes on from the same way (a chat's
+ * next turn answered by the same expert as the last), leaving the routing slot's cache to the
+ * next routing pass; so the routing pass takes a slot the answer would go on from only when
+ * no other is free.
  * The keys and values kept were computed in an earlier step, so a kept prompt's last rows
  * are computed in other batches and chunks than a whole prefill's: the same arithmetic
  * (model/forward.h), summed in another order, so its logits may differ in the last bits.
@@ -38,27 +42,82 @@ static int64_t keepable(const t2_serve_engine *e, int64_t s, int g, const int32_
     return common;
 }
 
-int64_t t2_serve_slot_pick(t2_serve_engine *e, const t2_serve_job *job) {
-    const int32_t *ids = NULL;
-    int64_t n = 0, best = -1, best_kept = 0, oldest = -1;
-    int g = first_pass(e, job, &ids, &n);
+/* A pass of n prompt ids that keeps `kept` of them in slot s goes on from what the slot held:
+ * half the slot's last prompt or half its own kept, not a short shared prefix such as a chat
+ * header (or every request would take the same slot). */
+static int goes_on(const t2_serve_engine *e, int64_t s, int64_t kept, int64_t n) {
+    int64_t shorter = n < e->slots[s].held_prompt ? n : e->slots[s].held_prompt;
+    return kept > 0 && 2 * kept >= shorter;
+}
+
+/* The free slot that keeps the most of (ids, n) for weights group g, more than `beat`, among
+ * those the pass goes on from; -1 when none. */
+static int64_t goes_on_from(const t2_serve_engine *e, int g, const int32_t *ids, int64_t n,
+                            int64_t beat) {
+    int64_t best = -1, best_kept = beat;
     for (int64_t s = 0; s < e->n_slots; s++) {
-        const t2_serve_slot *slot = &e->slots[s];
-        if (slot->job != NULL) continue;
-        if (oldest < 0 || slot->last_admitted < e->slots[oldest].last_admitted) oldest = s;
-        /* a request that goes on from the slot's last prompt (half of it, or half its own
-         * prompt, kept): not one that shares a short prefix (a chat header) with it, else
-         * every request would take the same slot */
+        if (e->slots[s].job != NULL) continue;
         int64_t kept = keepable(e, s, g, ids, n);
-        int64_t shorter = n < slot->held_prompt ? n : slot->held_prompt;
-        if (kept > best_kept && 2 * kept >= shorter) {
+        if (kept > best_kept && goes_on(e, s, kept, n)) {
             best = s;
             best_kept = kept;
         }
     }
-    int64_t s = best >= 0 ? best : oldest;
+    return best;
+}
+
+/* auto: slot s holds what the job's answering pass would go on from, with the weights of
+ * some expert (a chat's last answer): its routing pass had better run elsewhere. */
+static int answer_wants(const t2_serve_engine *e, int64_t s, const t2_serve_job *job) {
+    const t2_serve_slot *slot = &e->slots[s];
+    return job->is_auto && slot->held_group > 0 && slot->held_group != e->classifier &&
+           goes_on(e, s, keepable(e, s, slot->held_group, job->prompt, job->n_prompt),
+                   job->n_prompt);
+}
+
+/* The free slot least recently admitted, one the job's answer wants last; -1 when none is
+ * free. */
+static int64_t least_recent_free(const t2_serve_engine *e, const t2_serve_job *job) {
+    int64_t s = -1;
+    int s_wanted = 0;
+    for (int64_t t = 0; t < e->n_slots; t++) {
+        if (e->slots[t].job != NULL) continue;
+        int wanted = answer_wants(e, t, job);
+        if (s < 0 || wanted < s_wanted ||
+            (wanted == s_wanted && e->slots[t].last_admitted < e->slots[s].last_admitted)) {
+            s = t;
+            s_wanted = wanted;
+        }
+    }
+    return s;
+}
+
+int64_t t2_serve_slot_pick(t2_serve_engine *e, const t2_serve_job *job) {
+    const int32_t *ids = NULL;
+    int64_t n = 0;
+    int g = first_pass(e, job, &ids, &n);
+    int64_t s = goes_on_from(e, g, ids, n, 0);
+    if (s < 0) s = least_recent_free(e, job);
     if (s >= 0) e->slots[s].last_admitted = ++e->admissions;
     return s;
+}
+
+int64_t t2_serve_slot_move(t2_serve_engine *e, int64_t s, int g, const int32_t *ids,
+                           int64_t n) {
+    int64_t to = goes_on_from(e, g, ids, n, keepable(e, s, g, ids, n));
+    if (to < 0) return s;
+    t2_serve_slot *from = &e->slots[s], *slot = &e->slots[to];
+    slot->admitted = from->admitted;
+    slot->route = from->route;
+    slot->route_tokens = from->route_tokens;
+    slot->done = 0;
+    slot->last_admitted = ++e->admissions;
+    t2_serve_slot_end(e, s);
+    pthread_mutex_lock(&e->lock);
+    slot->job = from->job;
+    from->job = NULL;
+    pthread_mutex_unlock(&e->lock);
+    return to;
 }
 
 int64_t t2_serve_slot_keep(t2_serve_engine *e, int64_t s, int g, const int32_t *ids,

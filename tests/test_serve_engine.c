@@ -415,9 +415,10 @@ static int64_t prefix_of(const int32_t *a, int64_t n_a, const int32_t *b, int64_
 /* Prompt reuse, on two slots, each request alone: a prompt again keeps all but its last token
  * in the slot that held it (a request in between took the other, least recently used), a
  * prompt sharing the slot's prefix keeps that prefix, another expert keeps nothing, a chat's
- * next turn keeps its first turn; every text as an engine without reuse gives it. */
+ * next turn keeps its first turn, on base and on auto (whose answer goes back to the slot of
+ * the last answer); every text and adaptation as an engine without reuse gives them. */
 static void test_prompt_reuse(fixture *fx) {
-    enum { N = 8 };
+    enum { N = 10, BASE_TURN = 6, AUTO_TURN = 8 }; /* the chats' first turns */
     const char *first = "Question: What is 4 + 4?\nAnswer:";
     t2_chat_message turn1[1] = {{"user", first}};
     collect c[2][N];
@@ -429,20 +430,27 @@ static void test_prompt_reuse(fixture *fx) {
         t2_serve_request r[N] = {
             completion("base", questions[0], MAX_NEW), completion("base", questions[2], MAX_NEW),
             completion("base", questions[0], MAX_NEW), completion("base", questions[2], MAX_NEW),
-            completion("base", questions[1], MAX_NEW), completion("math", questions[1], MAX_NEW),
-            {.model = "base", .messages = turn1, .n_messages = 1, .max_tokens = MAX_NEW,
-             .top_p = 1.0f}};
-        for (int i = 0; i < N - 1; i++) {
+            completion("base", questions[1], MAX_NEW), completion("math", questions[1], MAX_NEW)};
+        /* two chats, on base and on auto: the first turn, then the first, its answer and a
+         * question (on auto the same again, so that the same expert answers) */
+        t2_chat_message turn2[2][3];
+        for (int i = 0; i < N; i++) {
+            if (i == BASE_TURN || i == AUTO_TURN)
+                r[i] = (t2_serve_request){.model = i == BASE_TURN ? "base" : "auto",
+                                          .messages = turn1, .n_messages = 1,
+                                          .max_tokens = MAX_NEW, .top_p = 1.0f};
+            if (i == BASE_TURN + 1 || i == AUTO_TURN + 1) {
+                t2_chat_message *m = turn2[i == AUTO_TURN + 1];
+                m[0] = turn1[0];
+                m[1] = (t2_chat_message){"assistant", c[reuse][i - 1].text};
+                m[2] = i == AUTO_TURN + 1 ? turn1[0] : (t2_chat_message){"user", questions[1]};
+                r[i] = r[i - 1];
+                r[i].messages = m;
+                r[i].n_messages = 3;
+            }
             submit(e, &r[i], &c[reuse][i]);
             wait_for(is_done, &c[reuse][i], "reuse: a request alone");
         }
-        /* the chat's second turn: the first, its answer, a new question */
-        t2_chat_message turn2[3] = {{"user", first}, {"assistant", c[reuse][N - 2].text},
-                                    {"user", questions[1]}};
-        r[N - 1] = (t2_serve_request){.model = "base", .messages = turn2, .n_messages = 3,
-                                      .max_tokens = MAX_NEW, .top_p = 1.0f};
-        submit(e, &r[N - 1], &c[reuse][N - 1]);
-        wait_for(is_done, &c[reuse][N - 1], "reuse: the chat's second turn");
         t2_serve_stats st = {0};
         t2_serve_engine_stats(e, &st);
         int64_t cached = 0;
@@ -459,9 +467,8 @@ static void test_prompt_reuse(fixture *fx) {
     /* slot 0 holds questions[0] (requests 0, 2), then [1] (4) and the chat (6); slot 1
      * questions[2] (1, 3), then [1] with math (5) */
     int64_t shared = prefix_of(ids[0], n[0], ids[1], n[1]);
-    const int64_t want[N - 1] = {0, 0, n[0] - 1, n[2] - 1, shared, 0,
-                                 prefix_of(ids[1], n[1], ids[3], n[3])};
-    const collect *turn = &c[1][N - 2], *next = &c[1][N - 1];
+    const int64_t want[BASE_TURN + 1] = {0, 0, n[0] - 1, n[2] - 1, shared, 0,
+                                         prefix_of(ids[1], n[1], ids[3], n[3])};
     for (int i = 0; i < N; i++) {
         char what[64];
         snprintf(what, sizeof what, "reuse: request %d", i);
@@ -471,18 +478,26 @@ static void test_prompt_reuse(fixture *fx) {
               "%s: %lld cached tokens without reuse, %lld prompt tokens with (%lld without); "
               "expected 0 and the same", what, (long long)c[0][i].result.cached_tokens,
               (long long)c[1][i].result.prompt_tokens, (long long)c[0][i].result.prompt_tokens);
-        if (i < N - 1)
+        CHECK(strcmp(c[1][i].adaptation, c[0][i].adaptation) == 0, "%s: answered by %s, "
+              "without reuse by %s", what, c[1][i].adaptation, c[0][i].adaptation);
+        if (i <= BASE_TURN)
             CHECK(c[1][i].result.cached_tokens == want[i], "%s: %lld prompt tokens kept; "
                   "expected %lld", what, (long long)c[1][i].result.cached_tokens,
                   (long long)want[i]);
     }
     CHECK(shared > 0 && shared < n[0] - 1, "questions 0 and 1 share %lld tokens; expected a "
           "prefix", (long long)shared);
-    CHECK(next->result.cached_tokens >= turn->result.prompt_tokens - 1 &&
-              next->result.cached_tokens < next->result.prompt_tokens,
-          "the chat's second turn: %lld of %lld prompt tokens kept; expected the first turn's "
-          "%lld at least", (long long)next->result.cached_tokens,
-          (long long)next->result.prompt_tokens, (long long)turn->result.prompt_tokens - 1);
+    for (int chat = BASE_TURN; chat <= AUTO_TURN; chat += AUTO_TURN - BASE_TURN) {
+        const collect *turn = &c[1][chat], *next = &c[1][chat + 1];
+        CHECK(next->result.cached_tokens >= turn->result.prompt_tokens - 1 &&
+                  next->result.cached_tokens < next->result.prompt_tokens,
+              "the %s chat's second turn: %lld of %lld prompt tokens kept; expected the first "
+              "turn's %lld at least", chat == BASE_TURN ? "base" : "auto", (long long)next->result.cached_tokens,
+              (long long)next->result.prompt_tokens, (long long)turn->result.prompt_tokens - 1);
+    }
+    CHECK(strcmp(c[1][AUTO_TURN].adaptation, c[1][AUTO_TURN + 1].adaptation) == 0,
+          "auto: the same question answered by %s, then %s", c[1][AUTO_TURN].adaptation,
+          c[1][AUTO_TURN + 1].adaptation);
     for (int q = 0; q < 4; q++) t2_free(ids[q]);
 }
 
