@@ -60,6 +60,22 @@ void t2_kv_cache_truncate(t2_kv_cache *cache, int64_t slot, int64_t length) {
     cache->length[slot] = length;
 }
 
+void t2_kv_cache_copy(t2_kv_cache *cache, int64_t from, int64_t to, int64_t length) {
+    T2_ASSERT(from >= 0 && from < cache->n_slots && to >= 0 && to < cache->n_slots && from != to);
+    int64_t start = cache->length[to];
+    T2_ASSERT(start <= length && length <= cache->length[from]);
+    size_t row = (size_t)cache->head_dim * t2_weight_type_size(cache->type);
+    for (int64_t layer = 0; layer < cache->n_layers; layer++)
+        for (int64_t h = 0; h < cache->n_kv_heads; h++) {
+            size_t at = (size_t)start * row, bytes = (size_t)(length - start) * row;
+            memcpy((unsigned char *)t2_kv_cache_k(cache, to, layer, h) + at,
+                   (const unsigned char *)t2_kv_cache_k(cache, from, layer, h) + at, bytes);
+            memcpy((unsigned char *)t2_kv_cache_v(cache, to, layer, h) + at,
+                   (const unsigned char *)t2_kv_cache_v(cache, from, layer, h) + at, bytes);
+        }
+    cache->length[to] = length;
+}
+
 void t2_kv_cache_reset_all(t2_kv_cache *cache) {
     for (int64_t slot = 0; slot < cache->n_slots; slot++) cache->length[slot] = 0;
 }

@@ -12,8 +12,8 @@
  *
  * The arrays are allocated without being touched, so the operating system backs only the
  * positions actually written: a generous capacity costs address space, not memory.
- * Does not: page or share prefixes between slots (a slot keeps its own: truncate); evict
- * anything. */
+ * Does not: page or share prefixes between slots (a slot keeps its own, truncate, or copies
+ * another's, copy); evict anything. */
 #ifndef T2_MODEL_KV_CACHE_H
 #define T2_MODEL_KV_CACHE_H
 
@@ -49,6 +49,10 @@ void t2_kv_cache_reset_all(t2_kv_cache *cache);
 /* Keeps positions [0, length) of one slot (length at most the positions it holds): its next
  * tokens go on from there. */
 void t2_kv_cache_truncate(t2_kv_cache *cache, int64_t slot, int64_t length);
+/* Slot `to` takes slot `from`'s keys and values of positions [length of to, length) (length
+ * at most what `from` holds; `to` holds at most length, and from != to): a prefix both
+ * sequences share, computed once. */
+void t2_kv_cache_copy(t2_kv_cache *cache, int64_t from, int64_t to, int64_t length);
 
 /* The capacity x head_dim block of keys / values of (slot, layer, kv_head), in the cache's
  * type (float * for a float32 cache). */

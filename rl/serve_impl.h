@@ -182,7 +182,8 @@ int64_t t2_serve_slot_move(t2_serve_engine *e, int64_t s, int g, const int32_t *
                            int64_t n);
 /* Slot s's cache keeps the longest prefix of ids (n >= 1) it holds with weights group g,
  * short of the last id (whose logits the pass needs), and drops the rest (everything
- * without prompt_reuse, or with other weights): returns the ids kept. */
+ * without prompt_reuse, or with other weights); when another slot holds a longer such
+ * prefix, s copies the rest of it from there. Returns the ids kept. */
 int64_t t2_serve_slot_keep(t2_serve_engine *e, int64_t s, int g, const int32_t *ids, int64_t n);
 /* After a step fed slot s's n ids (its cache grew by n): the slot now holds them too. */
 void t2_serve_slot_fed(t2_serve_engine *e, int64_t s, const int32_t *ids, int64_t n);

@@ -5,7 +5,10 @@
  * the same weights keeps the longest prefix of its prompt the cache already holds and
  * prefills only the rest, as llama-server's cache_prompt and vLLM's prefix caching do: a
  * chat's next turn (the whole conversation sent again), a shared system prompt or chat
- * header, the same question asked again. A waiting request takes the free slot that keeps
+ * header, the same question asked again. When another slot, busy or free, holds a longer
+ * prefix of the prompt with the same weights, the pass copies the rest of that prefix's keys
+ * and values from it (t2_kv_cache_copy: a shared system prompt or template is prefilled once
+ * for all slots). A waiting request takes the free slot that keeps
  * the most of its prompt, when that is half the slot's last prompt or half its own or more
  * (it goes on from what the slot held), else the least recently used one. auto's answering
  * pass moves, after its routing pass, to the free slot it goes on from the same way (a chat's
@@ -123,8 +126,20 @@ int64_t t2_serve_slot_move(t2_serve_engine *e, int64_t s, int g, const int32_t *
 int64_t t2_serve_slot_keep(t2_serve_engine *e, int64_t s, int g, const int32_t *ids,
                            int64_t n) {
     t2_serve_slot *slot = &e->slots[s];
-    int64_t kept = keepable(e, s, g, ids, n);
+    int64_t kept = keepable(e, s, g, ids, n), donor = -1, more = kept;
+    for (int64_t d = 0; d < e->n_slots; d++) { /* another slot, busy or free, holding more */
+        int64_t k = d == s ? 0 : keepable(e, d, g, ids, n);
+        if (k > more) {
+            donor = d;
+            more = k;
+        }
+    }
     t2_kv_cache_truncate(&e->cache, s, kept);
+    if (donor >= 0) {
+        t2_kv_cache_copy(&e->cache, donor, s, more);
+        for (int64_t i = kept; i < more; i++) slot->held[i] = ids[i];
+        kept = more;
+    }
     slot->n_held = kept;
     slot->held_prompt = n;
     slot->held_group = g;

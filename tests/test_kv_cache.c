@@ -5,7 +5,9 @@
  *     float range and on the edges: signed zeros, half subnormals, ties to even, the largest
  *     half, the first value that rounds to infinity, infinities and NaN;
  *   - rows land at their (slot, layer, head, position) and nowhere else;
- *   - truncate keeps a slot's first positions and leaves the other slots alone;
+ *   - truncate keeps a slot's first positions and leaves the other slots alone; copy gives a
+ *     slot another's positions from its own length on, in every layer and head, and nothing
+ *     else;
  *   - "f32" / "f16" parse, other names do not. */
 #include <math.h>
 #include <stdio.h>
@@ -127,6 +129,44 @@ static void test_truncate(void) {
     t2_kv_cache_free(&cache);
 }
 
+/* Slot 1 holds 1 position of its own, then takes positions 1 .. 3 of slot 0. */
+static void test_copy(t2_weight_type type, t2_rng *rng) {
+    t2_model_config cfg = config();
+    t2_kv_cache cache;
+    t2_kv_cache_init_typed(&cache, &cfg, SLOTS, CAPACITY, type);
+    float k[HEAD_DIM], v[HEAD_DIM];
+    for (int64_t slot = 0; slot < SLOTS; slot++)
+        for (int64_t layer = 0; layer < LAYERS; layer++)
+            for (int64_t h = 0; h < KV_HEADS; h++)
+                for (int64_t pos = 0; pos < CAPACITY; pos++) {
+                    fill_values(k, HEAD_DIM, rng);
+                    fill_values(v, HEAD_DIM, rng);
+                    k[0] = v[0] = (float)(slot * 1000 + pos); /* (slot, pos) marked */
+                    t2_kv_cache_store(&cache, slot, layer, h, pos, k, v);
+                }
+    cache.length[0] = 4;
+    cache.length[1] = 1;
+    t2_kv_cache_copy(&cache, 0, 1, 4);
+    CHECK(cache.length[0] == 4 && cache.length[1] == 4, "%s: lengths %lld, %lld after the copy; "
+          "expected 4, 4", t2_weight_type_name(type), (long long)cache.length[0],
+          (long long)cache.length[1]);
+    float wide_k[CAPACITY * HEAD_DIM], wide_v[CAPACITY * HEAD_DIM];
+    for (int64_t layer = 0; layer < LAYERS; layer++)
+        for (int64_t h = 0; h < KV_HEADS; h++) {
+            t2_kv_cache_widen(&cache, 1, layer, h, CAPACITY, wide_k, wide_v);
+            for (int64_t pos = 0; pos < CAPACITY; pos++) {
+                int64_t from = pos >= 1 && pos < 4 ? 0 : 1; /* copied, or slot 1's own */
+                float want = (float)(from * 1000 + pos);
+                CHECK(wide_k[pos * HEAD_DIM] == want && wide_v[pos * HEAD_DIM] == want,
+                      "%s: slot 1 layer %lld head %lld position %lld holds %g / %g; expected "
+                      "slot %lld's %g", t2_weight_type_name(type), (long long)layer,
+                      (long long)h, (long long)pos, (double)wide_k[pos * HEAD_DIM],
+                      (double)wide_v[pos * HEAD_DIM], (long long)from, (double)want);
+            }
+        }
+    t2_kv_cache_free(&cache);
+}
+
 static void test_parse(void) {
     t2_weight_type type = T2_WEIGHT_BF16;
     t2_error err = {{0}};
@@ -145,6 +185,8 @@ int main(void) {
     test_type(T2_WEIGHT_F32, &rng);
     test_type(T2_WEIGHT_F16, &rng);
     test_truncate();
+    test_copy(T2_WEIGHT_F32, &rng);
+    test_copy(T2_WEIGHT_F16, &rng);
     test_parse();
     return t2_check_exit_code();
 }

@@ -414,7 +414,8 @@ static int64_t prefix_of(const int32_t *a, int64_t n_a, const int32_t *b, int64_
 
 /* Prompt reuse, on two slots, each request alone: a prompt again keeps all but its last token
  * in the slot that held it (a request in between took the other, least recently used), a
- * prompt sharing the slot's prefix keeps that prefix, another expert keeps nothing, a chat's
+ * prompt sharing a prefix with its slot keeps it, or copies a longer one from the other slot,
+ * another expert keeps nothing, a chat's
  * next turn keeps its first turn, on base and on auto (whose answer goes back to the slot of
  * the last answer); every text and adaptation as an engine without reuse gives them. */
 static void test_prompt_reuse(fixture *fx) {
@@ -465,9 +466,12 @@ static void test_prompt_reuse(fixture *fx) {
     for (int q = 0; q < 3; q++) n[q] = encode(fx, questions[q], &ids[q]);
     n[3] = t2_tokenizer_encode(fx->model.tok, first, strlen(first), &ids[3]); /* turn1 */
     /* slot 0 holds questions[0] (requests 0, 2), then [1] (4) and the chat (6); slot 1
-     * questions[2] (1, 3), then [1] with math (5) */
+     * questions[2] (1, 3), then [1] with math (5); a request keeps its own slot's prefix or
+     * copies a longer one from the other slot (1 and 4) */
     int64_t shared = prefix_of(ids[0], n[0], ids[1], n[1]);
-    const int64_t want[BASE_TURN + 1] = {0, 0, n[0] - 1, n[2] - 1, shared, 0,
+    int64_t from_2 = prefix_of(ids[2], n[2], ids[1], n[1]);
+    const int64_t want[BASE_TURN + 1] = {0, prefix_of(ids[0], n[0], ids[2], n[2]), n[0] - 1,
+                                         n[2] - 1, shared > from_2 ? shared : from_2, 0,
                                          prefix_of(ids[1], n[1], ids[3], n[3])};
     for (int i = 0; i < N; i++) {
         char what[64];
