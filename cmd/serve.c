@@ -56,7 +56,7 @@ static int make_table(t2_setting *table, serve_settings *s) {
         {"queue", T2_SETTING_INT, &s->queue, 0, 1e6, 0, "requests waiting for a slot at most; past it 503 with Retry-After"},
         {"context", T2_SETTING_INT, &s->context, 0, 1e7, 0, "positions per sequence, prompt and answer (0: the model's own)"},
         {"kv_cache", T2_SETTING_STRING, &s->kv_cache, 0, 0, 0, "the attention cache's type: f32, or f16 (half the memory per slot and the bytes a step reads; keys and values rounded)"},
-        {"prompt_reuse", T2_SETTING_BOOL, &s->prompt_reuse, 0, 1, 0, "a request prefills only the part of its prompt its slot's cache does not hold already (a chat's next turn, a shared system prompt); --no-prompt-reuse prefills every prompt whole"},
+        {"prompt_reuse", T2_SETTING_BOOL, &s->prompt_reuse, 0, 1, 0, "a request prefills only the part of its prompt that no slot's cache holds already (a chat's next turn, a shared system prompt); --no-prompt-reuse prefills every prompt whole"},
         {"threads", T2_SETTING_INT, &s->threads, 0, 4096, 0, "compute threads (0: every CPU)"},
         {"timeout", T2_SETTING_FLOAT, &s->timeout, 1, 86400, 0, "seconds a request may take to arrive, and an idle connection may stay open"},
         {"max_body", T2_SETTING_INT, &s->max_body, 1024, 1e9, 0, "largest request body in bytes; larger ones get 413"},

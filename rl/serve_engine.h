@@ -22,9 +22,10 @@
  * the model, except under expert_form factored, which makes no copy (every step runs the
  * targets factored: U from the store's mapping, one float32 Vᵀ per target).
  * Prompt reuse: a slot's KV cache keeps what it held after its request leaves, and a pass in
- * it with the same weights prefills only the part of its prompt the cache does not hold
- * (a chat's next turn, a shared system prompt); a waiting request takes the free slot whose
- * cache it goes on from, else the least recently used one (rl/serve_reuse.c).
+ * it with the same weights prefills only the part of its prompt the cache does not hold,
+ * copying a longer shared prefix from another slot (a chat's next turn, a shared system
+ * prompt); a waiting request takes the free slot whose cache it goes on from, else the least
+ * recently used one (rl/serve_reuse.c).
  * Prompts: chat requests go through the model's chat format (model/prompt_encoder.h, "auto":
  * the tokenizer_config.json's template); completion requests are the raw text with BOS when
  * the tokenizer adds one.
