@@ -2,7 +2,7 @@
  * the same engine without it, in the same run.
  *
  * S conversations run at once on the base model (or --adaptation NAME: an expert of --bundle, or
- * auto, whose answer goes back to the slot of the conversation's last answer when the same
+ * auto, whose answer copies the conversation from the slot of its last answer when the same
  * expert answers), T turns each. Turn t of conversation i sends
  * the whole conversation so far, as OpenAI clients do: the earlier questions and the model's
  * answers, then a new question ("What is A + B? Show each step.", A and B of three digits,

@@ -16,7 +16,8 @@
  * stopping at the route stops (the task terminator "\n", or the chat format's end of turn)
  * or T2_ADAPT_ROUTE_TOKENS; t2_dispatch_parse reads its text; the answering pass starts in
  * the same slot with the named expert's weights (the base model's for none, "other" or
- * ambiguous), keeping of the routing pass's cache only what those weights computed too.
+ * ambiguous), keeping of the routing pass's cache only what those weights computed too (and
+ * copying what another slot holds, serve_reuse.c).
  * Engine thread only. */
 #include <string.h>
 
@@ -101,8 +102,7 @@ static void route(t2_serve_engine *e, int64_t s) {
                                     (const char *const *)e->bundle.categories, e->n_experts,
                                     NULL);
     slot->route_tokens = slot->job->n_route_prompt + slot->gen.n_tokens;
-    start_pass(e, t2_serve_slot_move(e, s, 1 + slot->route, slot->job->prompt,
-                                     slot->job->n_prompt), 0);
+    start_pass(e, s, 0);
 }
 
 /* Appends to the batch the rows of the slots of weights group g that decode (prefill = 0) or

@@ -172,14 +172,9 @@ void t2_serve_form_record(t2_serve_engine *e, int factored, int groups, int64_t 
 
 /* Engine thread (serve_reuse.c). The free slot a job should take: the one whose cache keeps
  * the most of its first pass's prompt (same weights) when that is half the slot's last prompt
- * or half the job's or more, else the least recently admitted; -1 when none is free. */
+ * or half the job's or more, else the least recently admitted (for auto, one that holds what
+ * its answer would keep last); -1 when none is free. */
 int64_t t2_serve_slot_pick(t2_serve_engine *e, const t2_serve_job *job);
-/* auto, after slot s's routing pass: moves its job to the free slot that keeps the most
- * more of the answer's prompt (ids, n; weights group g) than slot s, under the pick's rule
- * (a chat's next turn goes back to the slot of its last answer); slot s keeps the routing
- * pass's cache for the next one. Returns the job's slot, s when it stays. */
-int64_t t2_serve_slot_move(t2_serve_engine *e, int64_t s, int g, const int32_t *ids,
-                           int64_t n);
 /* Slot s's cache keeps the longest prefix of ids (n >= 1) it holds with weights group g,
  * short of the last id (whose logits the pass needs), and drops the rest (everything
  * without prompt_reuse, or with other weights); when another slot holds a longer such

@@ -7,14 +7,14 @@
  * chat's next turn (the whole conversation sent again), a shared system prompt or chat
  * header, the same question asked again. When another slot, busy or free, holds a longer
  * prefix of the prompt with the same weights, the pass copies the rest of that prefix's keys
- * and values from it (t2_kv_cache_copy: a shared system prompt or template is prefilled once
- * for all slots). A waiting request takes the free slot that keeps
- * the most of its prompt, when that is half the slot's last prompt or half its own or more
- * (it goes on from what the slot held), else the least recently used one. auto's answering
- * pass moves, after its routing pass, to the free slot it goes on from the same way (a chat's
- * next turn answered by the same expert as the last), leaving the routing slot's cache to the
- * next routing pass; so the routing pass takes a slot the answer would go on from only when
- * no other is free.
+ * and values from it (t2_kv_cache_copy): a prefix many requests share is prefilled once.
+ *
+ * A waiting request takes the free slot that keeps the most of its prompt, when that is half
+ * the slot's last prompt or half its own or more (it goes on from what the slot held), else
+ * the least recently used one. auto's routing pass takes a slot whose cache its answer would
+ * go on from (a chat's last answer, with an expert's weights) only when no other is free: the
+ * answer, in the routing pass's slot, copies the conversation from there.
+ *
  * The keys and values kept were computed in an earlier step, so a kept prompt's last rows
  * are computed in other batches and chunks than a whole prefill's: the same arithmetic
  * (model/forward.h), summed in another order, so its logits may differ in the last bits.
@@ -103,24 +103,6 @@ int64_t t2_serve_slot_pick(t2_serve_engine *e, const t2_serve_job *job) {
     if (s < 0) s = least_recent_free(e, job);
     if (s >= 0) e->slots[s].last_admitted = ++e->admissions;
     return s;
-}
-
-int64_t t2_serve_slot_move(t2_serve_engine *e, int64_t s, int g, const int32_t *ids,
-                           int64_t n) {
-    int64_t to = goes_on_from(e, g, ids, n, keepable(e, s, g, ids, n));
-    if (to < 0) return s;
-    t2_serve_slot *from = &e->slots[s], *slot = &e->slots[to];
-    slot->admitted = from->admitted;
-    slot->route = from->route;
-    slot->route_tokens = from->route_tokens;
-    slot->done = 0;
-    slot->last_admitted = ++e->admissions;
-    t2_serve_slot_end(e, s);
-    pthread_mutex_lock(&e->lock);
-    slot->job = from->job;
-    from->job = NULL;
-    pthread_mutex_unlock(&e->lock);
-    return to;
 }
 
 int64_t t2_serve_slot_keep(t2_serve_engine *e, int64_t s, int g, const int32_t *ids,

@@ -415,11 +415,13 @@ static int64_t prefix_of(const int32_t *a, int64_t n_a, const int32_t *b, int64_
 /* Prompt reuse, on two slots, each request alone: a prompt again keeps all but its last token
  * in the slot that held it (a request in between took the other, least recently used), a
  * prompt sharing a prefix with its slot keeps it, or copies a longer one from the other slot,
- * another expert keeps nothing, a chat's
- * next turn keeps its first turn, on base and on auto (whose answer goes back to the slot of
- * the last answer); every text and adaptation as an engine without reuse gives them. */
+ * another expert keeps nothing, a chat's next turn keeps its first turn, on base and on auto
+ * (whose routing pass leaves the last answer's slot alone, though it is the least recently
+ * used); every text and adaptation as an engine without reuse gives them. */
 static void test_prompt_reuse(fixture *fx) {
-    enum { N = 10, BASE_TURN = 6, AUTO_TURN = 8 }; /* the chats' first turns */
+    /* the chats' first turns, and a request between the auto chat's turns that leaves the
+     * slot of its first answer the least recently used */
+    enum { N = 11, BASE_TURN = 6, AUTO_TURN = 8, BETWEEN = 9 };
     const char *first = "Question: What is 4 + 4?\nAnswer:";
     t2_chat_message turn1[1] = {{"user", first}};
     collect c[2][N];
@@ -432,6 +434,7 @@ static void test_prompt_reuse(fixture *fx) {
             completion("base", questions[0], MAX_NEW), completion("base", questions[2], MAX_NEW),
             completion("base", questions[0], MAX_NEW), completion("base", questions[2], MAX_NEW),
             completion("base", questions[1], MAX_NEW), completion("math", questions[1], MAX_NEW)};
+        r[BETWEEN] = completion("base", questions[0], MAX_NEW);
         /* two chats, on base and on auto: the first turn, then the first, its answer and a
          * question (on auto the same again, so that the same expert answers) */
         t2_chat_message turn2[2][3];
@@ -440,12 +443,13 @@ static void test_prompt_reuse(fixture *fx) {
                 r[i] = (t2_serve_request){.model = i == BASE_TURN ? "base" : "auto",
                                           .messages = turn1, .n_messages = 1,
                                           .max_tokens = MAX_NEW, .top_p = 1.0f};
-            if (i == BASE_TURN + 1 || i == AUTO_TURN + 1) {
-                t2_chat_message *m = turn2[i == AUTO_TURN + 1];
+            if (i == BASE_TURN + 1 || i == BETWEEN + 1) {
+                int auto_chat = i == BETWEEN + 1, first_turn = auto_chat ? AUTO_TURN : BASE_TURN;
+                t2_chat_message *m = turn2[auto_chat];
                 m[0] = turn1[0];
-                m[1] = (t2_chat_message){"assistant", c[reuse][i - 1].text};
-                m[2] = i == AUTO_TURN + 1 ? turn1[0] : (t2_chat_message){"user", questions[1]};
-                r[i] = r[i - 1];
+                m[1] = (t2_chat_message){"assistant", c[reuse][first_turn].text};
+                m[2] = auto_chat ? turn1[0] : (t2_chat_message){"user", questions[1]};
+                r[i] = r[first_turn];
                 r[i].messages = m;
                 r[i].n_messages = 3;
             }
@@ -492,16 +496,17 @@ static void test_prompt_reuse(fixture *fx) {
     CHECK(shared > 0 && shared < n[0] - 1, "questions 0 and 1 share %lld tokens; expected a "
           "prefix", (long long)shared);
     for (int chat = BASE_TURN; chat <= AUTO_TURN; chat += AUTO_TURN - BASE_TURN) {
-        const collect *turn = &c[1][chat], *next = &c[1][chat + 1];
+        const collect *turn = &c[1][chat], *next = &c[1][chat == AUTO_TURN ? N - 1 : chat + 1];
         CHECK(next->result.cached_tokens >= turn->result.prompt_tokens - 1 &&
                   next->result.cached_tokens < next->result.prompt_tokens,
               "the %s chat's second turn: %lld of %lld prompt tokens kept; expected the first "
-              "turn's %lld at least", chat == BASE_TURN ? "base" : "auto", (long long)next->result.cached_tokens,
+              "turn's %lld at least", chat == BASE_TURN ? "base" : "auto",
+              (long long)next->result.cached_tokens,
               (long long)next->result.prompt_tokens, (long long)turn->result.prompt_tokens - 1);
     }
-    CHECK(strcmp(c[1][AUTO_TURN].adaptation, c[1][AUTO_TURN + 1].adaptation) == 0,
+    CHECK(strcmp(c[1][AUTO_TURN].adaptation, c[1][N - 1].adaptation) == 0,
           "auto: the same question answered by %s, then %s", c[1][AUTO_TURN].adaptation,
-          c[1][AUTO_TURN + 1].adaptation);
+          c[1][N - 1].adaptation);
     for (int q = 0; q < 4; q++) t2_free(ids[q]);
 }
 
