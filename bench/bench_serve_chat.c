@@ -188,9 +188,10 @@ static int parse(int argc, char **argv, options *o) {
         else return -1;
     }
     if (o->slots == 0) o->slots = o->streams;
-    return (o->store == NULL) == (o->bundle == NULL) && o->slots >= 1 && o->streams >= 1 && o->streams <= MAX_STREAMS && o->turns >= 2 &&
-                   o->turns <= MAX_TURNS && o->new_tokens >= 1 && o->rounds >= 1 &&
-                   o->rounds <= MAX_ROUNDS && o->threads >= 0 ? 0 : -1;
+    int ok = (o->store == NULL) == (o->bundle == NULL) && o->slots >= 1 && o->streams >= 1 &&
+             o->streams <= MAX_STREAMS && o->turns >= 2 && o->turns <= MAX_TURNS &&
+             o->new_tokens >= 1 && o->rounds >= 1 && o->rounds <= MAX_ROUNDS && o->threads >= 0;
+    return ok ? 0 : -1;
 }
 
 int main(int argc, char **argv) {
