@@ -6,8 +6,6 @@
  *     and again factored (every step, no W' copy); each one's text equals what the same
  *     prompt gets alone (t2_adapt_answer for base / expert / the two passes, t2_generate_run
  *     for sampling, stop strings and max_tokens); usage counts agree;
- *   - prompt reuse: what a slot's cache keeps for the next request in it, the slot a request
- *     takes, and texts equal to an engine's without reuse;
  *   - the streamed pieces add up to the text; stop strings cut it; max_tokens ends it;
  *   - cancel frees the slot and on_done comes once with cancelled; the queue bound and a
  *     draining engine give 503; every refusal gives its status;
@@ -16,7 +14,8 @@
  *   - W' copies past the memory available (T2_MEMORY_AVAILABLE): composed is refused with
  *     one line, auto runs factored without copies and still answers as t2 adapt does.
  * Requests whose timing matters are held by a gate in on_text (no sleeps, no timing checks).
- * The store and bundle come from serve_inputs.h.
+ * The fixture, the collected callbacks and the gate are serve_fixture.h's; the store and
+ * bundle come from serve_inputs.h. Prompt reuse: tests/test_serve_reuse.c.
  *   test_serve_engine make DIR [MODEL]   writes DIR/model.svd and DIR/experts.t2b for the
  *                                        model folder MODEL (default: the shipped model), for
  *                                        bench_serve. */
@@ -37,102 +36,17 @@
 #include "rl/adapt.h"
 #include "rl/bundle.h"
 #include "rl/serve_engine.h"
+#include "serve_fixture.h"
 #include "serve_inputs.h"
 
-enum { MAX_NEW = 40, TEXT_MAX = 4096 };
-
-/* ---- the inputs ---- */
-
-static int fail_err(const char *what, const t2_error *err) {
-    CHECK(0, "%s: %s", what, err->msg);
-    return -1;
-}
-
-/* ---- collecting a request's callbacks ---- */
-
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static int gate_closed;  /* gated requests wait in on_text while set */
-static int gate_reached; /* a gated request is waiting */
-
-typedef struct collect {
-    char text[TEXT_MAX];
-    size_t len;
-    int pieces, done_calls, gated;
-    t2_serve_result result;
-    char adaptation[64];
-} collect;
-
-static void on_text(void *ctx, const char *text, size_t len) {
-    collect *c = ctx;
-    pthread_mutex_lock(&mu);
-    if (c->len + len < TEXT_MAX) {
-        memcpy(c->text + c->len, text, len);
-        c->len += len;
-        c->text[c->len] = '\0';
-    }
-    c->pieces++;
-    if (c->gated) {
-        gate_reached = 1;
-        pthread_cond_broadcast(&cv);
-        while (gate_closed) pthread_cond_wait(&cv, &mu);
-    }
-    pthread_mutex_unlock(&mu);
-}
-
-static void on_done(void *ctx, const t2_serve_result *r) {
-    collect *c = ctx;
-    pthread_mutex_lock(&mu);
-    c->done_calls++;
-    c->result = *r;
-    snprintf(c->adaptation, sizeof c->adaptation, "%s", r->adaptation);
-    pthread_cond_broadcast(&cv);
-    pthread_mutex_unlock(&mu);
-}
-
-/* Waits (60 s at most: a hang fails the check) until pred(c) holds. */
-static int wait_for(int (*pred)(const collect *), const collect *c, const char *what) {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 60;
-    pthread_mutex_lock(&mu);
-    int rc = 0;
-    while (!pred(c) && rc == 0) rc = pthread_cond_timedwait(&cv, &mu, &until);
-    int ok = pred(c);
-    pthread_mutex_unlock(&mu);
-    CHECK(ok, "%s: not reached within 60 s", what);
-    return ok;
-}
-static int is_done(const collect *c) { return c->done_calls > 0; }
-static int gate_hit(const collect *c) { (void)c; return gate_reached; }
-
-static void set_gate(int closed) {
-    pthread_mutex_lock(&mu);
-    gate_closed = closed;
-    gate_reached = 0;
-    pthread_cond_broadcast(&cv);
-    pthread_mutex_unlock(&mu);
-}
-
-static t2_serve_request completion(const char *model, const char *prompt, int64_t max_tokens) {
-    return (t2_serve_request){.model = model, .prompt = prompt, .max_tokens = max_tokens,
-                              .temperature = 0.0f, .top_p = 1.0f};
-}
-
-static int64_t submit(t2_serve_engine *e, const t2_serve_request *r, collect *c) {
-    t2_serve_callbacks cb = {on_text, on_done, c};
-    t2_serve_refusal refusal = 0;
-    t2_error err = {{0}};
-    int64_t id = t2_serve_engine_submit(e, r, &cb, &refusal, &err);
-    CHECK(id > 0, "submit %s: refused %d: %s", r->model, (int)refusal, err.msg);
-    return id;
-}
+enum { MAX_NEW = T2_SERVE_FIXTURE_MAX_NEW };
+static const char *const *const questions = t2_serve_fixture_questions;
 
 /* Expects submit to refuse r with status want (and the first word of its line). */
 static void refused(t2_serve_engine *e, const t2_serve_request *r, t2_serve_refusal want,
                     const char *key, const char *what) {
-    collect c = {0};
-    t2_serve_callbacks cb = {on_text, on_done, &c};
+    t2_serve_collect c = {0};
+    t2_serve_callbacks cb = t2_serve_collect_callbacks(&c);
     t2_serve_refusal refusal = 0;
     t2_error err = {{0}};
     int64_t id = t2_serve_engine_submit(e, r, &cb, &refusal, &err);
@@ -144,16 +58,8 @@ static void refused(t2_serve_engine *e, const t2_serve_request *r, t2_serve_refu
 
 /* ---- the references ---- */
 
-typedef struct fixture {
-    char *model_path, *store_path, *bundle_path;
-    t2_model_dir model;
-    t2_bundle bundle;
-    t2_decomposition_store store;
-    t2_adapt adapt;
-} fixture;
-
 /* What t2_adapt_answer gives prompt alone with strategy name (stopping at "\n"). */
-static char *adapt_answer(fixture *fx, const char *strategy, const char *prompt,
+static char *adapt_answer(t2_serve_fixture *fx, const char *strategy, const char *prompt,
                           t2_adapt_sample *out) {
     t2_adapt_strategy s;
     t2_error err = {{0}};
@@ -168,7 +74,7 @@ static char *adapt_answer(fixture *fx, const char *strategy, const char *prompt,
 }
 
 /* t2_generate_run on ids alone with the base weights. */
-static void generate_alone(fixture *fx, const int32_t *ids, int64_t n,
+static void generate_alone(t2_serve_fixture *fx, const int32_t *ids, int64_t n,
                            const t2_generate_params *params, t2_generation *out) {
     t2_forward f;
     t2_kv_cache cache;
@@ -183,7 +89,7 @@ static void generate_alone(fixture *fx, const int32_t *ids, int64_t n,
     t2_forward_free(&f);
 }
 
-static t2_generate_params params_of(fixture *fx, int64_t max_new, float temperature,
+static t2_generate_params params_of(t2_serve_fixture *fx, int64_t max_new, float temperature,
                                     float top_p, uint64_t seed, const char *const *stops,
                                     int n_stops) {
     return (t2_generate_params){.max_new_tokens = max_new,
@@ -193,43 +99,11 @@ static t2_generate_params params_of(fixture *fx, int64_t max_new, float temperat
                                 .stop_strings = stops, .n_stop_strings = n_stops};
 }
 
-static int64_t encode(fixture *fx, const char *text, int32_t **ids) {
-    return t2_prompt_encoder_encode(&fx->model.prompt, text, ids);
-}
-
-/* composed: texts do not depend on timing (auto picks forms by it) */
-static t2_serve_form engine_form = T2_SERVE_FORM_COMPOSED;
-static int engine_no_reuse = 0; /* 1: engines prefill every prompt whole */
-
-static t2_serve_engine *open_engine(fixture *fx, int64_t slots, int64_t queue, int64_t context,
-                                    t2_serve_routing routing) {
-    t2_serve_engine_options o = {.model = fx->model_path, .store = fx->store_path,
-                                 .bundle = fx->bundle_path, .routing = routing, .slots = slots,
-                                 .queue = queue, .context = context, .threads = 1,
-                                 .form = engine_form, .no_prompt_reuse = engine_no_reuse};
-    t2_serve_engine *e = NULL;
-    t2_error err = {{0}};
-    CHECK(t2_serve_engine_open(&e, &o, &err) == 0, "open: %s", err.msg);
-    return e;
-}
-
-static void same_text(const collect *c, const char *want, const char *what) {
-    CHECK(c->done_calls == 1 && !c->result.cancelled && strcmp(c->text, want) == 0,
-          "%s: %d on_done, cancelled %d, text '%s'; expected one on_done and '%s'", what,
-          c->done_calls, c->result.cancelled, c->text, want);
-}
-
 /* ---- the tests ---- */
 
-static const char *const questions[] = {
-    "Question: What is 12 + 7?\nAnswer:",
-    "Question: Reverse the list [3, 1, 2].\nAnswer:",
-    "Question: Tom has 3 apples and eats one. How many are left?\nAnswer:",
-};
-
-/* Many requests at once, each as it is alone, in the form engine_form. */
-static void test_concurrent(fixture *fx) {
-    t2_serve_engine *e = open_engine(fx, 8, 8, 0, T2_SERVE_ROUTE_PROMPT);
+/* Many requests at once, each as it is alone, in the fixture's form. */
+static void test_concurrent(t2_serve_fixture *fx) {
+    t2_serve_engine *e = t2_serve_fixture_engine(fx, 8, 8, 0, T2_SERVE_ROUTE_PROMPT);
     if (e == NULL) return;
     const char *const *models = t2_serve_engine_models(e);
     const char *want_models[] = {"base", "math", "code", "reasoning", "auto", NULL};
@@ -251,7 +125,7 @@ static void test_concurrent(fixture *fx) {
     for (int q = 0; q < 3; q++) want[3 + q] = adapt_answer(fx, "prompt", questions[q], &out[3 + q]);
     /* sampled: base, temperature 1.5, top_p 1, seed 7, no stop */
     int32_t *ids = NULL;
-    int64_t n_ids = encode(fx, questions[2], &ids);
+    int64_t n_ids = t2_serve_fixture_encode(fx, questions[2], &ids);
     t2_generate_params p = params_of(fx, MAX_NEW, 1.5f, 1.0f, 7, NULL, 0);
     t2_generation sampled;
     generate_alone(fx, ids, n_ids, &p, &sampled);
@@ -268,7 +142,7 @@ static void test_concurrent(fixture *fx) {
     generate_alone(fx, chat_ids, n_chat, &p, &chat);
     want[7] = t2_strdup(chat.text);
     /* stop: base without stops, then cut at 3 bytes found in its text */
-    int64_t n_q = encode(fx, questions[1], &ids);
+    int64_t n_q = t2_serve_fixture_encode(fx, questions[1], &ids);
     p = params_of(fx, MAX_NEW, 0.0f, 1.0f, 0, NULL, 0);
     t2_generation free_run;
     generate_alone(fx, ids, n_q, &p, &free_run);
@@ -280,20 +154,21 @@ static void test_concurrent(fixture *fx) {
     cut[strstr(cut, stop) - cut] = '\0';
     want[8] = cut;
 
-    collect *c = t2_alloc_zero(N * sizeof *c);
+    t2_serve_collect *c = t2_alloc_zero(N * sizeof *c);
     t2_serve_request r[N];
-    r[0] = completion("base", questions[0], MAX_NEW);
-    r[1] = completion("math", questions[0], MAX_NEW);
-    r[2] = completion("code", questions[1], MAX_NEW);
-    for (int q = 0; q < 3; q++) r[3 + q] = completion("auto", questions[q], MAX_NEW);
-    r[6] = completion("base", questions[2], MAX_NEW);
+    r[0] = t2_serve_fixture_completion("base", questions[0], MAX_NEW);
+    r[1] = t2_serve_fixture_completion("math", questions[0], MAX_NEW);
+    r[2] = t2_serve_fixture_completion("code", questions[1], MAX_NEW);
+    for (int q = 0; q < 3; q++)
+        r[3 + q] = t2_serve_fixture_completion("auto", questions[q], MAX_NEW);
+    r[6] = t2_serve_fixture_completion("base", questions[2], MAX_NEW);
     r[6].temperature = 1.5f;
     r[6].top_p = 1.0f;
     r[6].seed = 7;
     t2_chat_message msgs[2] = {{"system", sys}, {"user", user}};
     r[7] = (t2_serve_request){.model = "base", .messages = msgs, .n_messages = 2,
                               .max_tokens = MAX_NEW, .top_p = 1.0f};
-    r[8] = completion("base", questions[1], MAX_NEW);
+    r[8] = t2_serve_fixture_completion("base", questions[1], MAX_NEW);
     const char *const stops[1] = {stop};
     r[8].stop = stops;
     r[8].n_stop = 1;
@@ -302,12 +177,12 @@ static void test_concurrent(fixture *fx) {
             r[i].stop = nl;
             r[i].n_stop = 1;
         }
-    for (int i = 0; i < N; i++) submit(e, &r[i], &c[i]);
-    for (int i = 0; i < N; i++) wait_for(is_done, &c[i], kind[i]);
+    for (int i = 0; i < N; i++) t2_serve_collect_submit(e, &r[i], &c[i]);
+    for (int i = 0; i < N; i++) t2_serve_collect_wait(t2_serve_collect_done, &c[i], kind[i]);
     for (int i = 0; i < N; i++) {
         char what[64];
         snprintf(what, sizeof what, "request %d (%s)", i, kind[i]);
-        same_text(&c[i], want[i], what);
+        t2_serve_collect_same_text(&c[i], want[i], what);
     }
     /* usage and adaptation */
     for (int i = 0; i < 6; i++) {
@@ -349,10 +224,10 @@ static void test_concurrent(fixture *fx) {
      * step then 4 steps of one decode row each */
     t2_serve_stats before_short = {0}, after_short = {0};
     t2_serve_engine_stats(e, &before_short);
-    collect short_run = {0};
-    t2_serve_request r5 = completion("base", questions[1], 5);
-    submit(e, &r5, &short_run);
-    wait_for(is_done, &short_run, "max_tokens 5");
+    t2_serve_collect short_run = {0};
+    t2_serve_request r5 = t2_serve_fixture_completion("base", questions[1], 5);
+    t2_serve_collect_submit(e, &r5, &short_run);
+    t2_serve_collect_wait(t2_serve_collect_done, &short_run, "max_tokens 5");
     t2_serve_engine_stats(e, &after_short);
     int64_t decode_steps = after_short.decode_steps - before_short.decode_steps;
     int64_t decode_rows = after_short.decode_rows - before_short.decode_rows;
@@ -363,7 +238,7 @@ static void test_concurrent(fixture *fx) {
           (long long)decode_steps, (long long)decode_rows);
     char five[6] = {0};
     memcpy(five, free_run.text, 5);
-    same_text(&short_run, five, "max_tokens 5");
+    t2_serve_collect_same_text(&short_run, five, "max_tokens 5");
     CHECK(short_run.result.completion_tokens == 5 && short_run.result.finish == T2_FINISH_LENGTH,
           "max_tokens 5: %lld tokens, finish %d; expected 5, length",
           (long long)short_run.result.completion_tokens, (int)short_run.result.finish);
@@ -385,13 +260,13 @@ static void test_concurrent(fixture *fx) {
           (long long)sum, (long long)st.completion_tokens, (long long)completion_tokens);
     /* factored: no W' copy (the experts' targets are absent: a composed product of one
      * would fail an assertion in the forward) */
-    int factored = engine_form == T2_SERVE_FORM_FACTORED;
+    int factored = fx->form == T2_SERVE_FORM_FACTORED;
     CHECK(factored ? st.composed_bytes == 0 : st.composed_bytes > 0,
-          "%s form: %lld bytes of W' copies", t2_serve_form_name(engine_form),
+          "%s form: %lld bytes of W' copies", t2_serve_form_name(fx->form),
           (long long)st.composed_bytes);
     int64_t want_factored = factored ? st.steps : 0;
     CHECK(st.factored_steps == want_factored, "%s form: %lld of %lld steps factored; expected "
-          "%lld", t2_serve_form_name(engine_form), (long long)st.factored_steps,
+          "%lld", t2_serve_form_name(fx->form), (long long)st.factored_steps,
           (long long)st.steps, (long long)want_factored);
 
     t2_serve_engine_close(e);
@@ -405,116 +280,11 @@ static void test_concurrent(fixture *fx) {
     t2_free(c);
 }
 
-/* The ids of b (n_b >= 1) a cache holding a keeps: their common prefix, short of b's last. */
-static int64_t prefix_of(const int32_t *a, int64_t n_a, const int32_t *b, int64_t n_b) {
-    int64_t common = 0;
-    while (common < n_a && common < n_b - 1 && a[common] == b[common]) common++;
-    return common;
-}
-
-/* Prompt reuse, on two slots, each request alone: a prompt again keeps all but its last token
- * in the slot that held it (a request in between took the other, least recently used), a
- * prompt sharing a prefix with its slot keeps it, or copies a longer one from the other slot,
- * another expert keeps nothing, a chat's next turn keeps its first turn, on base and on auto
- * (whose routing pass leaves the last answer's slot alone, though it is the least recently
- * used); every text and adaptation as an engine without reuse gives them. */
-static void test_prompt_reuse(fixture *fx) {
-    /* the chats' first turns, and a request between the auto chat's turns that leaves the
-     * slot of its first answer the least recently used */
-    enum { N = 11, BASE_TURN = 6, AUTO_TURN = 8, BETWEEN = 9 };
-    const char *first = "Question: What is 4 + 4?\nAnswer:";
-    t2_chat_message turn1[1] = {{"user", first}};
-    collect c[2][N];
-    memset(c, 0, sizeof c);
-    for (int reuse = 0; reuse < 2; reuse++) {
-        engine_no_reuse = !reuse;
-        t2_serve_engine *e = open_engine(fx, 2, 0, 0, T2_SERVE_ROUTE_PROMPT);
-        if (e == NULL) return;
-        t2_serve_request r[N] = {
-            completion("base", questions[0], MAX_NEW), completion("base", questions[2], MAX_NEW),
-            completion("base", questions[0], MAX_NEW), completion("base", questions[2], MAX_NEW),
-            completion("base", questions[1], MAX_NEW), completion("math", questions[1], MAX_NEW)};
-        r[BETWEEN] = completion("base", questions[0], MAX_NEW);
-        /* two chats, on base and on auto: the first turn, then the first, its answer and a
-         * question (on auto the same again, so that the same expert answers) */
-        t2_chat_message turn2[2][3];
-        for (int i = 0; i < N; i++) {
-            if (i == BASE_TURN || i == AUTO_TURN)
-                r[i] = (t2_serve_request){.model = i == BASE_TURN ? "base" : "auto",
-                                          .messages = turn1, .n_messages = 1,
-                                          .max_tokens = MAX_NEW, .top_p = 1.0f};
-            if (i == BASE_TURN + 1 || i == BETWEEN + 1) {
-                int auto_chat = i == BETWEEN + 1, first_turn = auto_chat ? AUTO_TURN : BASE_TURN;
-                t2_chat_message *m = turn2[auto_chat];
-                m[0] = turn1[0];
-                m[1] = (t2_chat_message){"assistant", c[reuse][first_turn].text};
-                m[2] = auto_chat ? turn1[0] : (t2_chat_message){"user", questions[1]};
-                r[i] = r[first_turn];
-                r[i].messages = m;
-                r[i].n_messages = 3;
-            }
-            submit(e, &r[i], &c[reuse][i]);
-            wait_for(is_done, &c[reuse][i], "reuse: a request alone");
-        }
-        t2_serve_stats st = {0};
-        t2_serve_engine_stats(e, &st);
-        int64_t cached = 0;
-        for (int i = 0; i < N; i++) cached += c[reuse][i].result.cached_tokens;
-        CHECK(st.cached_tokens == cached, "reuse %d: stats count %lld cached tokens; the "
-              "requests %lld", reuse, (long long)st.cached_tokens, (long long)cached);
-        t2_serve_engine_close(e);
-    }
-    engine_no_reuse = 0;
-    int32_t *ids[4] = {0};
-    int64_t n[4];
-    for (int q = 0; q < 3; q++) n[q] = encode(fx, questions[q], &ids[q]);
-    n[3] = t2_tokenizer_encode(fx->model.tok, first, strlen(first), &ids[3]); /* turn1 */
-    /* slot 0 holds questions[0] (requests 0, 2), then [1] (4) and the chat (6); slot 1
-     * questions[2] (1, 3), then [1] with math (5); a request keeps its own slot's prefix or
-     * copies a longer one from the other slot (1 and 4) */
-    int64_t shared = prefix_of(ids[0], n[0], ids[1], n[1]);
-    int64_t from_2 = prefix_of(ids[2], n[2], ids[1], n[1]);
-    const int64_t want[BASE_TURN + 1] = {0, prefix_of(ids[0], n[0], ids[2], n[2]), n[0] - 1,
-                                         n[2] - 1, shared > from_2 ? shared : from_2, 0,
-                                         prefix_of(ids[1], n[1], ids[3], n[3])};
-    for (int i = 0; i < N; i++) {
-        char what[64];
-        snprintf(what, sizeof what, "reuse: request %d", i);
-        same_text(&c[1][i], c[0][i].text, what);
-        CHECK(c[0][i].result.cached_tokens == 0 &&
-                  c[1][i].result.prompt_tokens == c[0][i].result.prompt_tokens,
-              "%s: %lld cached tokens without reuse, %lld prompt tokens with (%lld without); "
-              "expected 0 and the same", what, (long long)c[0][i].result.cached_tokens,
-              (long long)c[1][i].result.prompt_tokens, (long long)c[0][i].result.prompt_tokens);
-        CHECK(strcmp(c[1][i].adaptation, c[0][i].adaptation) == 0, "%s: answered by %s, "
-              "without reuse by %s", what, c[1][i].adaptation, c[0][i].adaptation);
-        if (i <= BASE_TURN)
-            CHECK(c[1][i].result.cached_tokens == want[i], "%s: %lld prompt tokens kept; "
-                  "expected %lld", what, (long long)c[1][i].result.cached_tokens,
-                  (long long)want[i]);
-    }
-    CHECK(shared > 0 && shared < n[0] - 1, "questions 0 and 1 share %lld tokens; expected a "
-          "prefix", (long long)shared);
-    for (int chat = BASE_TURN; chat <= AUTO_TURN; chat += AUTO_TURN - BASE_TURN) {
-        const collect *turn = &c[1][chat], *next = &c[1][chat == AUTO_TURN ? N - 1 : chat + 1];
-        CHECK(next->result.cached_tokens >= turn->result.prompt_tokens - 1 &&
-                  next->result.cached_tokens < next->result.prompt_tokens,
-              "the %s chat's second turn: %lld of %lld prompt tokens kept; expected the first "
-              "turn's %lld at least", chat == BASE_TURN ? "base" : "auto",
-              (long long)next->result.cached_tokens,
-              (long long)next->result.prompt_tokens, (long long)turn->result.prompt_tokens - 1);
-    }
-    CHECK(strcmp(c[1][AUTO_TURN].adaptation, c[1][N - 1].adaptation) == 0,
-          "auto: the same question answered by %s, then %s", c[1][AUTO_TURN].adaptation,
-          c[1][N - 1].adaptation);
-    for (int q = 0; q < 4; q++) t2_free(ids[q]);
-}
-
 /* Every refusal with its status. */
-static void test_refusals(fixture *fx) {
-    t2_serve_engine *e = open_engine(fx, 2, 2, 64, T2_SERVE_ROUTE_PROMPT);
+static void test_refusals(t2_serve_fixture *fx) {
+    t2_serve_engine *e = t2_serve_fixture_engine(fx, 2, 2, 64, T2_SERVE_ROUTE_PROMPT);
     if (e == NULL) return;
-    t2_serve_request r = completion("base", "Question: hi\nAnswer:", 8);
+    t2_serve_request r = t2_serve_fixture_completion("base", "Question: hi\nAnswer:", 8);
     refused(e, &(t2_serve_request){.model = "gpt-4", .prompt = "x", .top_p = 1},
             T2_SERVE_UNKNOWN_MODEL, "model: 'gpt-4' is not served", "unknown model");
     t2_serve_request bad = r;
@@ -600,36 +370,36 @@ static void test_refusals(fixture *fx) {
 }
 
 /* One slot and a queue of one, held by the gate: the bound, cancel, the freed slot. */
-static void test_queue_cancel(fixture *fx) {
-    t2_serve_engine *e = open_engine(fx, 1, 1, 0, T2_SERVE_ROUTE_PROMPT);
+static void test_queue_cancel(t2_serve_fixture *fx) {
+    t2_serve_engine *e = t2_serve_fixture_engine(fx, 1, 1, 0, T2_SERVE_ROUTE_PROMPT);
     if (e == NULL) return;
-    collect held = {.gated = 1}, queued = {0}, after = {0};
-    set_gate(1);
-    t2_serve_request r = completion("base", questions[0], 200);
-    int64_t id = submit(e, &r, &held);
-    wait_for(gate_hit, &held, "the gated request's first text");
-    t2_serve_request q = completion("math", questions[0], 4);
-    int64_t queued_id = submit(e, &q, &queued);
+    t2_serve_collect held = {.gated = 1}, queued = {0}, after = {0};
+    t2_serve_collect_gate(1);
+    t2_serve_request r = t2_serve_fixture_completion("base", questions[0], 200);
+    int64_t id = t2_serve_collect_submit(e, &r, &held);
+    t2_serve_collect_wait(t2_serve_collect_gated, &held, "the gated request's first text");
+    t2_serve_request q = t2_serve_fixture_completion("math", questions[0], 4);
+    int64_t queued_id = t2_serve_collect_submit(e, &q, &queued);
     refused(e, &q, T2_SERVE_BUSY, "queue: full", "past the queue bound");
     t2_serve_engine_cancel(e, id);
     t2_serve_engine_cancel(e, 12345); /* unknown: ignored */
-    set_gate(0);
-    wait_for(is_done, &held, "cancelled request");
-    wait_for(is_done, &queued, "queued request");
+    t2_serve_collect_gate(0);
+    t2_serve_collect_wait(t2_serve_collect_done, &held, "cancelled request");
+    t2_serve_collect_wait(t2_serve_collect_done, &queued, "queued request");
     CHECK(held.result.cancelled && queued_id > id && !queued.result.cancelled &&
               queued.result.completion_tokens >= 1,
           "cancelled %d, queued one cancelled %d with %lld tokens; expected 1, 0, >= 1",
           held.result.cancelled, queued.result.cancelled,
           (long long)queued.result.completion_tokens);
-    submit(e, &q, &after); /* the slot is free again */
-    wait_for(is_done, &after, "request after the cancel");
+    t2_serve_collect_submit(e, &q, &after); /* the slot is free again */
+    t2_serve_collect_wait(t2_serve_collect_done, &after, "request after the cancel");
     t2_serve_engine_cancel(e, id); /* finished long ago: ignored */
-    pthread_mutex_lock(&mu);
+    t2_serve_collect_lock();
     CHECK(held.done_calls == 1 && queued.done_calls == 1 && after.done_calls == 1 &&
               strcmp(after.text, queued.text) == 0,
           "on_done calls %d %d %d (expected 1 each); '%s' vs '%s'", held.done_calls,
           queued.done_calls, after.done_calls, after.text, queued.text);
-    pthread_mutex_unlock(&mu);
+    t2_serve_collect_unlock();
     t2_serve_stats st = {0};
     t2_serve_engine_stats(e, &st);
     CHECK(st.cancelled == 1 && st.refused == 1 && st.requests == 3,
@@ -651,13 +421,13 @@ static void *drain_thread(void *arg) {
 
 /* Drain with grace finishes what is in flight (also what waits in the queue); drain without
  * cancels it; either way every on_done runs once and submit says busy. */
-static void test_drain(fixture *fx) {
-    t2_serve_engine *e = open_engine(fx, 2, 4, 0, T2_SERVE_ROUTE_PROMPT);
+static void test_drain(t2_serve_fixture *fx) {
+    t2_serve_engine *e = t2_serve_fixture_engine(fx, 2, 4, 0, T2_SERVE_ROUTE_PROMPT);
     if (e == NULL) return;
-    collect c[4];
+    t2_serve_collect c[4];
     memset(c, 0, sizeof c);
-    t2_serve_request r = completion("auto", questions[0], 12);
-    for (int i = 0; i < 4; i++) submit(e, &r, &c[i]);
+    t2_serve_request r = t2_serve_fixture_completion("auto", questions[0], 12);
+    for (int i = 0; i < 4; i++) t2_serve_collect_submit(e, &r, &c[i]);
     t2_serve_engine_drain(e, 600.0);
     for (int i = 0; i < 4; i++)
         CHECK(c[i].done_calls == 1 && !c[i].result.cancelled &&
@@ -668,33 +438,33 @@ static void test_drain(fixture *fx) {
     t2_serve_engine_close(e);
 
     /* without grace: the gated request and one queued are cancelled */
-    e = open_engine(fx, 1, 70, 0, T2_SERVE_ROUTE_PROMPT); /* busy only once draining */
+    e = t2_serve_fixture_engine(fx, 1, 70, 0, T2_SERVE_ROUTE_PROMPT); /* busy only once draining */
     if (e == NULL) return;
-    collect held = {.gated = 1}, waiting = {0};
-    set_gate(1);
-    t2_serve_request long_run = completion("code", questions[1], 200);
-    submit(e, &long_run, &held);
-    wait_for(gate_hit, &held, "the gated request's first text");
-    submit(e, &long_run, &waiting);
+    t2_serve_collect held = {.gated = 1}, waiting = {0};
+    t2_serve_collect_gate(1);
+    t2_serve_request long_run = t2_serve_fixture_completion("code", questions[1], 200);
+    t2_serve_collect_submit(e, &long_run, &held);
+    t2_serve_collect_wait(t2_serve_collect_gated, &held, "the gated request's first text");
+    t2_serve_collect_submit(e, &long_run, &waiting);
     drainer d = {e, 0.0};
     pthread_t t;
     pthread_create(&t, NULL, drain_thread, &d);
     /* drain has begun once submit says busy (an accepted probe is cancelled with the rest) */
-    collect probes[64];
+    t2_serve_collect probes[64];
     memset(probes, 0, sizeof probes);
     int n_probes = 0;
     for (; n_probes < 64; n_probes++) {
-        t2_serve_callbacks cb = {on_text, on_done, &probes[n_probes]};
+        t2_serve_callbacks cb = t2_serve_collect_callbacks(&probes[n_probes]);
         t2_serve_refusal refusal = 0;
         t2_error err = {{0}};
-        t2_serve_request probe = completion("base", "x", 1);
+        t2_serve_request probe = t2_serve_fixture_completion("base", "x", 1);
         if (t2_serve_engine_submit(e, &probe, &cb, &refusal, &err) < 0) {
             CHECK(refusal == T2_SERVE_BUSY, "probe refused with %d: %s", (int)refusal, err.msg);
             break;
         }
         usleep(1000);
     }
-    set_gate(0);
+    t2_serve_collect_gate(0);
     pthread_join(t, NULL);
     CHECK(held.done_calls == 1 && held.result.cancelled && waiting.done_calls == 1 &&
               waiting.result.cancelled,
@@ -707,20 +477,20 @@ static void test_drain(fixture *fx) {
 }
 
 /* auto with the classifier routing, against t2_adapt_answer's classifier strategy. */
-static void test_classifier(fixture *fx) {
+static void test_classifier(t2_serve_fixture *fx) {
     t2_adapt_sample out;
     memset(&out, 0, sizeof out);
     char *want = adapt_answer(fx, "classifier", questions[1], &out);
-    t2_serve_engine *e = open_engine(fx, 2, 0, 0, T2_SERVE_ROUTE_CLASSIFIER);
+    t2_serve_engine *e = t2_serve_fixture_engine(fx, 2, 0, 0, T2_SERVE_ROUTE_CLASSIFIER);
     if (e != NULL) {
-        collect c = {0};
-        t2_serve_request r = completion("auto", questions[1], MAX_NEW);
+        t2_serve_collect c = {0};
+        t2_serve_request r = t2_serve_fixture_completion("auto", questions[1], MAX_NEW);
         const char *const nl[1] = {"\n"};
         r.stop = nl;
         r.n_stop = 1;
-        submit(e, &r, &c);
-        wait_for(is_done, &c, "auto with the classifier");
-        same_text(&c, want, "auto (classifier)");
+        t2_serve_collect_submit(e, &r, &c);
+        t2_serve_collect_wait(t2_serve_collect_done, &c, "auto with the classifier");
+        t2_serve_collect_same_text(&c, want, "auto (classifier)");
         char name[64];
         snprintf(name, sizeof name, "auto:%s", out.route >= 0 ? fx->bundle.categories[out.route] :
                                                                 "base");
@@ -739,7 +509,7 @@ static void open_refused(const t2_serve_engine_options *o, const char *want, con
           "%s: open gave %d, '%s'; expected -1 and a line with '%s'", what, rc, err.msg, want);
 }
 
-static void test_open_errors(fixture *fx, const char *dir) {
+static void test_open_errors(t2_serve_fixture *fx, const char *dir) {
     t2_serve_engine_options ok = {.model = fx->model_path, .store = fx->store_path,
                                   .bundle = fx->bundle_path, .slots = 2, .queue = 1,
                                   .threads = 1};
@@ -782,36 +552,10 @@ static void test_open_errors(fixture *fx, const char *dir) {
     t2_serve_engine_close(NULL);
 }
 
-static int open_fixture(fixture *fx, const char *dir) {
-    memset(fx, 0, sizeof *fx);
-    fx->model_path = t2_check_source_path("assets/default-model");
-    if (t2_serve_inputs_make(fx->model_path, dir, &fx->store_path, &fx->bundle_path) != 0) return -1;
-    t2_error err = {{0}};
-    if (t2_model_dir_load(&fx->model, fx->model_path, &err) != 0 ||
-        t2_bundle_read(&fx->bundle, fx->bundle_path, &err) != 0 ||
-        t2_decomposition_store_open(&fx->store, fx->store_path, &err) != 0 ||
-        t2_adapt_init(&fx->adapt, &fx->model, &fx->bundle, &fx->store, 0, &err) != 0)
-        return fail_err("fixture", &err);
-    return 0;
-}
-
-static void close_fixture(fixture *fx, const char *dir) {
-    t2_adapt_free(&fx->adapt);
-    t2_decomposition_store_close(&fx->store);
-    t2_bundle_free(&fx->bundle);
-    t2_model_dir_free(&fx->model);
-    if (fx->store_path != NULL) unlink(fx->store_path);
-    if (fx->bundle_path != NULL) unlink(fx->bundle_path);
-    rmdir(dir);
-    t2_free(fx->model_path);
-    t2_free(fx->store_path);
-    t2_free(fx->bundle_path);
-}
-
 /* Experts' W' copies past the memory available (T2_MEMORY_AVAILABLE, base/memory.h):
  * composed is refused with one line; auto runs factored with no copy and answers as t2 adapt
  * does. */
-static void test_memory(fixture *fx) {
+static void test_memory(t2_serve_fixture *fx) {
     t2_adapt_sample out = {0};
     char *want = adapt_answer(fx, "expert:math", questions[0], &out);
     setenv("T2_MEMORY_AVAILABLE", "1000", 1);
@@ -827,14 +571,14 @@ static void test_memory(fixture *fx) {
           err.msg);
     unsetenv("T2_MEMORY_AVAILABLE");
     if (e != NULL) {
-        collect c = {0};
-        t2_serve_request r = completion("math", questions[0], MAX_NEW);
+        t2_serve_collect c = {0};
+        t2_serve_request r = t2_serve_fixture_completion("math", questions[0], MAX_NEW);
         const char *const nl[1] = {"\n"}; /* t2 adapt's task terminator */
         r.stop = nl;
         r.n_stop = 1;
-        submit(e, &r, &c);
-        wait_for(is_done, &c, "math with no copies");
-        same_text(&c, want, "math with no copies");
+        t2_serve_collect_submit(e, &r, &c);
+        t2_serve_collect_wait(t2_serve_collect_done, &c, "math with no copies");
+        t2_serve_collect_same_text(&c, want, "math with no copies");
         t2_serve_stats st = {0};
         t2_serve_engine_stats(e, &st);
         CHECK(st.composed_bytes == 0 && st.steps > 0 && st.factored_steps == st.steps,
@@ -858,21 +602,20 @@ int main(int argc, char **argv) {
         return t2_check_exit_code();
     }
     char *dir = t2_check_temp_dir("serve");
-    fixture fx;
-    if (open_fixture(&fx, dir) == 0) {
+    t2_serve_fixture fx;
+    if (t2_serve_fixture_open(&fx, dir) == 0) {
         test_open_errors(&fx, dir);
         test_memory(&fx);
         test_concurrent(&fx);
-        engine_form = T2_SERVE_FORM_FACTORED;
+        fx.form = T2_SERVE_FORM_FACTORED;
         test_concurrent(&fx);
-        engine_form = T2_SERVE_FORM_COMPOSED;
-        test_prompt_reuse(&fx);
+        fx.form = T2_SERVE_FORM_COMPOSED;
         test_refusals(&fx);
         test_queue_cancel(&fx);
         test_drain(&fx);
         test_classifier(&fx);
     }
-    close_fixture(&fx, dir);
+    t2_serve_fixture_close(&fx, dir);
     t2_free(dir);
     return t2_check_exit_code();
 }
