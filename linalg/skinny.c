@@ -294,10 +294,7 @@ static void scratch_key_create(void) {
     T2_ASSERT(created == 0);
 }
 
-/* The calling thread's float32 scratch of at least `floats` floats: it grows, never shrinks,
- * and is freed when the thread exits (a pthread key's destructor), so a product allocates
- * nothing once its threads have seen the largest k. */
-static float *thread_scratch(int64_t floats) {
+float *skinny_thread_scratch(int64_t floats) {
     pthread_once(&scratch_once, scratch_key_create);
     int64_t *scratch = pthread_getspecific(scratch_key); /* scratch[0]: floats it holds */
     if (scratch == NULL || scratch[0] < floats) {
@@ -353,7 +350,7 @@ T2_AVX512 static void columns_avx512_widened(const skinny_operands *op, int64_t 
                                              int64_t j1) {
     int cols = SKINNY_AVX512_WIDE_COLS;
     int64_t tiles = (m + SKINNY_AVX512_ROWS - 1) / SKINNY_AVX512_ROWS;
-    float *block = thread_scratch(cols * op->k);
+    float *block = skinny_thread_scratch(cols * op->k);
     skinny_operands wide = *op;
     wide.b = (const unsigned char *)block;
     wide.b_type = T2_WEIGHT_F32;
@@ -422,9 +419,12 @@ static void choose_kernel(void) {
             return;
         }
     }
-    /* avx512bf16 runs only when asked for: on the AVX-512-BF16 Xeon we measure on it is
-     * slower than avx512's widening (docs/inference.md) */
-    if (t2_skinny_kernel_supported(T2_SKINNY_KERNEL_AVX512))
+    /* avx512bf16 only where vdpbf16ps adds products clearly faster than vfmadd231ps (AMD's
+     * Zen 4 and 5: twice; Intel's Xeons: half, where avx512's widening is the faster,
+     * docs/inference.md) */
+    if (t2_skinny_bf16_dot_speedup() >= T2_SKINNY_BF16_MIN_SPEEDUP)
+        active_kernel = T2_SKINNY_KERNEL_AVX512_BF16;
+    else if (t2_skinny_kernel_supported(T2_SKINNY_KERNEL_AVX512))
         active_kernel = T2_SKINNY_KERNEL_AVX512;
     else if (t2_skinny_kernel_supported(T2_SKINNY_KERNEL_AVX2))
         active_kernel = T2_SKINNY_KERNEL_AVX2;
@@ -444,8 +444,24 @@ int64_t t2_skinny_max_rows(t2_skinny_kernel kernel) {
     return 0;
 }
 
+static pthread_once_t speedup_once = PTHREAD_ONCE_INIT;
+static double bf16_dot_speedup;
+
+static void measure_speedup(void) {
+    if (t2_skinny_kernel_supported(T2_SKINNY_KERNEL_AVX512_BF16))
+        bf16_dot_speedup = skinny_bf16_dot_speedup();
+}
+
+double t2_skinny_bf16_dot_speedup(void) {
+    pthread_once(&speedup_once, measure_speedup);
+    return bf16_dot_speedup;
+}
+
 int64_t t2_skinny_max_rows_of(t2_skinny_kernel kernel, t2_weight_type type) {
     if (type == T2_WEIGHT_F32) return t2_skinny_max_rows(kernel);
+    if (type == T2_WEIGHT_BF16 && (kernel == T2_SKINNY_KERNEL_AVX512_BF16 ||
+                                   kernel == T2_SKINNY_KERNEL_PLAIN_BF16))
+        return T2_SKINNY_ALL_ROWS;
     return kernel == T2_SKINNY_KERNEL_BLIS ? 0 : t2_skinny_max_rows(T2_SKINNY_KERNEL_AVX512);
 }
 

@@ -8,16 +8,17 @@
  *   m >= 1 (any; t2_gemm sends up to t2_skinny_max_rows(kernel) rows); C must not overlap
  *   A or B.
  *
- * Kernels, chosen once per process at the first call: AVX-512F, AVX2+FMA+F16C, plain C, and
- * AVX-512-BF16 when asked for. The SIMD ones are compiled with function-level target
- * attributes and picked with __builtin_cpu_supports, so a binary built anywhere runs on any
- * x86-64. The environment variable T2_KERNEL=avx512|avx2|plain|blis|avx512bf16|plainbf16
- * forces one (blis: every product goes to BLIS); an unknown value or a kernel the CPU lacks
- * falls back to the automatic choice: AVX-512F, else AVX2+FMA, else BLIS (the plain kernels
- * would call libm's software fmaf there). avx512bf16 is never chosen automatically: on the
- * AVX-512-BF16 Xeon t2 is measured on, vdpbf16ps does half the multiply-adds per second of
- * vfmadd231ps and the kernel multiplies bfloat16 weights slower than avx512's widening
- * (docs/inference.md). t2_skinny_active_kernel() says which one runs.
+ * Kernels, chosen once per process at the first call: AVX-512-BF16, AVX-512F, AVX2+FMA+F16C,
+ * plain C. The SIMD ones are compiled with function-level target attributes and picked with
+ * __builtin_cpu_supports, so a binary built anywhere runs on any x86-64. The environment
+ * variable T2_KERNEL=avx512|avx2|plain|blis|avx512bf16|plainbf16 forces one (blis: every
+ * product goes to BLIS); an unknown value or a kernel the CPU lacks falls back to the
+ * automatic choice: AVX-512-BF16 where its vdpbf16ps adds products at least
+ * T2_SKINNY_BF16_MIN_SPEEDUP times as fast as vfmadd231ps (t2_skinny_bf16_dot_speedup: AMD's
+ * Zen 4 and 5 twice as fast; on the AVX-512-BF16 Xeons t2 was measured on, half as fast, and
+ * the kernel multiplied bfloat16 weights slower than avx512's widening, docs/inference.md),
+ * else AVX-512F, else AVX2+FMA, else BLIS (the plain kernels would call libm's software fmaf
+ * there). t2_skinny_active_kernel() says which one runs.
  *
  * Float32 arithmetic (every kernel on float32 and float16 B; all but the two BF16 kernels on
  * bfloat16 B): every element is computed the same way: 16 partial sums, lane l accumulating
@@ -94,10 +95,23 @@ void t2_skinny_forward_ref(float *c, int64_t ldc, const float *a, int64_t lda, c
  * AVX-512-BF16) 128, AVX2 4; plain and plainbf16 (forced only) as AVX-512, so a forced plain
  * run reproduces an AVX-512 run bit for bit; BLIS 0. */
 int64_t t2_skinny_max_rows(t2_skinny_kernel kernel);
-/* The same for B of the given type: float32 as above; bfloat16 / float16 128 on every kernel
- * but BLIS (0), since BLIS would first need all of B widened, which costs more than the
- * AVX2 kernel loses to BLIS up to 128 rows. */
+/* The same for B of the given type: float32 as above; bfloat16 on the BF16 kernels every row
+ * count (T2_SKINNY_ALL_ROWS); otherwise bfloat16 / float16 128 on every kernel but BLIS (0),
+ * since BLIS would first need all of B widened, which costs more than the AVX2 kernel loses
+ * to BLIS up to 128 rows. */
 int64_t t2_skinny_max_rows_of(t2_skinny_kernel kernel, t2_weight_type type);
+
+/* t2_skinny_max_rows_of for bfloat16 weights on the BF16 kernels: every row count, prompts'
+ * too, so that a sequence's products take the same bfloat16 arithmetic whatever the batch
+ * (the kernels sweep A in blocks of rows that stay in L2, see linalg/skinny_impl.h). */
+#define T2_SKINNY_ALL_ROWS INT64_MAX
+
+/* Multiply-adds per second of AVX-512-BF16's vdpbf16ps over AVX-512F's vfmadd231ps on one
+ * core of this CPU, measured once per process on register-only loops (under a
+ * millisecond); 0 without AVX-512-BF16. The automatic choice takes avx512bf16 from
+ * T2_SKINNY_BF16_MIN_SPEEDUP on (measured: 1.8 on an AMD EPYC Zen 5, 0.5 on an Intel Xeon). */
+double t2_skinny_bf16_dot_speedup(void);
+#define T2_SKINNY_BF16_MIN_SPEEDUP 1.4
 
 /* The kernel t2_skinny_forward runs (T2_KERNEL, else the CPU's best); decided at the first
  * call of any function here, then fixed for the process. */

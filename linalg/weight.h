@@ -14,9 +14,10 @@
  * A float32 W goes to t2_gemm unchanged (which sends few rows to the skinny kernels). For a
  * half-precision W, up to t2_skinny_max_rows_of() rows of A run the skinny kernels
  * (linalg/skinny.h), which read half-precision elements directly (half the bytes of float32:
- * decoding is bound by those bytes). Beyond that, and for t2_weight_gemm_input, blocks of
- * W's rows are widened into a float32 scratch and multiplied by BLIS (the products are then
- * bound by arithmetic, and the widening is a small part). Threading: t2_blis_threads()
+ * decoding is bound by those bytes; on the BF16 kernels a bfloat16 W takes every row
+ * count, prompts too). Beyond that, and for t2_weight_gemm_input, blocks of W's rows are
+ * widened into a float32 scratch and multiplied by BLIS (the products are then bound by
+ * arithmetic, and the widening is a small part). Threading: t2_blis_threads()
  * (linalg/blis_setup.h). */
 #ifndef T2_LINALG_WEIGHT_H
 #define T2_LINALG_WEIGHT_H

@@ -163,6 +163,8 @@ static int requested_kernel(void) {
 }
 
 static t2_skinny_kernel automatic_kernel(void) {
+    if (t2_skinny_bf16_dot_speedup() >= T2_SKINNY_BF16_MIN_SPEEDUP)
+        return T2_SKINNY_KERNEL_AVX512_BF16;
     if (t2_skinny_kernel_supported(T2_SKINNY_KERNEL_AVX512)) return T2_SKINNY_KERNEL_AVX512;
     if (t2_skinny_kernel_supported(T2_SKINNY_KERNEL_AVX2)) return T2_SKINNY_KERNEL_AVX2;
     return T2_SKINNY_KERNEL_BLIS;
@@ -183,6 +185,14 @@ int main(void) {
           t2_skinny_kernel_name(active), t2_skinny_kernel_name(want_active),
           getenv("T2_KERNEL") ? getenv("T2_KERNEL") : "(unset)");
     fprintf(stderr, "active kernel: %s\n", t2_skinny_kernel_name(active));
+    /* the probe behind the automatic choice: 0 without AVX-512-BF16, a plausible ratio with */
+    double speedup = t2_skinny_bf16_dot_speedup();
+    fprintf(stderr, "vdpbf16ps multiply-adds per second / vfmadd231ps's: %.2f\n", speedup);
+    if (t2_skinny_kernel_supported(T2_SKINNY_KERNEL_AVX512_BF16))
+        CHECK(speedup > 0.1 && speedup < 10.0, "bf16 dot speedup %g: not a measured ratio",
+              speedup);
+    else
+        CHECK(speedup == 0.0, "bf16 dot speedup %g on a CPU without AVX-512-BF16", speedup);
     t2_rng rng;
     t2_rng_init(&rng, 11);
     /* the kernel under test: the active one, or every SIMD one the CPU has when it is BLIS */
