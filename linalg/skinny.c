@@ -379,6 +379,23 @@ T2_AVX512 static void columns_avx512(const skinny_operands *op, int64_t m, int64
 
 /* ---- choice of kernel ------------------------------------------------------------------- */
 
+static int single_row_streams = 8;
+static pthread_once_t streams_once = PTHREAD_ONCE_INIT;
+
+static void choose_streams(void) {
+    const char *env = getenv("T2_SKINNY_STREAMS");
+    __builtin_cpu_init();
+    if (env != NULL && (strcmp(env, "1") == 0 || strcmp(env, "8") == 0))
+        single_row_streams = atoi(env);
+    else
+        single_row_streams = __builtin_cpu_is("amd") ? 1 : 8;
+}
+
+int t2_skinny_single_row_streams(void) {
+    pthread_once(&streams_once, choose_streams);
+    return single_row_streams;
+}
+
 static const char *const kernel_names[] = {"blis", "plain", "avx2", "avx512", "avx512bf16",
                                            "plainbf16"};
 static t2_skinny_kernel active_kernel = T2_SKINNY_KERNEL_BLIS;

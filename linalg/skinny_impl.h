@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "linalg/lanes_avx512.h"
+#include "linalg/skinny.h"
 #include "linalg/weight.h"
 
 /* The operands of one product, shared by every thread. B's elements are of b_type (the
@@ -87,15 +88,18 @@ typedef void skinny_tile_fn(const skinny_operands *op, int64_t i0, int rows, int
  * while the columns' tiles read them again and again (512 rows, 2 MB, ran 15 % slower). */
 enum { SKINNY_ROW_BLOCK = 128 };
 
-/* Columns [j0, j1) of C in the AVX-512 tiles: m <= 2 in m x 8, else 4 x 6 (the last 1 to 3
- * rows in one smaller tile; the last columns one at a time); past SKINNY_ROW_BLOCK rows,
- * block by block of rows. */
+/* Columns [j0, j1) of C in the AVX-512 tiles: m <= 2 in m x 8 (m = 1: 1 x 1 when
+ * t2_skinny_single_row_streams() says one stream), else 4 x 6 (the last 1 to 3 rows in one
+ * smaller tile; the last columns one at a time); past SKINNY_ROW_BLOCK rows, block by block
+ * of rows. */
 static inline void skinny_columns_avx512_tiles(const skinny_operands *op, int64_t m, int64_t j0,
                                                int64_t j1, skinny_tile_fn *tile) {
     int rows = m <= 2 ? (int)m : SKINNY_AVX512_ROWS;
+    int m_cols = m > 2 ? SKINNY_AVX512_WIDE_COLS
+                       : m == 2 || t2_skinny_single_row_streams() > 1 ? SKINNY_AVX512_COLS : 1;
     for (int64_t i0 = 0; i0 < m; i0 += SKINNY_ROW_BLOCK) {
         int64_t i_end = m - i0 < SKINNY_ROW_BLOCK ? m : i0 + SKINNY_ROW_BLOCK;
-        int cols = m <= 2 ? SKINNY_AVX512_COLS : SKINNY_AVX512_WIDE_COLS;
+        int cols = m_cols;
         for (int64_t j = j0; j < j1; j += cols) {
             if (j + cols > j1) cols = 1;
             int64_t i = i0;

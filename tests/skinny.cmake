@@ -8,6 +8,13 @@ foreach(kernel avx512 avx2 plain blis bogus avx512bf16 plainbf16)
   set_tests_properties(skinny_${kernel} PROPERTIES ENVIRONMENT "${T2_TEST_ENV};T2_KERNEL=${kernel}"
     TIMEOUT 120 LABELS linalg)
 endforeach()
+# Both ways of streaming one decode row's weights (linalg/skinny.h), forced.
+foreach(streams 1 8)
+  add_test(NAME skinny_streams${streams} COMMAND $<TARGET_FILE:test_skinny>
+    WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  set_tests_properties(skinny_streams${streams} PROPERTIES
+    ENVIRONMENT "${T2_TEST_ENV};T2_SKINNY_STREAMS=${streams}" TIMEOUT 120 LABELS linalg)
+endforeach()
 
 # weight: half-precision weights (linalg/weight.h) on each kernel, as skinny. The sanitizer
 # build runs the automatic choice and the plain kernel only (each run takes 16-20 s under
@@ -22,4 +29,10 @@ foreach(kernel ${T2_WEIGHT_KERNELS})
     WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
   set_tests_properties(weight_${kernel} PROPERTIES ENVIRONMENT "${T2_TEST_ENV};T2_KERNEL=${kernel}"
     TIMEOUT 120 LABELS linalg)
+endforeach()
+foreach(streams 1 8)
+  add_test(NAME weight_streams${streams} COMMAND $<TARGET_FILE:test_weight>
+    WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  set_tests_properties(weight_streams${streams} PROPERTIES
+    ENVIRONMENT "${T2_TEST_ENV};T2_SKINNY_STREAMS=${streams}" TIMEOUT 120 LABELS linalg)
 endforeach()

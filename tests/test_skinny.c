@@ -9,7 +9,8 @@
  *     row inside a 97-row product);
  *   - t2_gemm sends A Bᵀ with up to t2_skinny_max_rows rows to the active kernel (bitwise its
  *     result) unless T2_KERNEL=blis, and stays correct either way and past the limit.
- * With T2_KERNEL unknown ("bogus" in skinny.cmake), the automatic choice must be active. */
+ * With T2_KERNEL unknown ("bogus" in skinny.cmake), the automatic choice must be active;
+ * with T2_SKINNY_STREAMS, one decode row streams that many weight rows at once. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,14 @@ int main(void) {
           t2_skinny_kernel_name(active), t2_skinny_kernel_name(want_active),
           getenv("T2_KERNEL") ? getenv("T2_KERNEL") : "(unset)");
     fprintf(stderr, "active kernel: %s\n", t2_skinny_kernel_name(active));
+    /* one decode row's weight streams: T2_SKINNY_STREAMS when it names 1 or 8 */
+    const char *streams_env = getenv("T2_SKINNY_STREAMS");
+    int streams = t2_skinny_single_row_streams();
+    fprintf(stderr, "weight streams at one row: %d\n", streams);
+    CHECK(streams == 1 || streams == 8, "%d weight streams at one row; expected 1 or 8", streams);
+    if (streams_env != NULL)
+        CHECK(streams == atoi(streams_env), "%d weight streams at one row; T2_SKINNY_STREAMS=%s",
+              streams, streams_env);
     /* the probe behind the automatic choice: 0 without AVX-512-BF16, a plausible ratio with */
     double speedup = t2_skinny_bf16_dot_speedup();
     fprintf(stderr, "vdpbf16ps multiply-adds per second / vfmadd231ps's: %.2f\n", speedup);
