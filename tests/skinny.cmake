@@ -8,14 +8,6 @@ foreach(kernel avx512 avx2 plain blis bogus avx512bf16 plainbf16)
   set_tests_properties(skinny_${kernel} PROPERTIES ENVIRONMENT "${T2_TEST_ENV};T2_KERNEL=${kernel}"
     TIMEOUT 120 LABELS linalg)
 endforeach()
-# Both ways of streaming one decode row's weights (linalg/skinny.h), forced.
-foreach(streams 1 8)
-  add_test(NAME skinny_streams${streams} COMMAND $<TARGET_FILE:test_skinny>
-    WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
-  set_tests_properties(skinny_streams${streams} PROPERTIES
-    ENVIRONMENT "${T2_TEST_ENV};T2_SKINNY_STREAMS=${streams}" TIMEOUT 120 LABELS linalg)
-endforeach()
-
 # weight: half-precision weights (linalg/weight.h) on each kernel, as skinny. The sanitizer
 # build runs the automatic choice and the plain kernel only (each run takes 16-20 s under
 # ASan; the kernels' loads are the same code as skinny's, which runs every kernel there).
@@ -30,9 +22,18 @@ foreach(kernel ${T2_WEIGHT_KERNELS})
   set_tests_properties(weight_${kernel} PROPERTIES ENVIRONMENT "${T2_TEST_ENV};T2_KERNEL=${kernel}"
     TIMEOUT 120 LABELS linalg)
 endforeach()
+
+# skinny and weight (not in the sanitizer build, as above) with both ways of streaming one
+# decode row's weights (linalg/skinny.h), forced.
+set(T2_STREAMS_PROGRAMS skinny weight)
+if(T2_SANITIZE)
+  set(T2_STREAMS_PROGRAMS skinny)
+endif()
 foreach(streams 1 8)
-  add_test(NAME weight_streams${streams} COMMAND $<TARGET_FILE:test_weight>
-    WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
-  set_tests_properties(weight_streams${streams} PROPERTIES
-    ENVIRONMENT "${T2_TEST_ENV};T2_SKINNY_STREAMS=${streams}" TIMEOUT 120 LABELS linalg)
+  foreach(program ${T2_STREAMS_PROGRAMS})
+    add_test(NAME ${program}_streams${streams} COMMAND $<TARGET_FILE:test_${program}>
+      WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+    set_tests_properties(${program}_streams${streams} PROPERTIES
+      ENVIRONMENT "${T2_TEST_ENV};T2_SKINNY_STREAMS=${streams}" TIMEOUT 120 LABELS linalg)
+  endforeach()
 endforeach()
