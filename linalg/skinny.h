@@ -14,9 +14,10 @@
  * variable T2_KERNEL=avx512|avx2|plain|blis|avx512bf16|plainbf16 forces one (blis: every
  * product goes to BLIS); an unknown value or a kernel the CPU lacks falls back to the
  * automatic choice: AVX-512-BF16 where its vdpbf16ps adds products at least
- * T2_SKINNY_BF16_MIN_SPEEDUP times as fast as vfmadd231ps (t2_skinny_bf16_dot_speedup: AMD's
- * Zen 4 and 5 twice as fast; on the AVX-512-BF16 Xeons t2 was measured on, half as fast, and
- * the kernel multiplied bfloat16 weights slower than avx512's widening, docs/inference.md),
+ * T2_SKINNY_BF16_MIN_SPEEDUP times as fast as vfmadd231ps (t2_skinny_bf16_dot_speedup: 1.8
+ * times on the AMD EPYC Zen 5 measured; half as fast on the AVX-512-BF16 Xeons t2 was
+ * measured on, where the kernel multiplied bfloat16 weights slower than avx512's widening,
+ * docs/inference.md),
  * else AVX-512F, else AVX2+FMA, else BLIS (the plain kernels would call libm's software fmaf
  * there). t2_skinny_active_kernel() says which one runs.
  *
