@@ -517,7 +517,7 @@ void t2_skinny_forward_weight_with(t2_skinny_kernel kernel, int threads, float *
     T2_ASSERT(beta == 0.0f || beta == 1.0f);
     T2_ASSERT(kernel != T2_SKINNY_KERNEL_BLIS && t2_skinny_kernel_supported(kernel));
     columns_fn *columns = columns_of(kernel, b.type);
-    skinny_operands op = {c, a, b.data, b.type, ldc, lda, ldb, k, beta == 1.0f};
+    skinny_operands op = {c, a, b.data, b.type, ldc, lda, ldb, k, beta == 1.0f, NULL, 0, 0};
     if (m * n * k < T2_SKINNY_PARALLEL_MACS) threads = 1;
     if (threads == 1) {
         columns(&op, m, 0, n);

@@ -37,7 +37,9 @@
 #include "linalg/lanes.h"
 #include "linalg/skinny_impl.h"
 
-enum { CHUNK = 32 };
+/* k in chunks of 32 (one cache line of a bfloat16 row); from 3 rows on, long rows in slabs of
+ * K_SLAB (columns_in_slabs). */
+enum { CHUNK = 32, K_SLAB = 2048 };
 
 /* ---- plain C ---------------------------------------------------------------------------- */
 
@@ -104,6 +106,11 @@ T2_AVX512_BF16 __attribute__((always_inline)) static inline __m512bh load_a_bf16
     return _mm512_cvtne2ps_pbh(_mm512_loadu_ps(row + p + 16), _mm512_loadu_ps(row + p));
 }
 
+/* Where a slab keeps the 16 lanes of element (row, column) of its row and column block. */
+static inline float *slab_sums(const skinny_operands *op, int64_t row, int column) {
+    return op->partial + (row * SKINNY_AVX512_WIDE_COLS + column) * LANES;
+}
+
 /* The rows x cols tile of C at (i0, j0) (rows <= SKINNY_AVX512_ROWS,
  * cols <= SKINNY_AVX512_COLS, rounded: A's rows in bfloat16 already; constants after
  * inlining). */
@@ -116,7 +123,9 @@ T2_AVX512_BF16 __attribute__((always_inline)) static inline void tile_bf16(
     for (int r = 0; r < rows; r++) a_row[r] = op->a + (i0 + r) * op->lda;
     for (int c = 0; c < cols; c++) b_row[c] = skinny_b_row(op, j0 + c, 2);
     for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) acc[r][c] = _mm512_setzero_ps();
+        for (int c = 0; c < cols; c++)
+            acc[r][c] = op->resume ? _mm512_load_ps(slab_sums(op, i0 + r, c))
+                                   : _mm512_setzero_ps();
     int64_t k = op->k, p = 0, ahead = cols * op->ldb * 2; /* the next block's rows */
     for (; p + CHUNK <= k; p += CHUNK) {
         __m512bh b_vec[SKINNY_AVX512_COLS];
@@ -139,6 +148,11 @@ T2_AVX512_BF16 __attribute__((always_inline)) static inline void tile_bf16(
             __m512bh a_vec = rounded ? load_a_bf16(a_row[r], p, 1) : _mm512_cvtne2ps_pbh(hi, lo);
             for (int c = 0; c < cols; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], a_vec, b_vec[c]);
         }
+    }
+    if (op->suspend) {
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) _mm512_store_ps(slab_sums(op, i0 + r, c), acc[r][c]);
+        return;
     }
     skinny_store_tile_avx512(op, i0, rows, j0, cols, acc);
 }
@@ -191,6 +205,33 @@ T2_AVX512_BF16 static void round_rows(uint16_t *out, int64_t k_padded, const ski
     }
 }
 
+/* Columns [j0, j1) of op (A rounded, `rows` rows) with k in slabs of K_SLAB: for each block
+ * of columns, the slabs in order, each over all the row tiles, each tile going on from the
+ * sums the last slab left in `partial` (rows x SKINNY_AVX512_WIDE_COLS x 16 floats). The
+ * same products in the same order as one pass over k, so the same bits; but a weight block's
+ * slab (6 x 2,048 bfloat16, 24 KB) stays in L1 while the row tiles sweep it, where the whole
+ * of a long row (6 x 8,192: 96 KB) is read again from L2 by every row tile. */
+T2_AVX512_BF16 static void columns_in_slabs(const skinny_operands *op, int64_t rows, int64_t j0,
+                                            int64_t j1, float *partial) {
+    int cols = SKINNY_AVX512_WIDE_COLS;
+    for (int64_t j = j0; j < j1; j += cols) {
+        if (j + cols > j1) cols = 1;
+        for (int64_t p0 = 0; p0 < op->k; p0 += K_SLAB) {
+            skinny_operands slab = *op;
+            slab.a = (const float *)(const void *)((const uint16_t *)(const void *)op->a + p0);
+            slab.b = op->b + 2 * p0;
+            slab.k = op->k - p0 < K_SLAB ? op->k - p0 : K_SLAB;
+            slab.partial = partial;
+            slab.resume = p0 > 0;
+            slab.suspend = p0 + K_SLAB < op->k;
+            int64_t i = 0;
+            for (; i + SKINNY_AVX512_ROWS <= rows; i += SKINNY_AVX512_ROWS)
+                tile_bf16_rounded_any(&slab, i, SKINNY_AVX512_ROWS, j, cols, i == 0);
+            if (i < rows) tile_bf16_rounded_any(&slab, i, (int)(rows - i), j, cols, i == 0);
+        }
+    }
+}
+
 /* Columns [j0, j1) in the AVX-512 tiles. From 3 rows on, where each row of A meets many
  * column tiles, A's rows are rounded once per block of SKINNY_ROW_BLOCK rows into the
  * thread's scratch (half the bytes of float32 and no rounding in the tiles); the products
@@ -204,7 +245,11 @@ T2_AVX512_BF16 void skinny_columns_bf16_avx512(const skinny_operands *op, int64_
     }
     int64_t k_padded = (op->k + CHUNK - 1) / CHUNK * CHUNK;
     int64_t block = m < SKINNY_ROW_BLOCK ? m : SKINNY_ROW_BLOCK;
-    uint16_t *rounded = (uint16_t *)(void *)skinny_thread_scratch(block * k_padded / 2);
+    int slabs = op->k > K_SLAB;
+    int64_t partial_floats = slabs ? block * SKINNY_AVX512_WIDE_COLS * LANES : 0;
+    float *scratch = skinny_thread_scratch(block * k_padded / 2 + partial_floats);
+    uint16_t *rounded = (uint16_t *)(void *)scratch;
+    float *partial = scratch + block * k_padded / 2; /* 64-byte aligned: k_padded % 32 == 0 */
     for (int64_t i0 = 0; i0 < m; i0 += SKINNY_ROW_BLOCK) {
         int64_t rows = m - i0 < SKINNY_ROW_BLOCK ? m - i0 : SKINNY_ROW_BLOCK;
         round_rows(rounded, k_padded, op, i0, rows);
@@ -212,7 +257,10 @@ T2_AVX512_BF16 void skinny_columns_bf16_avx512(const skinny_operands *op, int64_
         block_op.c = op->c + i0 * op->ldc;
         block_op.a = (const float *)(const void *)rounded;
         block_op.lda = k_padded / 2; /* in floats: two bfloat16 each */
-        skinny_columns_avx512_tiles(&block_op, rows, j0, j1, tile_bf16_rounded_any);
+        if (slabs)
+            columns_in_slabs(&block_op, rows, j0, j1, partial);
+        else
+            skinny_columns_avx512_tiles(&block_op, rows, j0, j1, tile_bf16_rounded_any);
     }
 }
 

@@ -20,6 +20,12 @@ typedef struct skinny_operands {
     t2_weight_type b_type;
     int64_t ldc, lda, ldb, k; /* ldb in elements */
     int accumulate;           /* beta == 1 */
+    /* The bfloat16 kernel's slabs of k (linalg/skinny_bf16.c), NULL / 0 otherwise: a tile
+     * starts from (resume) or ends in (suspend) the 16-lane sums of its elements in
+     * partial[(row * SKINNY_AVX512_WIDE_COLS + column) * 16], row and column within the
+     * tile's row block and column block. */
+    float *partial;
+    int resume, suspend;
 } skinny_operands;
 
 /* The AVX-512 kernels' tiles: up to 4 rows x 6 columns when m > 2 (24 of the 32 registers

@@ -326,6 +326,14 @@ int main(void) {
         half_matrix huge = half_matrix_init(700, 4100, (t2_weight_type)type, &rng); /* 2 blocks */
         check_gemms(&huge, all_rows ? 131 : limit + 3, 0, &rng);
         half_matrix_free(&huge);
+        /* k past the bfloat16 kernel's slab of 2,048 (with a tail), within one row block and
+         * over two: the twin's bits */
+        half_matrix long_rows = half_matrix_init(20, 4100, (t2_weight_type)type, &rng);
+        if (all_rows) {
+            check_skinny(active, &long_rows, 5, &rng);
+            check_skinny(active, &long_rows, 131, &rng);
+        }
+        half_matrix_free(&long_rows);
     }
     return t2_check_exit_code();
 }
