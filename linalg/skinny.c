@@ -184,9 +184,10 @@ T2_AVX2 __attribute__((noinline)) static void tile_avx2_any(const skinny_operand
     }
 }
 
-/* Columns [j0, j1) of C: m == 1 in 1 x 4 tiles, else 2 x 3 (and one row, one column last). */
+/* Columns [j0, j1) of C: m == 1 in 1 x 4 tiles (1 x 1 when t2_skinny_single_row_streams()
+ * says one stream), else 2 x 3 (and one row, one column last). */
 T2_AVX2 static void columns_avx2(const skinny_operands *op, int64_t m, int64_t j0, int64_t j1) {
-    int cols = m == 1 ? AVX2_COLS : AVX2_COLS - 1;
+    int cols = m > 1 ? AVX2_COLS - 1 : t2_skinny_single_row_streams() > 1 ? AVX2_COLS : 1;
     for (int64_t j = j0; j < j1; j += cols) {
         if (j + cols > j1) cols = 1;
         int64_t i = 0;

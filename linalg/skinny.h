@@ -125,8 +125,8 @@ int t2_skinny_kernel_supported(t2_skinny_kernel kernel);
  * kernels of linalg/ (decode attention) follow this choice. */
 int t2_skinny_kernel_runs_avx512(t2_skinny_kernel kernel);
 
-/* How many of B's rows each thread streams at once when m = 1 on the AVX-512 kernels: 8 (the
- * 1 x 8 tile) or 1 (1 x 1 tiles: B read row after row, one sequential stream a thread; each
+/* How many of B's rows each thread streams at once when m = 1 on the SIMD kernels: 8 (the
+ * 1 x 8 tile; AVX2: 1 x 4) or 1 (1 x 1 tiles: B read row after row, one stream a thread; each
  * element computed the same way, so the same bits). T2_SKINNY_STREAMS=1|8 forces one; else 1
  * on AMD's CPUs, 8 on the others: on the AMD EPYC (Zen 5) measured, one stream read the
  * weights 15-25 % faster than eight in lockstep, on the Intel Xeons measured before eight
