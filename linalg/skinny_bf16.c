@@ -19,7 +19,8 @@
  * (docs/inference.md).
  *
  * Tiles as the float32 AVX-512 kernel (linalg/skinny.c): m x 8 for m <= 2 (eight streams of
- * B for the memory-bound m = 1), else 4 x 6; k in chunks of 32 (one cache line of each B
+ * B for the memory-bound m = 1, or 1 x 1 where t2_skinny_single_row_streams() says one),
+ * else 4 x 6; k in chunks of 32 (one cache line of each B
  * row); the next block of B's rows prefetched into L2 while this one is swept. From 3 rows
  * on, A's rows are rounded once per block of 128 rows into the thread's scratch, and the
  * tiles load them as bfloat16 (half the bytes from L2, no rounding in the inner loop: 1.3x
