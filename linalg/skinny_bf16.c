@@ -144,9 +144,12 @@ T2_AVX512_BF16 __attribute__((always_inline)) static inline void tile_bf16(
         for (int c = 0; c < cols; c++)
             b_vec[c] = (__m512bh)_mm512_maskz_loadu_epi16(mask, b_row[c] + 2 * p);
         for (int r = 0; r < rows; r++) {
-            __m512 lo = _mm512_maskz_loadu_ps((__mmask16)mask, a_row[r] + p);
-            __m512 hi = _mm512_maskz_loadu_ps((__mmask16)(mask >> 16), a_row[r] + p + 16);
-            __m512bh a_vec = rounded ? load_a_bf16(a_row[r], p, 1) : _mm512_cvtne2ps_pbh(hi, lo);
+            /* rounded rows are zero-padded to a multiple of 32: a whole load stays in them */
+            __m512bh a_vec = rounded ? load_a_bf16(a_row[r], p, 1)
+                                     : _mm512_cvtne2ps_pbh(
+                                           _mm512_maskz_loadu_ps((__mmask16)(mask >> 16),
+                                                                 a_row[r] + p + 16),
+                                           _mm512_maskz_loadu_ps((__mmask16)mask, a_row[r] + p));
             for (int c = 0; c < cols; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], a_vec, b_vec[c]);
         }
     }
@@ -158,34 +161,38 @@ T2_AVX512_BF16 __attribute__((always_inline)) static inline void tile_bf16(
     skinny_store_tile_avx512(op, i0, rows, j0, cols, acc);
 }
 
-/* One tile of any shape the driver uses, each inlined with constant sizes, A in float32
- * (rounded 0) or already rounded (1). */
-#define TILE_BF16_SHAPES(rounded)                                                               \
-    switch (rows * 16 + cols) {                                                                \
-    case 1 * 16 + 8: tile_bf16(op, i0, 1, j0, 8, prefetch, rounded); break;                    \
-    case 2 * 16 + 8: tile_bf16(op, i0, 2, j0, 8, prefetch, rounded); break;                    \
-    case 4 * 16 + 6: tile_bf16(op, i0, 4, j0, 6, prefetch, rounded); break;                    \
-    case 3 * 16 + 6: tile_bf16(op, i0, 3, j0, 6, prefetch, rounded); break;                    \
-    case 2 * 16 + 6: tile_bf16(op, i0, 2, j0, 6, prefetch, rounded); break;                    \
-    case 1 * 16 + 6: tile_bf16(op, i0, 1, j0, 6, prefetch, rounded); break;                    \
-    case 4 * 16 + 1: tile_bf16(op, i0, 4, j0, 1, prefetch, rounded); break;                    \
-    case 3 * 16 + 1: tile_bf16(op, i0, 3, j0, 1, prefetch, rounded); break;                    \
-    case 2 * 16 + 1: tile_bf16(op, i0, 2, j0, 1, prefetch, rounded); break;                    \
-    case 1 * 16 + 1: tile_bf16(op, i0, 1, j0, 1, prefetch, rounded); break;                    \
-    default: T2_ASSERT(!"tile shape");                                                         \
-    }
-
-/* Not inlined, so that each tile's registers are allocated for the tile alone. */
+/* One tile of any shape the driver uses, each inlined with constant sizes. Not inlined
+ * itself, so that each tile's registers are allocated for the tile alone. A in float32: the
+ * shapes of m <= 2 (m x 8, and m x 1 for the last columns or one stream). */
 T2_AVX512_BF16 __attribute__((noinline)) static void tile_bf16_any(const skinny_operands *op,
                                                                    int64_t i0, int rows,
                                                                    int64_t j0, int cols,
                                                                    int prefetch) {
-    TILE_BF16_SHAPES(0)
+    switch (rows * 16 + cols) {
+    case 1 * 16 + 8: tile_bf16(op, i0, 1, j0, 8, prefetch, 0); break;
+    case 2 * 16 + 8: tile_bf16(op, i0, 2, j0, 8, prefetch, 0); break;
+    case 2 * 16 + 1: tile_bf16(op, i0, 2, j0, 1, prefetch, 0); break;
+    case 1 * 16 + 1: tile_bf16(op, i0, 1, j0, 1, prefetch, 0); break;
+    default: T2_ASSERT(!"tile shape");
+    }
 }
 
+/* A rounded already: every shape (a row block's last 1 or 2 rows take those of m <= 2). */
 T2_AVX512_BF16 __attribute__((noinline)) static void tile_bf16_rounded_any(
     const skinny_operands *op, int64_t i0, int rows, int64_t j0, int cols, int prefetch) {
-    TILE_BF16_SHAPES(1)
+    switch (rows * 16 + cols) {
+    case 1 * 16 + 8: tile_bf16(op, i0, 1, j0, 8, prefetch, 1); break;
+    case 2 * 16 + 8: tile_bf16(op, i0, 2, j0, 8, prefetch, 1); break;
+    case 4 * 16 + 6: tile_bf16(op, i0, 4, j0, 6, prefetch, 1); break;
+    case 3 * 16 + 6: tile_bf16(op, i0, 3, j0, 6, prefetch, 1); break;
+    case 2 * 16 + 6: tile_bf16(op, i0, 2, j0, 6, prefetch, 1); break;
+    case 1 * 16 + 6: tile_bf16(op, i0, 1, j0, 6, prefetch, 1); break;
+    case 4 * 16 + 1: tile_bf16(op, i0, 4, j0, 1, prefetch, 1); break;
+    case 3 * 16 + 1: tile_bf16(op, i0, 3, j0, 1, prefetch, 1); break;
+    case 2 * 16 + 1: tile_bf16(op, i0, 2, j0, 1, prefetch, 1); break;
+    case 1 * 16 + 1: tile_bf16(op, i0, 1, j0, 1, prefetch, 1); break;
+    default: T2_ASSERT(!"tile shape");
+    }
 }
 
 /* Rows [i0, i0 + rows) of A rounded to bfloat16 into `out` (rows x k_padded, k padded with
